@@ -1,0 +1,95 @@
+"""Settings from the environment (``VEIL_*``): paths, limits and thresholds.
+
+Every limit and threshold used anywhere in Veil lives here, documented, so that
+an operator can see and change them in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """Bounds applied before and during decoding of untrusted media."""
+
+    #: Largest accepted file, in bytes (50 MiB: a 100 MP JPEG is ~40 MiB).
+    max_bytes: int = 50 * 1024 * 1024
+    #: Largest accepted image, in pixels (width*height), checked from the header
+    #: before any pixel is decoded, so decompression bombs are refused cheaply.
+    max_pixels: int = 120_000_000
+    #: Largest accepted width or height.
+    max_side: int = 30_000
+    #: Most frames read from an animated image (GIF/WebP/APNG/TIFF); images with
+    #: more are refused rather than silently truncated.
+    max_frames: int = 1000
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Default match thresholds, in Hamming bits, per signal type."""
+
+    #: Meta's published guidance: PDQ distance <= 31 is a match.
+    pdq: int = 31
+    phash: int = 10
+    dhash: int = 10
+    #: PDQ hashes below this quality describe near-flat images and match far
+    #: too much; Meta recommends discarding quality <= 49.
+    pdq_min_quality: int = 50
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    media: MediaLimits = field(default_factory=MediaLimits)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    #: Rows per transaction for bulk bank imports (memory stays flat).
+    import_batch_rows: int = 20_000
+    #: Longest accepted line in an imported hash list, in bytes.
+    import_max_line_bytes: int = 64 * 1024
+    #: Worker processes for ``veil scan`` (0: one per core).
+    scan_workers: int = 0
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment; nothing is cached, so tests can vary env."""
+    home = Path(os.environ.get("VEIL_HOME") or Path.home() / ".veil").expanduser()
+    db_url = os.environ.get("VEIL_DATABASE_URL") or f"sqlite:///{home / 'veil.db'}"
+    d = MediaLimits()
+    media = MediaLimits(
+        max_bytes=_env_int("VEIL_MAX_BYTES", d.max_bytes),
+        max_pixels=_env_int("VEIL_MAX_PIXELS", d.max_pixels),
+        max_side=_env_int("VEIL_MAX_SIDE", d.max_side),
+        max_frames=_env_int("VEIL_MAX_FRAMES", d.max_frames),
+    )
+    t = Thresholds()
+    thresholds = Thresholds(
+        pdq=_env_int("VEIL_PDQ_THRESHOLD", t.pdq),
+        phash=_env_int("VEIL_PHASH_THRESHOLD", t.phash),
+        dhash=_env_int("VEIL_DHASH_THRESHOLD", t.dhash),
+        pdq_min_quality=_env_int("VEIL_PDQ_MIN_QUALITY", t.pdq_min_quality),
+    )
+    return Settings(
+        home=home,
+        database_url=db_url,
+        media=media,
+        thresholds=thresholds,
+        import_batch_rows=_env_int("VEIL_IMPORT_BATCH_ROWS", 20_000),
+        scan_workers=_env_int("VEIL_SCAN_WORKERS", 0),
+    )

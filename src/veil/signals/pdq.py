@@ -1,0 +1,100 @@
+"""``pdq``: Meta's PDQ perceptual hash (256 bits + quality 0-100).
+
+Two paths give the same hash up to a measured drift (tests/signals and
+bench/hashing.py):
+
+* reference: full decode, then ``pdqhash`` (Meta's C++ core) — used for every
+  non-JPEG and for JPEGs too small to gain from reduced decoding;
+* fast: the JPEG codec decodes at 1/2-1/8 scale and ``pdq_core`` maps the reduced
+  plane through the reference's full-resolution filter weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pdqhash
+
+from veil.config import load_settings
+from veil.media.source import Media
+from veil.signals import pdq_core
+from veil.signals.base import Signal
+from veil.signals.hexhash import hamming_hex, parse_hex
+
+#: The fast path reduces by the largest factor k in (8, 4, 2) for which the
+#: reference's box window (ceil(side/128)) spans at least this many k-blocks on the
+#: shorter side. Larger blocks blur detail the tent filter would have weighted
+#: unevenly; 2 keeps the drift within bench/hashing.py's limits (see BENCHMARKS.md).
+BLOCKS_PER_WINDOW = 2
+
+DIHEDRAL_NAMES = ("original", "rotate90", "rotate180", "rotate270",
+                  "flipx", "flipy", "flipplus1", "flipminus1")
+
+
+@dataclass(frozen=True, slots=True)
+class PDQResult:
+    hash: str
+    quality: int
+    dct: np.ndarray  # (16, 16) float32, for dihedral variants
+
+    def dihedral(self) -> list[str]:
+        return [pdq_core.bits_hex(b) for b in pdq_core.dihedral(self.dct)]
+
+
+def reduction_factor(width: int, height: int) -> int:
+    window = min(pdq_core.jarosz_window(width), pdq_core.jarosz_window(height))
+    for k in (8, 4, 2):
+        if window >= BLOCKS_PER_WINDOW * k:
+            return k
+    return 1
+
+
+def vector_to_hex(bits: np.ndarray) -> str:
+    """pdqhash's MSB-first 0/1 vector as Veil's 64-char lowercase hex."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+
+
+def reference_hash(rgb: np.ndarray) -> tuple[str, int]:
+    """The reference: ``pdqhash`` on fully decoded RGB pixels."""
+    vec, q = pdqhash.compute(np.ascontiguousarray(rgb, dtype=np.uint8))
+    return vector_to_hex(vec), int(q)
+
+
+def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
+    w, h = media.stored_size
+    if min(w, h) < pdq_core.MIN_HASHABLE_DIM:
+        return PDQResult("0" * 64, 0, np.zeros((16, 16), np.float32))
+    k = reduction_factor(w, h) if fast else 1
+    reduced = media.reduced_luma(k) if k > 1 else None
+    if reduced is not None:
+        buf = pdq_core.downsample_reduced(
+            reduced.luma, reduced.factor, reduced.full_size, reduced.orientation
+        )
+        dct = pdq_core.dct16(buf)
+        return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
+    rgb = media.rgb
+    flat, q = pdqhash.compute_float(rgb)
+    # compute_float returns the 16x16 buffer flattened in reverse (MSB-first) order
+    dct = np.asarray(flat, dtype=np.float32)[::-1].reshape(16, 16).copy()
+    return PDQResult(pdq_core.bits_hex(dct), int(q), dct)
+
+
+class PDQ:
+    name: ClassVar[str] = "pdq"
+    bits: ClassVar[int] = 256
+    perceptual: ClassVar[bool] = True
+
+    def default_threshold(self) -> int:
+        return load_settings().thresholds.pdq
+
+    def compute(self, media: Media) -> Signal:
+        r = compute_pdq(media)
+        return Signal(self.name, r.hash, r.quality)
+
+    def parse(self, value: str) -> str:
+        return parse_hex(value, self.bits, self.name)
+
+    def distance(self, a: str, b: str) -> int:
+        return hamming_hex(a, b)

@@ -1,0 +1,222 @@
+"""Veil's own PDQ arithmetic, used by the fast path; ``pdqhash`` stays the reference.
+
+Two downsamplers produce PDQ's 64×64 luma buffer:
+
+* ``downsample_exact`` replays the reference C++ (two passes of Jarosz box filters
+  with running float32 sums, then decimation at cell centres) operation for
+  operation, so for identical pixels it gives the reference's buffer bit for bit.
+* ``downsample_reduced`` starts from a plane the JPEG codec decoded at 1/2, 1/4 or
+  1/8 scale. The reference's filter+decimate is linear and separable, so along each
+  axis it is a 64×N weight matrix over the *full-resolution* pixels; summing those
+  weights over each k×k block and applying them to the block means the codec gives
+  reproduces the full-resolution buffer up to within-block detail. (Running PDQ
+  on the reduced image directly would use a different window size and sample
+  positions, which is why the naive shortcut drifts.)
+
+The rest (quality metric, 16×16 DCT, median threshold, dihedral variants) mirrors
+the reference in float32 with the same summation order, so it is exact too.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from veil.media.orientation import Orientation
+
+OUT = 64
+#: Reference: images with a side below this hash to all zeros, quality 0.
+MIN_HASHABLE_DIM = 5
+_F32 = np.float32
+
+
+def jarosz_window(n: int, out: int = OUT) -> int:
+    return (n + 2 * out - 1) // (2 * out)
+
+
+def _decimation_index(n: int, out: int = OUT) -> np.ndarray:
+    return np.array([int(((i + 0.5) * n) / out) for i in range(out)], dtype=np.intp)
+
+
+def _box_window(n: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive [lo, hi] input range of each output of the reference's box1DFloat."""
+    half = (w + 2) // 2
+    o = np.arange(n)
+    return np.maximum(o - (w - half), 0), np.minimum(o + half - 1, n - 1)
+
+
+# -- exact replay of the reference downsampler ---------------------------------------
+def _box_rows_exact(x: np.ndarray, w: int) -> np.ndarray:
+    """box1DFloat along axis 0 of ``x`` (n, m), vectorised over m, float32 throughout."""
+    n = x.shape[0]
+    y = np.empty_like(x)
+    half = (w + 2) // 2
+    s = np.zeros(x.shape[1], dtype=_F32)
+    ri = li = oi = 0
+    cnt = 0
+    for _ in range(half - 1):
+        s = s + x[ri]
+        cnt += 1
+        ri += 1
+    for _ in range(w - half + 1):
+        s = s + x[ri]
+        cnt += 1
+        y[oi] = s / _F32(cnt)
+        ri += 1
+        oi += 1
+    for _ in range(n - w):
+        s = s + x[ri]
+        s = s - x[li]
+        y[oi] = s / _F32(cnt)
+        li += 1
+        ri += 1
+        oi += 1
+    for _ in range(half - 1):
+        s = s - x[li]
+        cnt -= 1
+        y[oi] = s / _F32(cnt)
+        li += 1
+        oi += 1
+    return y
+
+
+def downsample_exact(luma: np.ndarray) -> np.ndarray:
+    """The reference's blur+decimate of a float32 luma plane to 64×64."""
+    buf = np.ascontiguousarray(luma, dtype=_F32)
+    rows, cols = buf.shape
+    if rows == OUT and cols == OUT:
+        return buf.copy()
+    wr, wc = jarosz_window(cols), jarosz_window(rows)
+    t = np.ascontiguousarray(buf.T)
+    for _ in range(2):
+        t = _box_rows_exact(t, wr)  # along each row (t is transposed)
+        t = np.ascontiguousarray(_box_rows_exact(np.ascontiguousarray(t.T), wc).T)
+    full = t.T
+    return np.ascontiguousarray(full[np.ix_(_decimation_index(rows), _decimation_index(cols))])
+
+
+# -- weight-matrix downsampler for codec-reduced planes ---------------------------------
+@lru_cache(maxsize=64)
+def tent_weights(n: int) -> np.ndarray:
+    """(64, n) float64: output i of two box passes + decimation as weights on the input."""
+    w = jarosz_window(n)
+    lo, hi = _box_window(n, w)
+    inv = 1.0 / (hi - lo + 1)
+    out = np.zeros((OUT, n + 1))
+    for i, c in enumerate(_decimation_index(n)):
+        # second pass at c averages first-pass outputs k in [lo[c], hi[c]], each of
+        # which averages inputs [lo[k], hi[k]]: accumulate with a difference array.
+        ks = np.arange(lo[c], hi[c] + 1)
+        np.add.at(out[i], lo[ks], inv[ks] * inv[c])
+        np.add.at(out[i], hi[ks] + 1, -inv[ks] * inv[c])
+    weights = np.cumsum(out[:, :n], axis=1)
+    weights.flags.writeable = False
+    return weights
+
+
+@lru_cache(maxsize=64)
+def block_weights(n: int, factor: int, flipped: bool) -> np.ndarray:
+    """(64, ceil(n/factor)): ``tent_weights`` summed over each codec block."""
+    w = tent_weights(n)
+    nb = -(-n // factor)
+    edges = np.minimum(np.arange(nb + 1) * factor, n)
+    if flipped:
+        # block J of the flipped plane is stored block nb-1-J: oriented pixels
+        # [n - edge[nb-J], n - edge[nb-1-J]).
+        edges = (n - edges)[::-1]
+    csum = np.concatenate([np.zeros((OUT, 1)), np.cumsum(w, axis=1)], axis=1)
+    agg = csum[:, edges[1:]] - csum[:, edges[:-1]]
+    agg.flags.writeable = False
+    return agg
+
+
+def downsample_reduced(
+    luma: np.ndarray, factor: int, full_size: tuple[int, int], orientation: Orientation
+) -> np.ndarray:
+    """64×64 buffer of the full-resolution image, from a 1/``factor``-scale stored plane."""
+    full_w, full_h = full_size
+    if factor == 1 and orientation.value == 1:
+        return downsample_exact(luma)
+    plane = orientation.apply(np.asarray(luma, dtype=np.float64))
+    # full-resolution (rows, cols) in displayed orientation
+    n_rows, n_cols = (full_w, full_h) if orientation.transposed else (full_h, full_w)
+    if factor == 1:
+        return downsample_exact(np.ascontiguousarray(plane, dtype=_F32))
+    wr = block_weights(n_rows, factor, orientation.flip_rows)
+    wc = block_weights(n_cols, factor, orientation.flip_cols)
+    if wr.shape[1] != plane.shape[0] or wc.shape[1] != plane.shape[1]:
+        raise ValueError(f"reduced plane {plane.shape} does not match {full_size}/{factor}")
+    return (wr @ plane @ wc.T).astype(_F32)
+
+
+# -- quality, DCT, bits: same float32 arithmetic as the reference ------------------------
+def _dct_matrix() -> np.ndarray:
+    scale = _F32(np.sqrt(2.0 / 64.0))
+    i = np.arange(1, 17, dtype=np.float64)[:, None]
+    j = np.arange(64, dtype=np.float64)[None, :]
+    return (np.float64(scale) * np.cos((np.pi / 2.0 / 64.0) * i * (2 * j + 1))).astype(_F32)
+
+
+DCT = _dct_matrix()
+
+
+def quality(buf: np.ndarray) -> int:
+    a = np.asarray(buf, dtype=_F32)
+    dv = (((a[:-1, :] - a[1:, :]) * _F32(100)) / _F32(255)).astype(np.int32)
+    dh = (((a[:, :-1] - a[:, 1:]) * _F32(100)) / _F32(255)).astype(np.int32)
+    gradient_sum = int(np.abs(dv).sum() + np.abs(dh).sum())
+    return min(gradient_sum // 90, 100)
+
+
+def dct16(buf: np.ndarray) -> np.ndarray:
+    """B = D·A·Dᵀ summed k = 0..63 in order, float32 at every step, like the reference."""
+    a = np.asarray(buf, dtype=_F32)
+    t = np.zeros((16, 64), dtype=_F32)
+    for k in range(64):
+        t += DCT[:, k : k + 1] * a[k : k + 1, :]
+    b = np.zeros((16, 16), dtype=_F32)
+    for k in range(64):
+        b += t[:, k : k + 1] * DCT[:, k][None, :]
+    return b
+
+
+def bits_hex(b: np.ndarray) -> str:
+    """Bit i*16+j set where B[i][j] exceeds the median (Torben: 128th smallest)."""
+    flat = np.asarray(b, dtype=_F32).reshape(256)
+    median = np.partition(flat, 127)[127]
+    bits = flat > median
+    return np.packbits(bits[::-1]).tobytes().hex()
+
+
+def dihedral(b: np.ndarray) -> list[np.ndarray]:
+    """DCT buffers of the 8 dihedral images, in the reference's order:
+    original, rot90, rot180, rot270, flipx, flipy, flip+1, flip-1."""
+    i = np.arange(16)[:, None]
+    j = np.arange(16)[None, :]
+    odd_i = (i & 1).astype(bool)
+    odd_j = (j & 1).astype(bool)
+    odd_ij = ((i + j) & 1).astype(bool)
+    neg = -b
+    return [
+        b,
+        np.where(odd_j, b, neg).T,  # rot90: B[j][i] = A[i][j] if j odd else -A
+        np.where(odd_ij, neg, b),  # rot180
+        np.where(odd_i, b, neg).T,  # rot270
+        np.where(odd_i, b, neg),  # flipx
+        np.where(odd_j, b, neg),  # flipy
+        b.T.copy(),  # flip+1
+        np.where(odd_ij, neg, b).T,  # flip-1
+    ]
+
+
+def hash_from_buffer(buf: np.ndarray) -> tuple[str, int]:
+    return bits_hex(dct16(buf)), quality(buf)
+
+
+def hash_from_luma(luma: np.ndarray) -> tuple[str, int]:
+    """Full reference pipeline from a float32 luma plane (the k=1 case)."""
+    rows, cols = luma.shape
+    if rows < MIN_HASHABLE_DIM or cols < MIN_HASHABLE_DIM:
+        return "0" * 64, 0
+    return hash_from_buffer(downsample_exact(luma))
