@@ -22,7 +22,9 @@ def register_plugins() -> None:
         import pillow_heif
 
         pillow_heif.register_heif_opener()
-        if hasattr(pillow_heif, "register_avif_opener") and "AVIF" not in Image.registered_extensions().values():
+        # Pillow >= 11 decodes AVIF itself; older builds get it from pillow-heif.
+        has_avif = "AVIF" in Image.registered_extensions().values()
+        if not has_avif and hasattr(pillow_heif, "register_avif_opener"):
             pillow_heif.register_avif_opener()
     except Exception:  # pragma: no cover - optional codec missing on this machine
         pass

@@ -14,7 +14,6 @@ from veil.signals.base import Signal
 from veil.signals.hexhash import hamming_hex, parse_hex
 
 
-
 class ImageHashType:
     name: ClassVar[str]
     bits: ClassVar[int] = 64

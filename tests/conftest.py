@@ -1,0 +1,49 @@
+"""Fixtures shared by the whole suite.
+
+The shared corpus (benign photos, PDQ reference vectors) is found through one
+fixture: ``VEIL_TEST_DATA``, default ``../shared/data`` beside the repository. A test
+that needs it fails loudly when it is missing — never skips.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_dir() -> Path:
+    return Path(os.environ.get("VEIL_TEST_DATA", REPO.parent / "shared" / "data")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = _shared_data_dir()
+    if not (path / "photos").is_dir() or not (path / "pdq-reference").is_dir():
+        pytest.fail(
+            f"shared test data not found at {path} (set VEIL_TEST_DATA to the folder "
+            "holding photos/ and pdq-reference/)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def photos(shared_data: Path) -> list[Path]:
+    files = sorted((shared_data / "photos").glob("*.jpg"))
+    assert len(files) >= 100, f"expected the photo corpus in {shared_data / 'photos'}"
+    return files
+
+
+@pytest.fixture
+def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private VEIL_HOME (and default SQLite database) for one test."""
+    home = tmp_path / "veil-home"
+    monkeypatch.setenv("VEIL_HOME", str(home))
+    if "VEIL_TEST_DATABASE_URL" not in os.environ:
+        monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("VEIL_DATABASE_URL", os.environ["VEIL_TEST_DATABASE_URL"])
+    return home
