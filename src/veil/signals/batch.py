@@ -1,0 +1,53 @@
+"""Hash one file into a picklable result: what a scan worker process runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from veil.config import MediaLimits
+from veil.errors import VeilError
+from veil.media.source import Media
+from veil.signals.base import Signal
+from veil.signals.registry import get
+
+
+@dataclass(frozen=True, slots=True)
+class FileSignals:
+    path: str
+    signals: tuple[Signal, ...] = ()
+    format: str | None = None
+    size: tuple[int, int] | None = None
+    warnings: tuple[str, ...] = ()
+    error_code: str | None = None
+    error_message: str | None = None
+    variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ...],
+              dihedral: bool = False) -> FileSignals:
+    """Compute ``signal_names`` for one file; errors become data, never exceptions."""
+    try:
+        media = Media.from_path(path, limits)
+        sigs = []
+        variants: dict[str, tuple[str, ...]] = {}
+        for name in signal_names:
+            if name == "pdq" and dihedral:
+                from veil.signals.pdq import compute_pdq
+
+                r = compute_pdq(media)
+                sigs.append(Signal("pdq", r.hash, r.quality))
+                variants["pdq"] = tuple(r.dihedral())
+            else:
+                sigs.append(get(name).compute(media))
+        return FileSignals(str(path), tuple(sigs), media.format, media.size,
+                           tuple(media.warnings), variants=variants)
+    except VeilError as exc:
+        return FileSignals(str(path), error_code=exc.code, error_message=exc.message)
+    except MemoryError:
+        return FileSignals(str(path), error_code="media.too_large",
+                           error_message="not enough memory to decode this file")

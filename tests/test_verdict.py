@@ -1,0 +1,33 @@
+"""Verdicts: the most severe bank action wins; reasons name the evidence."""
+
+from veil.verdict import MatchedEntry, action_for, decide
+
+
+def _m(bank: str, category: str, distance: int, signal: str = "pdq") -> MatchedEntry:
+    return MatchedEntry(signal, 7, bank, category, "ab" * 32, distance, 31)
+
+
+def test_no_match_allows() -> None:
+    v = decide([], {})
+    assert v.decision == "allow" and v.reasons
+
+
+def test_most_severe_action_wins_and_closest_first() -> None:
+    v = decide([_m("protected", "protected_photo", 12), _m("ncii", "confirmed_ncii", 20)], {})
+    assert v.decision == "block"
+    assert v.matches[0].distance == 12
+    assert "12 bits apart" in v.reasons[0] and "'protected'" in v.reasons[0]
+
+
+def test_bank_policy_overrides_category_default() -> None:
+    assert action_for("protected_photo", None) == "review"
+    assert action_for("protected_photo", {"action": "block"}) == "block"
+    assert action_for("confirmed_ncii", {"action": "bogus"}) == "block"
+    v = decide([_m("p", "protected_photo", 3)], {"p": {"action": "block"}})
+    assert v.decision == "block"
+
+
+def test_exact_digest_reason_reads_naturally() -> None:
+    v = decide([MatchedEntry("md5", 1, "b", "imported", "0" * 32, 0, 0)], {})
+    assert v.decision == "review" and "identical bytes" in v.reasons[0]
+    assert v.as_dict()["matches"][0]["signal"] == "md5"
