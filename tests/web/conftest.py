@@ -1,0 +1,230 @@
+"""Fixtures for the in-browser hashing tests: a loopback HTTP server and real Chromium.
+
+The page's own JavaScript (src/veil/web/static/js) runs in Debian's headless
+Chromium driven by Playwright. Nothing is downloaded: Playwright's bundled-browser
+installer is never used; ``VEIL_CHROMIUM`` (default /usr/bin/chromium) names the
+browser. These tests FAIL when Chromium or Playwright is missing (CI installs both:
+``apt-get install -y chromium`` and the ``dev`` extra's ``playwright``).
+
+Server routes (127.0.0.1, a free port):
+  /                 an empty HTML page (the origin the tests run in)
+  /static/...       src/veil/web/static (the real app will serve it at /static too)
+  /data/...         the shared corpus (../shared/data), read-only
+  /blob/<key>       bytes a test registered with ``web.put(key, data)``
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STATIC = REPO / "src" / "veil" / "web" / "static"
+CHROMIUM = os.environ.get("VEIL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INSTALL_HINT = (
+    "install Debian's Chromium (apt-get update && apt-get install -y chromium) and "
+    "the dev extra (pip install -e '.[dev]', which brings playwright); never run "
+    "`playwright install`"
+)
+
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+_INDEX = b"<!doctype html><html><head><meta charset='utf-8'><title>veil web tests</title>" \
+    b"</head><body></body></html>"
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    blobs: dict[str, bytes]
+    roots: dict[str, Path]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes; without this, Nagle + delayed
+    # ACK stalls every keep-alive response by ~40 ms
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        if path == "/":
+            return self._send(200, _INDEX, _TYPES[".html"])
+        if path == "/favicon.ico":
+            return self._send(204, b"", "image/x-icon")
+        if path.startswith("/blob/"):
+            data = self.server.blobs.get(path[len("/blob/"):])
+            if data is None:
+                return self._send(404, b"no such blob", "text/plain")
+            return self._send(200, data, "application/octet-stream")
+        for prefix, root in self.server.roots.items():
+            if path.startswith(prefix):
+                target = (root / path[len(prefix):]).resolve()
+                if not target.is_relative_to(root) or not target.is_file():
+                    return self._send(404, b"not found", "text/plain")
+                ctype = _TYPES.get(target.suffix.lower(), "application/octet-stream")
+                return self._send(200, target.read_bytes(), ctype)
+        return self._send(404, b"not found", "text/plain")
+
+
+class WebServer:
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self.base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def put(self, key: str, data: bytes) -> str:
+        """Serve ``data`` at /blob/<key>; returns the path."""
+        self._server.blobs[key] = bytes(data)
+        return f"/blob/{key}"
+
+    def clear(self) -> None:
+        self._server.blobs.clear()
+
+
+@pytest.fixture(scope="session")
+def web_server(shared_data: Path) -> Iterator[WebServer]:
+    assert (STATIC / "js" / "pdq.js").is_file(), f"static assets missing under {STATIC}"
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.blobs = {}
+    server.roots = {"/static/": STATIC.resolve(), "/data/": shared_data.resolve()}
+    thread = threading.Thread(target=server.serve_forever, name="veil-web-test", daemon=True)
+    thread.start()
+    try:
+        yield WebServer(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def chromium_context() -> Iterator[Any]:
+    """A persistent Chromium context with a fresh, throw-away profile."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: {INSTALL_HINT}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(f"the playwright package is missing: {INSTALL_HINT}")
+    profile = tempfile.mkdtemp(prefix="veil-chromium-")
+    pw = sync_playwright().start()
+    try:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+    finally:
+        pw.stop()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def page(chromium_context: Any, web_server: WebServer) -> Iterator[Any]:
+    """One page on the test server's origin; JS errors fail the test that caused them."""
+    pg = chromium_context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(web_server.base + "/")
+    pg.evaluate(WORKER_HARNESS)
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_page_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "page" in request.fixturenames:
+        pg = request.getfixturevalue("page")
+        errors = list(pg.js_errors)
+        pg.js_errors.clear()
+        assert not errors, f"uncaught errors in the page: {errors}"
+
+
+#: Installs ``window.hashWithWorker(jobs)``: hashes each {url | bytes, options} in
+#: the real worker, one after the other, and returns each final message plus the
+#: progress stages seen and the wall time from postMessage to the answer.
+WORKER_HARNESS = """
+() => {
+  window.hashWithWorker = async (jobs) => {
+    const worker = new Worker('/static/js/hash-worker.js', { type: 'module' });
+    const out = [];
+    try {
+      for (const [i, job] of jobs.entries()) {
+        const file = job.url
+          ? await (await fetch(job.url)).blob()
+          : new Blob([new Uint8Array(job.bytes ?? [])]);
+        const stages = [];
+        const t0 = performance.now();
+        const msg = await new Promise((resolve) => {
+          worker.onmessage = (e) => {
+            if (e.data.id !== i) return;
+            if (e.data.type === 'progress') {
+              if (stages[stages.length - 1] !== e.data.stage) stages.push(e.data.stage);
+            } else resolve(e.data);
+          };
+          worker.onerror = (e) => resolve({ type: 'worker-error', message: String(e.message) });
+          worker.postMessage({ type: 'hash', id: i, file, options: job.options || {} });
+        });
+        out.push({ ...msg, stages, wallMs: performance.now() - t0 });
+      }
+    } finally {
+      worker.terminate();
+    }
+    return out;
+  };
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def worker_hash(page: Any) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """``worker_hash(jobs)``: run ``window.hashWithWorker`` (see WORKER_HARNESS)."""
+
+    def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return page.evaluate("jobs => window.hashWithWorker(jobs)", jobs)
+
+    return run
