@@ -47,3 +47,30 @@ def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     else:
         monkeypatch.setenv("VEIL_DATABASE_URL", os.environ["VEIL_TEST_DATABASE_URL"])
     return home
+
+
+@pytest.fixture
+def database_url(veil_home: Path) -> str:
+    """The one database URL of a store or CLI test (it is also ``VEIL_DATABASE_URL``).
+
+    By default a fresh SQLite file in the test's ``VEIL_HOME``. With
+    ``VEIL_TEST_DATABASE_URL`` set (e.g. a throw-away PostgreSQL database, see
+    ``make test-postgres``) that database is emptied before each test instead.
+    """
+    url = os.environ.get("VEIL_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{veil_home / 'veil.db'}"
+    from sqlalchemy import MetaData, create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            else:
+                meta = MetaData()
+                meta.reflect(conn)
+                meta.drop_all(conn)
+    finally:
+        engine.dispose()
+    return url

@@ -60,6 +60,9 @@ class Settings:
     import_batch_rows: int = 20_000
     #: Longest accepted line in an imported hash list, in bytes.
     import_max_line_bytes: int = 64 * 1024
+    #: Seconds a SQLite writer waits for another writer (e.g. a long bank import)
+    #: before giving up with ``store.busy``.
+    db_busy_timeout_s: int = 30
     #: Worker processes for ``veil scan`` (0: one per core).
     scan_workers: int = 0
 
@@ -91,5 +94,7 @@ def load_settings() -> Settings:
         media=media,
         thresholds=thresholds,
         import_batch_rows=_env_int("VEIL_IMPORT_BATCH_ROWS", 20_000),
+        import_max_line_bytes=_env_int("VEIL_IMPORT_MAX_LINE_BYTES", 64 * 1024),
+        db_busy_timeout_s=_env_int("VEIL_DB_BUSY_TIMEOUT_S", 30),
         scan_workers=_env_int("VEIL_SCAN_WORKERS", 0),
     )

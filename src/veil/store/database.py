@@ -1,0 +1,95 @@
+"""Engines and schema: connect to any SQLAlchemy URL, bring the schema to head.
+
+SQLite gets WAL (readers never wait for a writer, e.g. ``veil bank list`` during
+an import), enforced foreign keys, and explicit transactions: pysqlite's own
+transaction handling starts them late and cannot take the write lock up front.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+#: Execution option: begin with the SQLite write lock (``BEGIN IMMEDIATE``), so a
+#: transaction that will write waits for other writers up front instead of failing
+#: half-way when its read lock cannot be upgraded.
+WRITE = "veil_write"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see "begin")
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for ``url``; for a SQLite file, its folder is created if missing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    options: dict[str, Any] = {"connect_args": {"timeout": busy_timeout_s}}
+    if parsed.database in (None, "", ":memory:"):
+        # every new connection would be a new, empty database: share one
+        options.update(poolclass=StaticPool,
+                       connect_args={**options["connect_args"], "check_same_thread": False})
+    elif not parsed.database.startswith("file:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = create_engine(url, **options)
+    _sqlite_setup(engine)
+    return engine
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    """Alembic configuration built in code: no ``alembic.ini`` is needed at runtime.
+
+    Developers add a migration with::
+
+        from alembic import command
+        command.revision(alembic_config(url="sqlite:///scratch.db"), "what", autogenerate=True)
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        cfg.attributes["url"] = url
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to head; a no-op read when it is already there."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return
+    # One writer migrates; a second process opening a fresh database meanwhile waits
+    # for the write lock, then finds the schema at head and does nothing.
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        command.upgrade(alembic_config(conn), "head")

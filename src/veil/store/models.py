@@ -1,0 +1,130 @@
+"""ORM models: ``Bank``, ``Entry``, ``AuditEvent`` and the one-row ``StoreState``.
+
+The schema itself is created by the Alembic migrations in ``migrations/``; these
+models must stay in step with them (``tests/store/test_migrations.py`` compares).
+Only portable types and constraints here: SQLite today, PostgreSQL later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from veil.store.coltypes import BigId, Json, UTCDateTime, utcnow
+from veil.store.vocabulary import Category, EntryStatus
+
+#: Longest bank name, source, case reference and actor (schema facts, checked on input).
+NAME_MAX = 64
+SOURCE_MAX = 200
+CASE_REF_MAX = 100
+ACTOR_MAX = 200
+#: Longest free-text note on an entry.
+NOTE_MAX = 2000
+
+# Explicit constraint names, so migrations can refer to them on every database.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _one_of(column: str, enum: type[Category] | type[EntryStatus]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Bank(Base):
+    __tablename__ = "banks"
+    __table_args__ = (CheckConstraint(_one_of("category", Category), name="category"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    category: Mapped[str] = mapped_column(String(32))
+    #: e.g. ``{"action": "block"}``; keys the bank does not set fall back to the
+    #: category's default in ``veil.verdict``.
+    policy: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entries: Mapped[list[Entry]] = relationship(back_populates="bank", lazy="raise")
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (
+        # NULL values (withdrawn entries) are distinct on SQLite and PostgreSQL alike,
+        # so any number of withdrawn rows may share a bank and signal.
+        UniqueConstraint("bank_id", "signal", "value"),
+        Index(None, "signal", "status"),
+        CheckConstraint(_one_of("status", EntryStatus), name="status"),
+        CheckConstraint("quality IS NULL OR (quality >= 0 AND quality <= 100)", name="quality"),
+        CheckConstraint("value IS NOT NULL OR status = 'withdrawn'", name="value_present"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    signal: Mapped[str] = mapped_column(String(32))
+    #: Lowercase hex; NULL once withdrawn (a victim's withdrawal removes the hash).
+    value: Mapped[str | None] = mapped_column(String(128))
+    quality: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.ACTIVE.value)
+    source: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
+    note: Mapped[str | None] = mapped_column(Text)
+    case_ref: Mapped[str | None] = mapped_column(String(CASE_REF_MAX))
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bank: Mapped[Bank] = relationship(back_populates="entries", lazy="raise")
+
+
+class AuditEvent(Base):
+    """Append-only (the migration adds triggers that refuse UPDATE and DELETE).
+
+    Never holds hash values: the entry id is the reference, and a withdrawn
+    victim's hash must not survive in the log.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "bank"), Index(None, "entry_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    action: Mapped[str] = mapped_column(String(64))
+    #: By name, not foreign key: the record must outlive any later rename or removal.
+    bank: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    entry_id: Mapped[int | None] = mapped_column(BigId)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class StoreState(Base):
+    """One row whose ``generation`` goes up in every transaction that changes banks.
+
+    A counter rather than ``max(audit id)``: on PostgreSQL ids are handed out at
+    insert time, not commit time, so a smaller id can become visible after a larger
+    one and a max would miss it. Updating one row also orders the writers.
+    """
+
+    __tablename__ = "store_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,439 @@
+"""``Store``: the one API the rest of Veil uses to read and change banks.
+
+Every change runs in one transaction that also appends its audit event and bumps
+the store generation (``watermark``), so an index built from ``iter_active`` can
+tell cheaply whether it is stale.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Connection, Engine, Select, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from veil.config import Settings
+from veil.errors import BadInput, Conflict, NotFound, StoreError
+from veil.signals import get as get_signal
+from veil.store import importer
+from veil.store.coltypes import utcnow
+from veil.store.database import WRITE
+from veil.store.models import (
+    ACTOR_MAX,
+    CASE_REF_MAX,
+    NAME_MAX,
+    AuditEvent,
+    Bank,
+    Entry,
+    StoreState,
+)
+from veil.store.records import (
+    ActiveEntry,
+    AuditRecord,
+    BankInfo,
+    EntryKey,
+    EntryRecord,
+    ImportReport,
+)
+from veil.store.rows import HashRow, RowError, RowValidator
+from veil.store.vocabulary import Action, Category, EntryStatus, choices
+
+log = logging.getLogger(__name__)
+
+_BANK_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_MAX - 1}}}")
+#: Rows fetched per round trip when streaming (iter_active, export_entries).
+STREAM_ROWS = 10_000
+#: Bad rows kept in an ImportReport by default (all are counted).
+MAX_IMPORT_ERRORS = 1000
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _database_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Database failures become StoreErrors: one line for the CLI, a 5xx for the API."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" in str(exc.orig):
+                raise StoreError("the database is busy (another import or change is "
+                                 "running); try again", code="store.busy") from exc
+            raise StoreError(f"database unavailable: {exc.orig}",
+                             code="store.unavailable") from exc
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
+    return wrapper
+
+
+class _RollBack(Exception):
+    """Raised inside a write transaction to undo it without an error to report."""
+
+
+def _actor(actor: str) -> str:
+    if not actor or not actor.strip() or len(actor) > ACTOR_MAX:
+        raise BadInput(f"actor must be 1-{ACTOR_MAX} characters")
+    return actor
+
+
+def _entry_record(e: Entry, bank: str) -> EntryRecord:
+    return EntryRecord(
+        id=e.id, bank=bank, signal=e.signal, value=e.value, quality=e.quality,
+        status=e.status, source=e.source, note=e.note, case_ref=e.case_ref,
+        created_by=e.created_by, created_at=e.created_at, updated_at=e.updated_at,
+    )
+
+
+class Store:
+    """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._writer = engine.execution_options(**{WRITE: True})
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        with Session(self.engine) as s, s.begin():
+            yield s
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        with Session(self._writer, expire_on_commit=False) as s, s.begin():
+            yield s
+            self._bump(s)
+
+    @staticmethod
+    def _bump(s: Session | Connection) -> None:
+        s.execute(update(StoreState).where(StoreState.id == 1)
+                  .values(generation=StoreState.generation + 1))
+
+    @staticmethod
+    def _audit(s: Session | Connection, actor: str, action: str, *, bank: str | None = None,
+               entry_id: int | None = None, **detail: Any) -> None:
+        # never a hash value in here: see AuditEvent
+        s.execute(insert(AuditEvent).values(at=utcnow(), actor=actor, action=action, bank=bank,
+                                            entry_id=entry_id, detail=detail))
+
+    @staticmethod
+    def _bank(s: Session, name: str, *, lock: bool = False) -> Bank:
+        q = select(Bank).where(Bank.name == name)
+        bank = s.scalars(q.with_for_update() if lock else q).one_or_none()
+        if bank is None:
+            raise NotFound(f"no bank named {name!r}")
+        return bank
+
+    # -- banks ------------------------------------------------------------------------
+    @_database_errors
+    def create_bank(self, name: str, category: str, policy: dict[str, Any] | None = None,
+                    *, actor: str) -> BankInfo:
+        """A new, empty bank. ``policy`` e.g. ``{"action": "review"}``; without an
+        action the category's default applies (``veil.verdict.DEFAULT_ACTION``)."""
+        if not _BANK_NAME.fullmatch(name):
+            raise BadInput(f"bank name must be 1-{NAME_MAX} letters, digits, '_', '.' or '-', "
+                           "starting with a letter or digit")
+        if category not in set(Category):
+            raise BadInput(f"unknown category {category!r}; known: {choices(Category)}")
+        policy = dict(policy or {})
+        if "action" in policy and policy["action"] not in set(Action):
+            raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
+        actor = _actor(actor)
+        try:
+            with self._writing() as s:
+                if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+                    raise Conflict(f"a bank named {name!r} already exists")
+                bank = Bank(name=name, category=category, policy=policy, created_by=actor,
+                            created_at=utcnow())
+                s.add(bank)
+                self._audit(s, actor, "bank.create", bank=name, category=category,
+                            policy=policy)
+                s.flush()
+                info = self._info(bank, {})
+        except IntegrityError as exc:  # created concurrently
+            raise Conflict(f"a bank named {name!r} already exists") from exc
+        log.info("bank created", extra={"bank": name, "category": category})
+        return info
+
+    @staticmethod
+    def _info(bank: Bank, counts: dict[str, int]) -> BankInfo:
+        return BankInfo(
+            id=bank.id, name=bank.name, category=bank.category, policy=dict(bank.policy),
+            created_at=bank.created_at, created_by=bank.created_by,
+            counts={s.value: counts.get(s.value, 0) for s in EntryStatus},
+        )
+
+    def _counts(self, s: Session, bank_id: int | None = None) -> dict[int, dict[str, int]]:
+        q = select(Entry.bank_id, Entry.status, func.count()).group_by(Entry.bank_id,
+                                                                       Entry.status)
+        if bank_id is not None:
+            q = q.where(Entry.bank_id == bank_id)
+        out: dict[int, dict[str, int]] = {}
+        for bid, status, n in s.execute(q):
+            out.setdefault(bid, {})[status] = n
+        return out
+
+    @_database_errors
+    def list_banks(self) -> list[BankInfo]:
+        """Every bank, by name, with its entry counts per status."""
+        with self._reading() as s:
+            counts = self._counts(s)
+            banks = s.scalars(select(Bank).order_by(Bank.name)).all()
+            return [self._info(b, counts.get(b.id, {})) for b in banks]
+
+    @_database_errors
+    def get_bank(self, name: str) -> BankInfo:
+        """One bank with its counts; raises ``NotFound``."""
+        with self._reading() as s:
+            bank = self._bank(s, name)
+            return self._info(bank, self._counts(s, bank.id).get(bank.id, {}))
+
+    # -- entries ------------------------------------------------------------------------
+    @_database_errors
+    def add_entry(self, bank: str, signal: str, value: str, *, actor: str,
+                  quality: int | None = None, source: str | None = None,
+                  note: str | None = None, case_ref: str | None = None) -> EntryRecord:
+        """Add one hash. Raises ``BadHash``/``UnknownSignal``/``BadInput`` for bad values,
+        ``NotFound`` for an unknown bank, ``Conflict`` when the bank already has it.
+
+        ``case_ref`` names the case (its id), never the case's secret token: it is
+        stored and audited in clear.
+        """
+        # the signal's own errors first (BadHash, UnknownSignal), then the other fields
+        get_signal(signal.strip().lower()).parse(value)
+        row = RowValidator()({"signal": signal, "value": value, "quality": quality,
+                              "source": source, "note": note}, None)
+        if isinstance(row, RowError):
+            raise BadInput(row.message)
+        if case_ref is not None and not 0 < len(case_ref) <= CASE_REF_MAX:
+            raise BadInput(f"case_ref must be 1-{CASE_REF_MAX} characters")
+        actor = _actor(actor)
+        now = utcnow()
+        try:
+            with self._writing() as s:
+                b = self._bank(s, bank, lock=True)
+                existing = s.scalar(select(Entry.id).where(
+                    Entry.bank_id == b.id, Entry.signal == row.signal, Entry.value == row.value))
+                if existing is not None:
+                    raise Conflict(f"bank {bank!r} already has this {row.signal} hash "
+                                   f"(entry {existing})")
+                e = Entry(bank_id=b.id, signal=row.signal, value=row.value, quality=row.quality,
+                          status=EntryStatus.ACTIVE.value, source=row.source, note=row.note,
+                          case_ref=case_ref, created_by=actor, created_at=now, updated_at=now)
+                s.add(e)
+                s.flush()
+                self._audit(s, actor, "entry.add", bank=bank, entry_id=e.id,
+                            signal=row.signal, source=row.source, case_ref=case_ref)
+                record = _entry_record(e, bank)
+        except IntegrityError as exc:
+            raise Conflict(f"bank {bank!r} already has this {row.signal} hash") from exc
+        return record
+
+    @_database_errors
+    def get_entry(self, entry_id: int) -> EntryRecord:
+        with self._reading() as s:
+            found = s.execute(select(Entry, Bank.name).join(Bank)
+                              .where(Entry.id == entry_id)).one_or_none()
+            if found is None:
+                raise NotFound(f"no entry {entry_id}")
+            return _entry_record(found[0], found[1])
+
+    @_database_errors
+    def import_entries(self, bank: str, rows: Iterable[HashRow | RowError], *, actor: str,
+                       source_name: str | None = None,
+                       max_errors: int = MAX_IMPORT_ERRORS) -> ImportReport:
+        """Add many rows to ``bank``: all of them, or none if any row is bad.
+
+        ``rows`` is read once, streaming (see ``importer``); every row is checked
+        before the bank is touched, and a bad input leaves the bank as it was. The
+        report lists the first ``max_errors`` bad rows and counts them all.
+        Duplicates, within the input or of entries already in the bank, are
+        counted and skipped.
+        """
+        actor = _actor(actor)
+        info = self.get_bank(bank)
+        checks = importer.RowChecks(info.category, max_errors)
+        with self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    importer.stage(conn, rows, checks, self.settings.import_batch_rows)
+                    if checks.error_count:
+                        raise _RollBack  # also drops the staging table
+            except _RollBack:
+                return ImportReport(bank=bank, rows=checks.rows, imported=0, duplicates=0,
+                                    errors=tuple(checks.errors),
+                                    error_count=checks.error_count)
+            try:
+                with conn.execution_options(**{WRITE: True}).begin():
+                    bank_id = conn.execute(select(Bank.id).where(Bank.name == bank)
+                                           .with_for_update()).scalar_one_or_none()
+                    if bank_id is None:
+                        raise NotFound(f"no bank named {bank!r}")
+                    imported = importer.merge(conn, bank_id=bank_id, actor=actor,
+                                              now=utcnow())
+                    report = ImportReport(bank=bank, rows=checks.rows, imported=imported,
+                                          duplicates=checks.rows - imported)
+                    self._audit(conn, actor, "bank.import", bank=bank, rows=report.rows,
+                                imported=imported, duplicates=report.duplicates,
+                                source=source_name)
+                    importer.drop_staging(conn)
+                    self._bump(conn)
+            except BaseException:
+                # the staging table outlives a failed move; closing the connection
+                # drops it instead of handing it back to the pool
+                conn.invalidate()
+                raise
+        log.info("bank import", extra={"bank": bank, "imported": imported,
+                                       "duplicates": report.duplicates})
+        return report
+
+    def export_entries(self, bank: str) -> Iterator[HashRow]:
+        """Stream the active entries of ``bank`` in id order, as importable rows.
+
+        Withdrawn entries have no value left and disputed ones are not to be
+        relied on, so neither is exported. Raises ``NotFound`` on first use.
+        """
+        info = self.get_bank(bank)
+        q = (select(Entry.signal, Entry.value, Entry.quality, Entry.source, Entry.note)
+             .where(Entry.bank_id == info.id, Entry.status == EntryStatus.ACTIVE.value)
+             .order_by(Entry.id))
+        for signal, value, quality, source, note in self._stream(q):
+            yield HashRow(signal=signal, value=value, quality=quality, category=info.category,
+                          source=source, note=note)
+
+    def _stream(self, q: Select[Any]) -> Iterator[Any]:
+        # One read transaction for the whole stream: a consistent snapshot, and on
+        # SQLite (WAL) writers are not held up meanwhile.
+        try:
+            with self.engine.connect() as conn:
+                yield from conn.execution_options(yield_per=STREAM_ROWS).execute(q)
+        except OperationalError as exc:
+            raise StoreError(f"database unavailable: {exc.orig}",
+                             code="store.unavailable") from exc
+
+    def iter_active(self, signal: str) -> Iterator[ActiveEntry]:
+        """Every active entry of one signal type, across all banks, in no set order.
+
+        Streams (memory does not grow with the banks). To detect staleness, read
+        ``watermark()`` *before* starting: a change that lands meanwhile then shows
+        as a newer watermark, never as a missed one.
+        """
+        name = get_signal(signal).name
+        q = (select(Entry.id, Bank.name, Bank.category, Entry.value, Entry.quality)
+             .join(Bank, Entry.bank_id == Bank.id)
+             .where(Entry.signal == name, Entry.status == EntryStatus.ACTIVE.value))
+        return map(ActiveEntry._make, self._stream(q))
+
+    @_database_errors
+    def watermark(self) -> int:
+        """A number that goes up with every committed change to any bank or entry."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(StoreState.generation)
+                                .where(StoreState.id == 1)).scalar_one()
+
+    def _find(self, s: Session, target: int | EntryKey | tuple[str, str, str]) -> Entry:
+        if isinstance(target, int):
+            e = s.get(Entry, target, with_for_update=True)
+            if e is None:
+                raise NotFound(f"no entry {target}")
+            return e
+        key = EntryKey(*target)
+        st = get_signal(key.signal.strip().lower())
+        value = st.parse(key.value)
+        b = self._bank(s, key.bank)
+        e = s.scalars(select(Entry).where(Entry.bank_id == b.id, Entry.signal == st.name,
+                                          Entry.value == value).with_for_update()).one_or_none()
+        if e is None:
+            raise NotFound(f"bank {key.bank!r} has no {st.name} entry with that value")
+        return e
+
+    @_database_errors
+    def withdraw(self, target: int | EntryKey | tuple[str, str, str], *, actor: str,
+                 reason: str | None = None) -> EntryRecord:
+        """A victim's withdrawal: the entry stays (status ``withdrawn``) but its hash is
+        erased, and the audit log records who and why (never the hash).
+
+        ``target`` is an entry id or ``EntryKey(bank, signal, value)``.
+        """
+        actor = _actor(actor)
+        with self._writing() as s:
+            e = self._find(s, target)
+            if e.status == EntryStatus.WITHDRAWN:
+                raise Conflict(f"entry {e.id} is already withdrawn")
+            bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id)) or ""
+            previous = e.status
+            e.status = EntryStatus.WITHDRAWN.value
+            e.value = None
+            e.quality = None
+            e.updated_at = utcnow()
+            self._audit(s, actor, "entry.withdraw", bank=bank, entry_id=e.id,
+                        signal=e.signal, previous_status=previous, reason=reason)
+            s.flush()
+            record = _entry_record(e, bank)
+        log.info("entry withdrawn", extra={"bank": bank, "entry_id": record.id})
+        return record
+
+    @_database_errors
+    def set_status(self, entry_id: int, status: str, *, actor: str,
+                   reason: str | None = None) -> EntryRecord:
+        """Move an entry between ``active`` and ``disputed`` (withdrawal is ``withdraw``)."""
+        if status not in (EntryStatus.ACTIVE, EntryStatus.DISPUTED):
+            raise BadInput("status must be active or disputed; use withdraw to withdraw")
+        actor = _actor(actor)
+        with self._writing() as s:
+            e = self._find(s, entry_id)
+            if e.status == EntryStatus.WITHDRAWN:
+                raise Conflict(f"entry {e.id} is withdrawn; its hash is gone")
+            bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id)) or ""
+            previous = e.status
+            e.status = status
+            e.updated_at = utcnow()
+            self._audit(s, actor, "entry.status", bank=bank, entry_id=e.id,
+                        previous_status=previous, status=status, reason=reason)
+            s.flush()
+            return _entry_record(e, bank)
+
+    # -- audit ----------------------------------------------------------------------------
+    @_database_errors
+    def audit(self, *, bank: str | None = None, entry_id: int | None = None,
+              action: str | None = None, actor: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              before_id: int | None = None, limit: int = 100) -> list[AuditRecord]:
+        """Audit events matching every given filter, newest first.
+
+        Page backwards with ``before_id`` = the last id of the previous page.
+        """
+        q = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(0, limit))
+        for column, wanted in ((AuditEvent.bank, bank), (AuditEvent.entry_id, entry_id),
+                               (AuditEvent.action, action), (AuditEvent.actor, actor)):
+            if wanted is not None:
+                q = q.where(column == wanted)
+        if since is not None:
+            q = q.where(AuditEvent.at >= since)
+        if until is not None:
+            q = q.where(AuditEvent.at < until)
+        if before_id is not None:
+            q = q.where(AuditEvent.id < before_id)
+        with self._reading() as s:
+            return [AuditRecord(id=a.id, at=a.at, actor=a.actor, action=a.action, bank=a.bank,
+                                entry_id=a.entry_id, detail=dict(a.detail))
+                    for a in s.scalars(q)]

@@ -1,0 +1,36 @@
+"""The closed sets of words the store accepts: bank categories, actions, entry statuses."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """What a bank holds; the verdict derives a default action from it."""
+
+    VICTIM_SUBMITTED = "victim_submitted"
+    CONFIRMED_NCII = "confirmed_ncii"
+    SYNTHETIC_NCII = "synthetic_ncii"
+    PROTECTED_PHOTO = "protected_photo"
+    IMPORTED = "imported"
+    ALLOWLIST = "allowlist"
+
+
+class Action(StrEnum):
+    """What a match in a bank does, when its policy says so explicitly."""
+
+    BLOCK = "block"
+    REVIEW = "review"
+    ALLOW = "allow"
+
+
+class EntryStatus(StrEnum):
+    ACTIVE = "active"
+    #: The victim took the hash back: the value is cleared, the row stays for the audit.
+    WITHDRAWN = "withdrawn"
+    #: Someone contests the entry; it is not matched until a person decides.
+    DISPUTED = "disputed"
+
+
+def choices(enum: type[StrEnum]) -> str:
+    return ", ".join(m.value for m in enum)
