@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     literal,
     select,
     true,
@@ -158,4 +159,11 @@ def merge(conn: Connection, *, bank_id: int, actor: str, now: datetime) -> int:
             "created_by", "created_at", "updated_at"]
     stmt = _insert(conn).from_select(cols, source).on_conflict_do_nothing(
         index_elements=["bank_id", "signal", "value"])
-    return conn.execute(stmt).rowcount
+    def bank_size() -> int:
+        return int(conn.scalar(select(func.count()).select_from(Entry)
+                               .where(Entry.bank_id == bank_id)) or 0)
+
+    # psycopg reports rowcount -1 for INSERT … SELECT … ON CONFLICT; count instead
+    before = bank_size() if conn.dialect.name != "sqlite" else 0
+    inserted = conn.execute(stmt).rowcount
+    return inserted if inserted >= 0 else bank_size() - before
