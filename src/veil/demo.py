@@ -6,13 +6,18 @@ synthetic pictures itself (gradients and shapes), so no photo is ever committed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:
+    from veil.store import Store
 
 #: Photos whose re-encoded copies go into the demo bank (the rest must stay clean).
 BANKED = 12
@@ -20,10 +25,17 @@ SYNTHETIC_COUNT = 24
 
 
 def shared_photos() -> Path | None:
-    root = os.environ.get("VEIL_TEST_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    photos = base / "photos"
-    return photos if photos.is_dir() and any(photos.glob("*.jpg")) else None
+    """The shared benign corpus: $VEIL_TEST_DATA, else ../shared/data beside the checkout."""
+    env = os.environ.get("VEIL_TEST_DATA")
+    candidates = [Path(env)] if env else [
+        Path.cwd().parent / "shared" / "data",
+        Path(__file__).resolve().parents[3] / "shared" / "data",  # src/veil/demo.py
+    ]
+    for base in candidates:
+        photos = base / "photos"
+        if photos.is_dir() and any(photos.glob("*.jpg")):
+            return photos
+    return None
 
 
 def synthetic_photos(folder: Path, count: int = SYNTHETIC_COUNT) -> Path:
@@ -73,3 +85,54 @@ def demo_corpus(home: Path) -> DemoCorpus:
     files = sorted(folder.glob("*.jpg"))
     # every 7th photo, so banked ones are spread through the folder
     return DemoCorpus(folder, files[::7][:BANKED], synthetic=shared is None)
+
+
+DEMO_BANK = "demo-protected"
+
+
+def build_demo_bank(store: Store, corpus: DemoCorpus) -> int:
+    """Create (once) the demo bank and add the copies' PDQ + MD5; returns entries added."""
+    from veil.config import MediaLimits
+    from veil.errors import Conflict
+    from veil.media.source import Media
+    from veil.signals.digests import MD5
+    from veil.signals.pdq import compute_pdq
+    from veil.store.rows import HashRow
+
+    with contextlib.suppress(Conflict):  # the second run reuses the bank
+        store.create_bank(DEMO_BANK, "protected_photo", {"action": "review"}, actor="demo")
+    rows = []
+    for path in corpus.banked:
+        data = reencoded_copy(path)
+        r = compute_pdq(Media.from_bytes(data, MediaLimits()))
+        note = f"re-encoded copy of {path.name}"
+        rows.append(HashRow("pdq", r.hash, r.quality, source="demo", note=note))
+        rows.append(HashRow("md5", MD5().compute_bytes(data).value, source="demo", note=note))
+    report = store.import_entries(DEMO_BANK, rows, actor="demo", source_name="veil demo")
+    return int(report.imported)
+
+
+def run_demo() -> int:
+    """Build the bank, scan the corpus, explain. Returns the process exit status."""
+    from veil.cli.output import console
+    from veil.config import load_settings
+    from veil.store import open_store
+
+    settings = load_settings()
+    corpus = demo_corpus(settings.home)
+    where = "synthetic pictures drawn by the demo" if corpus.synthetic else "the shared corpus"
+    console.print(f"[bold]Veil demo[/] — data in {settings.home}")
+    console.print(f"Photos: {corpus.folder} ({where})")
+    with open_store(settings) as store:
+        added = build_demo_bank(store, corpus)
+    console.print(f"Bank [bold]{DEMO_BANK}[/] (protected_photo, action review): "
+                  f"PDQ + MD5 of re-encoded, 90%-size copies of {len(corpus.banked)} photos "
+                  f"({added} new entries).")
+    console.print("Scanning the originals: the banked photos should be found by PDQ (their "
+                  "bytes differ from the copies, so MD5 can't), the rest should be clean.\n")
+    from veil.cli.scan import run_scan
+
+    code = run_scan([corpus.folder], as_json=False, threshold=None, dihedral=False,
+                    workers=None, show_clean=False, settings=settings)
+    # a scan that finds matches exits 1; for the demo that is the expected outcome
+    return 0 if code in (0, 1) else code

@@ -30,6 +30,12 @@ class ScanResult:
     verdict: Verdict | None
 
 
+def _shown(path: str) -> str:
+    """A path as short as it can be while still pointing at the file from here."""
+    rel = os.path.relpath(path)
+    return rel if len(rel) < len(path) else path
+
+
 def _workers(settings: Settings, requested: int | None) -> int:
     n = requested if requested is not None else settings.scan_workers
     return n if n and n > 0 else max(1, os.cpu_count() or 1)
@@ -81,9 +87,12 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
     from veil.matching import BankMatcher
 
     settings = settings or load_settings()
-    matcher = BankMatcher.load(settings)
+    matcher = BankMatcher.load(settings, snapshots=False)
     names = matcher.signal_names()
-    table = Table("file", "verdict", "why", title="veil scan", expand=False)
+    table = Table(title="veil scan")
+    table.add_column("file", overflow="fold", ratio=2)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=3)
     counts = {"block": 0, "review": 0, "allow": 0, "error": 0, "skipped": 0}
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
@@ -105,7 +114,7 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
                     print(json.dumps({"file": item.path, "error": {
                         "code": item.error_code, "message": item.error_message}}))
                 else:
-                    table.add_row(item.path, "[red]error[/]",
+                    table.add_row(_shown(item.path), "[red]error[/]",
                                   f"{item.error_code}: {item.error_message}")
                 continue
             verdict = matcher.verdict(item, pdq_threshold=threshold)
@@ -116,7 +125,7 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
                                   "warnings": list(item.warnings), **verdict.as_dict()}))
             elif verdict.matches or show_clean:
                 color = {"block": "bold red", "review": "yellow"}.get(verdict.decision, "green")
-                table.add_row(item.path, f"[{color}]{verdict.decision}[/]",
+                table.add_row(_shown(item.path), f"[{color}]{verdict.decision}[/]",
                               "\n".join(verdict.reasons[:3]))
     if not as_json:
         if table.row_count:

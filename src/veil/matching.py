@@ -1,0 +1,113 @@
+"""The banks as one matcher: an exact index per signal type, kept current, and verdicts.
+
+``veil scan`` loads it once per run; the service keeps one for its lifetime and
+applies every add and withdrawal to it as the store commits them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from veil.config import Settings
+from veil.errors import BadInput
+from veil.index.factory import ExactIndex, open_index, snapshot_path
+from veil.index.matches import Match
+from veil.signals.batch import FileSignals
+from veil.signals.pdq import DIHEDRAL_NAMES
+from veil.signals.registry import get, names
+from veil.verdict import MatchedEntry, Verdict, decide
+
+
+@dataclass
+class BankPolicy:
+    category: str
+    policy: dict[str, object] = field(default_factory=dict)
+
+
+class BankMatcher:
+    def __init__(self, indexes: dict[str, ExactIndex], banks: dict[str, BankPolicy],
+                 settings: Settings) -> None:
+        self.indexes = indexes
+        self.banks = banks
+        self.settings = settings
+
+    @classmethod
+    def load(cls, settings: Settings, *, snapshots: bool = True) -> BankMatcher:
+        """Every signal's index, from its snapshot when current, else from the store."""
+        from veil.store import open_store
+
+        with open_store(settings) as store:
+            banks = {b.name: BankPolicy(b.category, dict(b.policy)) for b in store.list_banks()}
+            indexes = {
+                n: open_index(n, store, snapshot=snapshot_path(settings.home, n)
+                              if snapshots else None)
+                for n in names()
+            }
+        return cls(indexes, banks, settings)
+
+    # -- what is loaded ------------------------------------------------------------------
+    def signal_names(self) -> tuple[str, ...]:
+        """Signals worth computing: those some bank holds (PDQ always, for the report)."""
+        return tuple(dict.fromkeys(["pdq", *(n for n, i in self.indexes.items() if len(i))]))
+
+    def sizes(self) -> dict[str, int]:
+        return {n: len(i) for n, i in self.indexes.items()}
+
+    def __len__(self) -> int:
+        return sum(self.sizes().values())
+
+    def describe(self) -> str:
+        loaded = [f"{size:,} {n}" for n, size in self.sizes().items() if size]
+        return ", ".join(loaded) if loaded else "no active entries"
+
+    # -- live updates -------------------------------------------------------------------
+    def set_bank(self, name: str, category: str, policy: dict[str, object] | None) -> None:
+        self.banks[name] = BankPolicy(category, dict(policy or {}))
+
+    def add(self, signal: str, entry_id: int, bank: str, category: str, value: str,
+            watermark: int | None = None) -> None:
+        """Make one new entry match now (after the store has committed it)."""
+        self.indexes[signal].add(entry_id, bank, category, value, watermark=watermark)
+
+    def withdraw(self, signal: str, entry_id: int, watermark: int | None = None) -> bool:
+        """Stop one entry matching now: a victim's withdrawal must not wait for a rebuild."""
+        return self.indexes[signal].withdraw(entry_id, watermark=watermark)
+
+    # -- matching -----------------------------------------------------------------------
+    def threshold(self, signal: str, override: int | None) -> int:
+        st = get(signal)
+        t = st.default_threshold() if override is None else override
+        if not 0 <= t <= st.bits:
+            raise BadInput(f"threshold must be between 0 and {st.bits}, got {t}",
+                           code="input.bad_threshold")
+        return t
+
+    def match(self, signal: str, value: str, threshold: int,
+              variants: Sequence[str] | None = None) -> list[MatchedEntry]:
+        idx = self.indexes.get(signal)
+        if idx is None or not len(idx):
+            return []
+        if variants:
+            found: list[Match] = idx.match_dihedral(list(variants), threshold)
+        else:
+            found = idx.match(value, threshold)
+        return [MatchedEntry(signal, m.entry_id, m.bank, m.category, m.value, m.distance,
+                             threshold, DIHEDRAL_NAMES[m.variant] if variants else None)
+                for m in found]
+
+    def verdict(self, file: FileSignals, pdq_threshold: int | None = None) -> Verdict:
+        found: list[MatchedEntry] = []
+        notes: list[str] = []
+        floor = self.settings.thresholds.pdq_min_quality
+        for s in file.signals:
+            if s.type == "pdq" and s.quality is not None and s.quality < floor:
+                # near-flat images all look alike to PDQ: a match would mean nothing
+                notes.append(f"pdq not matched: quality {s.quality} is below {floor} "
+                             "(the image is too flat for a reliable hash)")
+                continue
+            override = pdq_threshold if s.type == "pdq" else None
+            found += self.match(s.type, s.value, self.threshold(s.type, override),
+                                file.variants.get(s.type))
+        v = decide(found, {n: b.policy for n, b in self.banks.items()})
+        return Verdict(v.decision, v.matches, v.reasons + tuple(notes)) if notes else v

@@ -1,0 +1,47 @@
+"""``veil demo`` (what ``make run`` runs): works without the shared corpus, and twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from veil.cli import app
+from veil.demo import BANKED, DEMO_BANK, SYNTHETIC_COUNT
+from veil.store import open_store
+
+runner = CliRunner()
+
+
+def _summary(output: str) -> str:
+    return " ".join(output.split())
+
+
+def test_demo_on_synthetic_pictures_runs_twice(veil_home: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEIL_TEST_DATA", str(tmp_path / "no-corpus-here"))
+    env = {"COLUMNS": "300"}
+    first = runner.invoke(app, ["demo"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "synthetic pictures" in first.output
+    banked = SYNTHETIC_COUNT // 7 + (SYNTHETIC_COUNT % 7 > 0)
+    expected = (f"{SYNTHETIC_COUNT} files: 0 block, {banked} review, "
+                f"{SYNTHETIC_COUNT - banked} clean, 0 errors")
+    assert expected in _summary(first.output)
+    second = runner.invoke(app, ["demo"], env=env)
+    assert second.exit_code == 0, second.output
+    assert "(0 new entries)" in _summary(second.output)
+    assert expected in _summary(second.output)
+    with open_store() as store:
+        assert store.get_bank(DEMO_BANK).counts["active"] == 2 * banked  # pdq + md5
+
+
+def test_demo_on_shared_corpus_finds_exactly_the_banked_photos(
+        veil_home: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEIL_TEST_DATA", str(shared_data))
+    res = runner.invoke(app, ["demo"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0, res.output
+    n = len(list((shared_data / "photos").glob("*.jpg")))
+    assert f"{n} files: 0 block, {BANKED} review, {n - BANKED} clean, 0 errors" in _summary(
+        res.output)
