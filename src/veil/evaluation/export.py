@@ -1,0 +1,73 @@
+"""Machine-readable outputs of a run: a JSON summary and, optionally, every distance."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+from pathlib import Path
+
+from veil.evaluation.analysis import Summary
+
+
+def _num(x: float) -> float | None:
+    return None if x != x or math.isinf(x) else round(float(x), 6)
+
+
+def summary_dict(summary: Summary) -> dict[str, object]:
+    r = summary.results
+    return {
+        "photos": len(r.photos),
+        "distinct_pairs": r.pair_count,
+        "seed": r.seed,
+        "variants": [{"transform": v.name, "strength": v.strength, "label": v.strength_label}
+                     for v in r.variants],
+        "signals": [
+            {
+                "name": m.name,
+                "bits": m.info.bits,
+                "default_threshold": m.info.default_threshold,
+                "false_matches_at_default": {"k": m.fmr_default.k, "n": m.fmr_default.n,
+                                             "upper95": _num(m.fmr_default.upper)},
+                "recall_at_default": [_num(x) for x in m.recall_default],
+                "tuned": [
+                    {"target": t.target, "threshold": t.threshold,
+                     "false_matches": None if t.false_matches is None else
+                     {"k": t.false_matches.k, "n": t.false_matches.n,
+                      "upper95": _num(t.false_matches.upper)},
+                     "recall": None if t.recall is None else [_num(x) for x in t.recall]}
+                    for t in m.tuned
+                ],
+                "distinct_quantiles": m.quantiles,
+            }
+            for m in summary.modes
+        ],
+        "errors": r.error_count,
+        "skipped": [{"photo": p, "reason": why} for p, why in r.skipped],
+        "timings_s": {k: round(v, 2) for k, v in {**r.timings, **summary.extra_timings}.items()},
+    }
+
+
+def write_summary(summary: Summary, path: Path) -> Path:
+    path.write_text(json.dumps(summary_dict(summary), indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_distances(summary: Summary, path: Path) -> Path:
+    """Every (photo, variant, signal) distance as gzipped CSV; empty distance = not hashed."""
+    r = summary.results
+    text = io.StringIO()
+    w = csv.writer(text)
+    w.writerow(["photo", "transform", "strength", "signal", "distance"])
+    for m in r.modes:
+        d = r.matched[m.name]
+        for p, photo in enumerate(r.photos):
+            for j, v in enumerate(r.variants):
+                x = d[p, j]
+                w.writerow([photo, v.name, f"{v.strength:g}", m.name,
+                            "" if math.isinf(x) else int(x)])
+    with gzip.open(path, "wt", compresslevel=6) as fh:
+        fh.write(text.getvalue())
+    return path
