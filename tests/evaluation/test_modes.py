@@ -17,7 +17,7 @@ from veil.evaluation import transforms as T
 from veil.evaluation.runner import run
 from veil.media.source import Media
 from veil.signals import all_types, registry
-from veil.signals.base import Signal
+from veil.signals.base import Signal, variants_of
 from veil.signals.hexhash import hamming_hex
 from veil.signals.pdq import PDQ
 
@@ -80,7 +80,7 @@ def test_pdq_variant_zero_is_the_plain_signal(photos: list[Path], index: int):
     with Image.open(photos[index]) as im:
         small = T.render(T.find_variant("resize", 0.35), im.convert("RGB"), seed=0, key="k")
     for media in (original, Media.from_bytes(small, MediaLimits())):
-        fn = M.variants_capability(PDQ())
+        fn = variants_of(PDQ())
         assert fn is not None
         variants = fn(media)
         assert len(variants) == 8

@@ -7,9 +7,8 @@ re-uploads without storing 8 hashes per bank entry.
 
 Variants are found by capability, so a new signal type gets its dihedral mode with
 no change here: a type offering ``compute_variants(media) -> Sequence[Signal]``
-(variant 0 being the plain signal, as ``compute`` gives it) is used through it. PDQ
-does not offer that method yet, so it is adapted from ``compute_pdq(media)``, whose
-8 hashes come from one DCT. Because variant 0 is the plain signal, a type evaluated
+(variant 0 being the plain signal, as ``compute`` gives it; PDQ's 8 come from one
+DCT) is used through it. Because variant 0 is the plain signal, a type evaluated
 in both modes is hashed once per image, not twice (tests check variant 0 against
 ``compute``).
 """
@@ -22,32 +21,12 @@ from dataclasses import dataclass, field
 from veil.errors import BadInput
 from veil.media.source import Media
 from veil.signals import SignalType, all_types
-from veil.signals.base import Signal
+from veil.signals.base import Signal, variants_of
 
 DIHEDRAL_SUFFIX = "_dihedral"
 
 #: Media → the signal of each variant of the image; variant 0 is the plain signal.
 VariantsFn = Callable[[Media], Sequence[Signal]]
-
-
-def _pdq_dihedral(media: Media) -> list[Signal]:
-    from veil.signals.pdq import PDQ, compute_pdq
-
-    r = compute_pdq(media)
-    # Quality measures gradients, which rotating or mirroring leaves unchanged.
-    return [Signal(PDQ.name, h, r.quality) for h in r.dihedral()]
-
-
-#: Adapters for registered types that can make variants but do not (yet) say so
-#: through ``compute_variants``.
-_ADAPTERS: dict[str, VariantsFn] = {"pdq": _pdq_dihedral}
-
-
-def variants_capability(signal_type: SignalType) -> VariantsFn | None:
-    method = getattr(signal_type, "compute_variants", None)
-    if callable(method):
-        return method
-    return _ADAPTERS.get(signal_type.name)
 
 
 class Fingerprints:
@@ -109,7 +88,7 @@ def available() -> list[Mode]:
     modes: list[Mode] = []
     for t in all_types():
         modes.append(Mode(t.name, t))
-        fn = variants_capability(t)
+        fn = variants_of(t)
         if fn is not None:
             modes.append(Mode(t.name + DIHEDRAL_SUFFIX, t, fn))
     return modes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
@@ -50,3 +51,10 @@ class SignalType(Protocol):
     def distance(self, a: str, b: str) -> int:
         """Hamming distance in bits between two normalised values."""
         ...
+
+
+def variants_of(signal_type: SignalType) -> Callable[[Media], list[Signal]] | None:
+    """The optional ``compute_variants(media)`` capability: the signal of each
+    rotation/mirror of an image, variant 0 being ``compute``'s. None if not offered."""
+    fn = getattr(signal_type, "compute_variants", None)
+    return fn if callable(fn) else None

@@ -8,7 +8,7 @@ from pathlib import Path
 from veil.config import MediaLimits
 from veil.errors import VeilError
 from veil.media.source import Media
-from veil.signals.base import Signal
+from veil.signals.base import Signal, variants_of
 from veil.signals.registry import get
 
 
@@ -36,14 +36,14 @@ def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ..
         sigs = []
         variants: dict[str, tuple[str, ...]] = {}
         for name in signal_names:
-            if name == "pdq" and dihedral:
-                from veil.signals.pdq import compute_pdq
-
-                r = compute_pdq(media)
-                sigs.append(Signal("pdq", r.hash, r.quality))
-                variants["pdq"] = tuple(r.dihedral())
+            st = get(name)
+            fn = variants_of(st) if dihedral else None
+            if fn is None:
+                sigs.append(st.compute(media))
             else:
-                sigs.append(get(name).compute(media))
+                found = fn(media)
+                sigs.append(found[0])
+                variants[name] = tuple(v.value for v in found)
         return FileSignals(str(path), tuple(sigs), media.format, media.size,
                            tuple(media.warnings), variants=variants)
     except VeilError as exc:

@@ -93,6 +93,13 @@ class PDQ:
         r = compute_pdq(media)
         return Signal(self.name, r.hash, r.quality)
 
+    def compute_variants(self, media: Media) -> list[Signal]:
+        """The hashes of the 8 rotations/mirrors (``DIHEDRAL_NAMES`` order; the first is
+        ``compute``'s), from one DCT. Quality is the same for all: rotating or mirroring
+        leaves the gradients it measures unchanged."""
+        r = compute_pdq(media)
+        return [Signal(self.name, h, r.quality) for h in r.dihedral()]
+
     def parse(self, value: str) -> str:
         return parse_hex(value, self.bits, self.name)
 
