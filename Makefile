@@ -29,7 +29,7 @@ test: lint
 # VEIL_TEST_DATABASE_URL (.ci/run starts a throw-away cluster and sets it).
 test-postgres: $(STAMP)
 	@test -n "$$VEIL_TEST_DATABASE_URL" || { echo "set VEIL_TEST_DATABASE_URL"; exit 2; }
-	$(BIN)/pytest -q -m "not slow" tests/store tests/cli
+	$(BIN)/pytest -q -m "not slow" tests/store tests/cli tests/api
 
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py --images 20

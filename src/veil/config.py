@@ -51,11 +51,52 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class ApiLimits:
+    """Bounds and knobs of the HTTP service (``veil serve``)."""
+
+    #: Largest JSON request body, in bytes; bigger ones are refused from their
+    #: Content-Length (or when the stream passes it) before being parsed. 1000
+    #: signals take about 150 KB.
+    max_json_bytes: int = 1024 * 1024
+    #: Most signals in one ``POST /v1/match`` batch.
+    max_batch: int = 1000
+    #: Most signals in one victim case.
+    max_case_signals: int = 100
+    #: Largest hash-list upload to ``POST /v1/admin/banks/{name}/entries`` (streamed
+    #: into the importer, never held whole in memory).
+    max_import_bytes: int = 2 * 1024 * 1024 * 1024
+    #: A request body must arrive within this many seconds in total, and no gap
+    #: between two pieces may exceed ``body_idle_timeout_s`` (slow-upload attacks).
+    body_timeout_s: int = 120
+    body_idle_timeout_s: int = 15
+    #: Public intake (victims, no key): token bucket per client IP. ``rate`` tokens a
+    #: minute, up to ``burst`` at once. Also guards case-token look-ups.
+    intake_rate_per_min: int = 20
+    intake_burst: int = 10
+    #: How long an ``Idempotency-Key`` is remembered, and how many at most (in memory).
+    idempotency_ttl_s: int = 24 * 3600
+    idempotency_max_keys: int = 10_000
+    #: API keys are re-read from the store this often, so a key revoked from the CLI
+    #: stops working within this many seconds (revoking through the API is at once).
+    key_cache_s: int = 5
+    #: Scans hashed at the same time (0: one per core); others wait their turn.
+    scan_concurrency: int = 0
+    #: Name of the bank that victims' submissions go into (category victim_submitted).
+    victim_bank: str = "victims"
+    #: Seconds between writes of match counters (victims see how often their hashes
+    #: matched) to the store; matching itself never waits for the database.
+    match_count_flush_s: int = 2
+    #: Seconds ``veil serve`` waits for in-flight requests on SIGTERM.
+    graceful_shutdown_s: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
     media: MediaLimits = field(default_factory=MediaLimits)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    api: ApiLimits = field(default_factory=ApiLimits)
     #: Rows per transaction for bulk bank imports (memory stays flat).
     import_batch_rows: int = 20_000
     #: Longest accepted line in an imported hash list, in bytes.
@@ -65,6 +106,13 @@ class Settings:
     db_busy_timeout_s: int = 30
     #: Worker processes for ``veil scan`` (0: one per core).
     scan_workers: int = 0
+    #: Hash queries ``veil match`` reads, parses and searches per step (memory stays
+    #: flat whatever the input size).
+    match_batch: int = 4096
+    #: Indexes of at least this many entries are written to ``$VEIL_HOME/index`` so
+    #: the next start loads them instead of re-reading the store (smaller ones
+    #: rebuild in about a second).
+    index_snapshot_min_entries: int = 100_000
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -88,13 +136,21 @@ def load_settings() -> Settings:
         dhash=_env_int("VEIL_DHASH_THRESHOLD", t.dhash),
         pdq_min_quality=_env_int("VEIL_PDQ_MIN_QUALITY", t.pdq_min_quality),
     )
+    da = ApiLimits()
+    api = ApiLimits(**{
+        f: _env_int(f"VEIL_API_{f.upper()}", getattr(da, f))
+        for f in da.__dataclass_fields__ if f != "victim_bank"
+    }, victim_bank=os.environ.get("VEIL_API_VICTIM_BANK") or da.victim_bank)
     return Settings(
         home=home,
         database_url=db_url,
         media=media,
         thresholds=thresholds,
+        api=api,
         import_batch_rows=_env_int("VEIL_IMPORT_BATCH_ROWS", 20_000),
         import_max_line_bytes=_env_int("VEIL_IMPORT_MAX_LINE_BYTES", 64 * 1024),
         db_busy_timeout_s=_env_int("VEIL_DB_BUSY_TIMEOUT_S", 30),
         scan_workers=_env_int("VEIL_SCAN_WORKERS", 0),
+        match_batch=max(1, _env_int("VEIL_MATCH_BATCH", 4096)),
+        index_snapshot_min_entries=_env_int("VEIL_INDEX_SNAPSHOT_MIN_ENTRIES", 100_000),
     )

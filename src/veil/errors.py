@@ -74,3 +74,23 @@ class Conflict(VeilError):
 
 class BadInput(VeilError):
     code = "input.invalid"
+
+
+class BadSnapshot(VeilError):
+    """An index snapshot that is truncated, corrupt, of another format version or
+    another signal type. It is never used: the index is rebuilt from the store."""
+
+    code = "index.bad_snapshot"
+
+
+class StaleSnapshot(BadSnapshot):
+    """A sound snapshot of an older state of the banks (its watermark differs)."""
+
+    code = "index.stale_snapshot"
+
+
+class ApiNotReady(VeilError):
+    """The service is starting (its bank index is loading) or shutting down."""
+
+    code = "service.not_ready"
+    http_status = 503

@@ -23,7 +23,9 @@ from veil.store.database import (
 )
 from veil.store.models import Base
 
-TABLES = {"banks", "entries", "audit_events", "store_state", "alembic_version"}
+TABLES = {"banks", "entries", "audit_events", "store_state", "alembic_version",
+          # 0002: the service (veil serve)
+          "api_keys", "cases", "case_signals", "entry_matches"}
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -33,7 +35,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
-    assert head_revision() == "0001"
+    assert (MIGRATIONS / "versions" / "0002_service.py").is_file()
+    assert head_revision() == "0002"
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:
@@ -68,7 +71,7 @@ def test_downgrade_to_base_and_up_again(store: Store) -> None:
         command.downgrade(alembic_config(conn), "base")
     assert not (TABLES - {"alembic_version"}) & set(inspect(store.engine).get_table_names())
     upgrade(store.engine)
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == head_revision()
 
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from veil.cli import bank, evaluate, hashing, matching, scan
+from veil.cli import bank, evaluate, hashing, keys, matching, scan, serve
 
 app = typer.Typer(
     name="veil",
@@ -21,5 +21,7 @@ app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(matching.match_command)
 app.command("demo")(scan.demo_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(bank.app, name="bank")
+app.add_typer(keys.app, name="keys")
 app.add_typer(evaluate.app, name="eval")

@@ -128,3 +128,78 @@ class StoreState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# -- the service (``veil serve``): API keys, victims' cases, match counters ------------
+#: Scopes an API key may carry (see docs/api.md).
+SCOPES = ("intake", "platform", "review", "admin")
+KEY_NAME_MAX = 100
+CASE_STATUSES = ("open", "withdrawn")
+CASE_SIGNAL_STATUSES = ("active", "withdrawn")
+
+
+class ApiKey(Base):
+    """An API key, kept only as the SHA-256 of the key (the key is 256 random bits, so
+    a plain hash cannot be reversed by guessing); ``prefix`` lets people tell keys apart."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(KEY_NAME_MAX))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    #: A list of ``SCOPES``.
+    scopes: Mapped[list[str]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Case(Base):
+    """One victim's submission. The token that lets its holder see and withdraw it is
+    kept only as its SHA-256; the id (a UUIDv7) is what entries and the audit name."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(f"status IN {CASE_STATUSES!r}", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    #: What the submitter affirmed, e.g. ``{"self_or_guardian": true, "intimate": true}``.
+    attestation: Mapped[dict[str, Any]] = mapped_column(Json)
+    submitted_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseSignal(Base):
+    """Signal ``n`` (1-based, in submission order) of a case and the entry holding it.
+
+    Two cases may hold the same hash (one entry); the entry is withdrawn only when
+    no case still holds it actively."""
+
+    __tablename__ = "case_signals"
+    __table_args__ = (
+        UniqueConstraint("case_id", "n"),
+        Index(None, "entry_id"),
+        CheckConstraint(f"status IN {CASE_SIGNAL_STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    n: Mapped[int]
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    signal: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EntryMatchCount(Base):
+    """How often an entry matched (what a victim's case status shows, without where)."""
+
+    __tablename__ = "entry_matches"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_matched_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,8 +23,10 @@ from veil.config import Settings
 from veil.errors import BadInput, Conflict, NotFound, StoreError
 from veil.signals import get as get_signal
 from veil.store import importer
+from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
 from veil.store.database import WRITE
+from veil.store.keys import ApiKeys
 from veil.store.models import (
     ACTOR_MAX,
     CASE_REF_MAX,
@@ -94,8 +96,11 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store:
-    """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one."""
+class Store(ApiKeys, Cases):
+    """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
+
+    API keys (``keys``) and victims' cases (``cases``) are mixed in from their modules.
+    """
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
@@ -118,10 +123,13 @@ class Store:
             yield s
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
+    def _writing(self, *, bump: bool = True) -> Iterator[Session]:
+        # bump=False for changes that do not touch what an index holds (API keys,
+        # match counters), so they do not make index snapshots stale
         with Session(self._writer, expire_on_commit=False) as s, s.begin():
             yield s
-            self._bump(s)
+            if bump:
+                self._bump(s)
 
     @staticmethod
     def _bump(s: Session | Connection) -> None:
@@ -207,7 +215,55 @@ class Store:
             bank = self._bank(s, name)
             return self._info(bank, self._counts(s, bank.id).get(bank.id, {}))
 
+    @_database_errors
+    def update_bank_policy(self, name: str, policy: dict[str, Any], *,
+                           actor: str) -> BankInfo:
+        """Replace a bank's policy (e.g. ``{"action": "block"}``)."""
+        policy = dict(policy)
+        if "action" in policy and policy["action"] not in set(Action):
+            raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
+        actor = _actor(actor)
+        with self._writing() as s:
+            bank = self._bank(s, name, lock=True)
+            previous = dict(bank.policy)
+            bank.policy = policy
+            self._audit(s, actor, "bank.policy", bank=name, previous=previous, policy=policy)
+            s.flush()
+            return self._info(bank, self._counts(s, bank.id).get(bank.id, {}))
+
     # -- entries ------------------------------------------------------------------------
+    @_database_errors
+    def list_entries(self, *, status: str | None = None, bank: str | None = None,
+                     after_id: int | None = None, limit: int = 100) -> list[EntryRecord]:
+        """Entries in id order (page on with ``after_id`` = the last id seen)."""
+        q = select(Entry, Bank.name).join(Bank).order_by(Entry.id).limit(max(0, limit))
+        if status is not None:
+            q = q.where(Entry.status == status)
+        if bank is not None:
+            q = q.where(Bank.name == bank)
+        if after_id is not None:
+            q = q.where(Entry.id > after_id)
+        with self._reading() as s:
+            return [_entry_record(e, b) for e, b in s.execute(q)]
+
+    @_database_errors
+    def max_entry_id(self) -> int:
+        with self._reading() as s:
+            return int(s.scalar(select(func.max(Entry.id))) or 0)
+
+    def iter_bank_active(self, bank: str, *,
+                         after_id: int = 0) -> Iterator[tuple[str, ActiveEntry]]:
+        """``(signal, entry)`` for active entries of one bank with ids above ``after_id``
+        (what an import added)."""
+        q = (select(Entry.signal, Entry.id, Bank.name, Bank.category, Entry.value,
+                    Entry.quality)
+             .join(Bank, Entry.bank_id == Bank.id)
+             .where(Bank.name == bank, Entry.id > after_id,
+                    Entry.status == EntryStatus.ACTIVE.value)
+             .order_by(Entry.id))
+        for signal, *rest in self._stream(q):
+            yield signal, ActiveEntry(*rest)
+
     @_database_errors
     def add_entry(self, bank: str, signal: str, value: str, *, actor: str,
                   quality: int | None = None, source: str | None = None,

@@ -1,0 +1,331 @@
+"""Admin: banks and their policies, hash-list import/export, entry withdrawal and
+disputes, API keys, and the audit log. Every change is audited under the key."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import queue
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Literal
+
+from fastapi import Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from veil.api.auth import Principal
+from veil.api.errors import ApiError
+from veil.api.routing import router
+from veil.api.schemas import (
+    AuditList,
+    AuditOut,
+    BankIn,
+    BankList,
+    BankOut,
+    EntryOut,
+    ImportOut,
+    KeyCreated,
+    KeyIn,
+    KeyList,
+    KeyOut,
+    PolicyPatch,
+    Reason,
+    RowErrorOut,
+)
+from veil.api.services import Services
+from veil.store import ActiveEntry, BankInfo, EntryRecord, HashRow, ImportReport, Store
+from veil.store.hashlist import Format, parse_csv, parse_jsonl, write_hashlist
+from veil.store.keys import ApiKeyRecord
+from veil.store.lines import read_lines
+from veil.verdict import action_for
+
+admin = router("admin", tag="admin", extra_statuses=(404, 409))
+
+BankName = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+EntryId = Path(ge=1, le=2**62)
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _actor(request: Request) -> str:
+    principal: Principal = request.state.principal
+    return principal.actor
+
+
+def bank_out(b: BankInfo) -> BankOut:
+    return BankOut(name=b.name, category=b.category, policy=b.policy,
+                   action=action_for(b.category, b.policy), counts=b.counts,
+                   created_at=b.created_at, created_by=b.created_by)
+
+
+def entry_out(e: EntryRecord) -> EntryOut:
+    return EntryOut(id=e.id, bank=e.bank, signal=e.signal, value=e.value, quality=e.quality,
+                    status=e.status, source=e.source, note=e.note,  # type: ignore[arg-type]
+                    case_ref=e.case_ref, created_by=e.created_by, created_at=e.created_at,
+                    updated_at=e.updated_at)
+
+
+def key_out(k: ApiKeyRecord) -> KeyOut:
+    return KeyOut(id=k.id, name=k.name, prefix=k.prefix, scopes=list(k.scopes),
+                  created_by=k.created_by, created_at=k.created_at, revoked_at=k.revoked_at)
+
+
+# -- banks ----------------------------------------------------------------------------------
+@admin.get("/v1/admin/banks", response_model=BankList, summary="List banks")
+def list_banks(request: Request) -> BankList:
+    return BankList(banks=[bank_out(b) for b in _services(request).store.list_banks()])
+
+
+@admin.post("/v1/admin/banks", response_model=BankOut, status_code=201,
+            summary="Create a bank")
+def create_bank(body: BankIn, request: Request) -> BankOut:
+    services = _services(request)
+    policy = body.policy.model_dump(exclude_none=True)
+    b = services.store.create_bank(body.name, body.category, policy, actor=_actor(request))
+    services.live.set_bank(b.name, b.category, b.policy)
+    return bank_out(b)
+
+
+@admin.get("/v1/admin/banks/{name}", response_model=BankOut, summary="One bank")
+def get_bank(request: Request, name: str = BankName) -> BankOut:
+    return bank_out(_services(request).store.get_bank(name))
+
+
+@admin.patch("/v1/admin/banks/{name}", response_model=BankOut,
+             summary="Replace a bank's policy")
+def update_policy(body: PolicyPatch, request: Request, name: str = BankName) -> BankOut:
+    services = _services(request)
+    b = services.store.update_bank_policy(name, body.policy.model_dump(exclude_none=True),
+                                          actor=_actor(request))
+    services.live.set_bank(b.name, b.category, b.policy)
+    return bank_out(b)
+
+
+# -- import / export ------------------------------------------------------------------------
+_FORMATS = {"text/csv": Format.CSV, "application/x-ndjson": Format.JSONL,
+            "application/jsonl": Format.JSONL, "application/json-lines": Format.JSONL}
+
+
+class ImportAborted(OSError):
+    pass
+
+
+class _QueueStream(io.RawIOBase):
+    """The request body, as a blocking file for the importer's thread; the event loop
+    feeds it chunk by chunk (a small bounded queue: memory stays flat)."""
+
+    def __init__(self) -> None:
+        self.chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+        self._left = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
+        while not self._left and not self._eof:
+            chunk = self.chunks.get()
+            if isinstance(chunk, BaseException):
+                # the upload broke off (client gone, too slow): a truncated list must
+                # fail the import, never be taken as the whole list
+                raise chunk
+            if chunk is None:
+                self._eof = True
+            else:
+                self._left = chunk
+        n = min(len(buf), len(self._left))
+        buf[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+@admin.post("/v1/admin/banks/{name}/entries", response_model=ImportOut,
+            summary="Import a hash list (CSV or JSON lines): all rows or none",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}}}}})
+async def import_entries(request: Request, name: str = BankName) -> ImportOut:
+    services = _services(request)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = _FORMATS.get(ctype)
+    if fmt is None:
+        raise ApiError(415, "request.unsupported_media_type", "send the hash list as text/csv "
+                       "(with a header line) or application/x-ndjson (JSON lines)")
+    await run_in_threadpool(services.store.get_bank, name)  # 404 before reading the body
+    actor = _actor(request)
+    stream = _QueueStream()
+    reader = io.BufferedReader(stream, 1 << 16)
+    parse = parse_csv if fmt is Format.CSV else parse_jsonl
+    max_line = services.settings.import_max_line_bytes
+
+    def run() -> ImportReport:
+        with services.import_lock:
+            before = services.store.max_entry_id()
+            report = services.store.import_entries(
+                name, parse(read_lines(reader, max_line)), actor=actor,
+                source_name=f"api upload ({fmt.value})")
+            added: dict[str, list[ActiveEntry]] = {}
+            if report.imported:
+                for signal, entry in services.store.iter_bank_active(name, after_id=before):
+                    added.setdefault(signal, []).append(entry)
+            for signal, entries in added.items():
+                services.live.add(signal, entries)
+            return report
+
+    loop = asyncio.get_running_loop()
+    worker = loop.run_in_executor(None, run)
+
+    async def feed(item: bytes | BaseException | None) -> None:
+        while not worker.done():
+            try:
+                stream.chunks.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(0.002)
+
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await feed(chunk)
+            if worker.done():
+                break
+    except BaseException as exc:
+        await feed(ImportAborted("the upload did not arrive whole; nothing was imported"))
+        with contextlib.suppress(Exception):
+            await worker
+        raise exc from None
+    await feed(None)  # end of input
+    r = await worker
+    return ImportOut(bank=r.bank, ok=r.ok, rows=r.rows, imported=r.imported,
+                     duplicates=r.duplicates, error_count=r.error_count,
+                     errors=[RowErrorOut(line=e.line, message=e.message) for e in r.errors])
+
+
+@admin.get("/v1/admin/banks/{name}/entries", summary="Export a bank's active entries "
+           "(streamed)", response_class=StreamingResponse,
+           responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}},
+                            "description": "The hash list"}})
+def export_entries(request: Request, name: str = BankName,
+                   format: Literal["csv", "jsonl"] = Query("csv")) -> StreamingResponse:
+    store = _services(request).store
+    store.get_bank(name)  # 404 now, not half-way through a stream
+    fmt = Format(format)
+    media = "text/csv" if fmt is Format.CSV else "application/x-ndjson"
+    return StreamingResponse(_export(store, name, fmt), media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{name}.{format}"'})
+
+
+def _export(store: Store, name: str, fmt: Format) -> Iterator[str]:
+    """The hash list in pieces of a few thousand rows (a CSV header only at the top)."""
+    rows = store.export_entries(name)
+    buf = io.StringIO()
+    first = True
+    batch: list[HashRow] = []
+
+    def flush() -> str:
+        nonlocal first
+        write_hashlist(batch, buf, fmt)
+        text = buf.getvalue()
+        if fmt is Format.CSV and not first:
+            text = text.split("\n", 1)[1]  # the header, once
+        first = False
+        buf.seek(0)
+        buf.truncate()
+        batch.clear()
+        return text
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 5000:
+            yield flush()
+    if batch or first:
+        yield flush()
+
+
+# -- entries --------------------------------------------------------------------------------
+@admin.get("/v1/admin/entries/{entry_id}", response_model=EntryOut, summary="One entry")
+def get_entry(request: Request, entry_id: int = EntryId) -> EntryOut:
+    return entry_out(_services(request).store.get_entry(entry_id))
+
+
+def withdraw_entry(services: Services, entry_id: int, actor: str,
+                   reason: str | None) -> EntryRecord:
+    e = services.store.withdraw(entry_id, actor=actor, reason=reason)
+    services.live.withdraw(e.signal, [e.id])
+    return e
+
+
+def set_entry_status(services: Services, entry_id: int, status: str, actor: str,
+                     reason: str | None) -> EntryRecord:
+    e = services.store.set_status(entry_id, status, actor=actor, reason=reason)
+    if status == "active" and e.value is not None:
+        category = services.store.get_bank(e.bank).category
+        services.live.add(e.signal, [ActiveEntry(e.id, e.bank, category, e.value, e.quality)])
+    else:
+        services.live.withdraw(e.signal, [e.id])  # a disputed entry does not match
+    return e
+
+
+@admin.post("/v1/admin/entries/{entry_id}/withdraw", response_model=EntryOut,
+            summary="Withdraw an entry: its hash is erased, the audit record stays")
+def withdraw(body: Reason, request: Request, entry_id: int = EntryId) -> EntryOut:
+    return entry_out(withdraw_entry(_services(request), entry_id, _actor(request), body.reason))
+
+
+@admin.post("/v1/admin/entries/{entry_id}/dispute", response_model=EntryOut,
+            summary="Mark an entry disputed: it stops matching until a reviewer decides")
+def dispute(body: Reason, request: Request, entry_id: int = EntryId) -> EntryOut:
+    return entry_out(set_entry_status(_services(request), entry_id, "disputed",
+                                      _actor(request), body.reason))
+
+
+# -- keys -----------------------------------------------------------------------------------
+@admin.get("/v1/admin/keys", response_model=KeyList, summary="List API keys (never the keys)")
+def list_keys(request: Request) -> KeyList:
+    return KeyList(keys=[key_out(k) for k in _services(request).store.list_api_keys()])
+
+
+@admin.post("/v1/admin/keys", response_model=KeyCreated, status_code=201,
+            summary="Create an API key (shown once)")
+def create_key(body: KeyIn, request: Request) -> KeyCreated:
+    services = _services(request)
+    record, key = services.store.create_api_key(body.scopes, name=body.name,
+                                                actor=_actor(request))
+    services.keys.invalidate()
+    return KeyCreated(**key_out(record).model_dump(), key=key)
+
+
+@admin.delete("/v1/admin/keys/{key_id}", response_model=KeyOut,
+              summary="Revoke an API key (at once)")
+def revoke_key(request: Request, key_id: int = Path(ge=1, le=2**62)) -> KeyOut:
+    services = _services(request)
+    record = services.store.revoke_api_key(key_id, actor=_actor(request))
+    services.keys.invalidate()
+    return key_out(record)
+
+
+# -- audit ----------------------------------------------------------------------------------
+@admin.get("/v1/admin/audit", response_model=AuditList,
+           summary="Audit events, newest first (page with before_id)")
+def audit(request: Request,
+          bank: str | None = Query(None, max_length=64),
+          entry_id: int | None = Query(None, ge=1, le=2**62),
+          action: str | None = Query(None, max_length=64),
+          actor: str | None = Query(None, max_length=200),
+          since: datetime | None = Query(None), until: datetime | None = Query(None),
+          before_id: int | None = Query(None, ge=1, le=2**62),
+          limit: int = Query(100, ge=1, le=1000)) -> AuditList:
+    for t in (since, until):
+        if t is not None and t.tzinfo is None:
+            raise ApiError(422, "input.invalid", "since/until need a timezone (e.g. …Z)")
+    events = _services(request).store.audit(
+        bank=bank, entry_id=entry_id, action=action, actor=actor, since=since, until=until,
+        before_id=before_id, limit=limit)
+    return AuditList(
+        events=[AuditOut(id=a.id, at=a.at, actor=a.actor, action=a.action, bank=a.bank,
+                         entry_id=a.entry_id, detail=a.detail) for a in events],
+        next_before_id=events[-1].id if len(events) == limit else None)

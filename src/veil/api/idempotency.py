@@ -1,0 +1,183 @@
+"""``Idempotency-Key``: a POST retried with the same key gets the first response again.
+
+Same key and same request (method, path, query, content type, body): the stored
+response is replayed (``Idempotent-Replayed: true``) and nothing runs twice. Same
+key, different request: 422 ``idempotency.mismatch``. The first still running:
+409 ``idempotency.in_progress``. 5xx, 408, 409 and 429 answers are not kept. Keys
+are scoped to the credentials sent (the SHA-256 of the Authorization header) or,
+without any, to the client address.
+
+Responses live in memory only, for ``idempotency_ttl_s`` and at most
+``idempotency_max_keys`` of them: a scan's response holds the upload's hashes,
+and a new case's holds its token, neither of which may be written anywhere. A
+restart forgets them. Server errors (5xx) are not kept, so they can be retried.
+Hash-list imports are not covered (they may be gigabytes; re-importing skips
+duplicates anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from veil.api.limits import ASGIApp, Message, Receive, Scope, Send, send_error
+from veil.config import Settings
+from veil.errors import VeilError
+
+HEADER = b"idempotency-key"
+MAX_KEY_CHARS = 200
+_SKIP = ("/v1/admin/banks/",)  # imports (…/entries): see the module docstring
+#: Answers that say "try again later" rather than answer the request: not kept.
+_RETRYABLE = frozenset({0, 408, 409, 429})
+
+
+@dataclass
+class _Record:
+    fingerprint: str
+    created: float
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+    done: bool = False
+
+
+class IdempotencyCache:
+    def __init__(self, ttl_s: float, max_keys: int) -> None:
+        self.ttl_s = ttl_s
+        self.max_keys = max_keys
+        self._records: OrderedDict[tuple[str, str], _Record] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> _Record | None:
+        rec = self._records.get(key)
+        if rec is not None and time.monotonic() - rec.created > self.ttl_s:
+            del self._records[key]
+            return None
+        return rec
+
+    def start(self, key: tuple[str, str], fingerprint: str) -> _Record:
+        rec = self._records[key] = _Record(fingerprint, time.monotonic())
+        while len(self._records) > self.max_keys:
+            self._records.popitem(last=False)
+        return rec
+
+    def drop(self, key: tuple[str, str]) -> None:
+        self._records.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+def _scope_of(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return "key:" + hashlib.sha256(value).hexdigest()
+    client = scope.get("client") or ("?", 0)
+    return f"ip:{client[0]}"
+
+
+class Idempotency:
+    def __init__(self, app: ASGIApp, settings: Settings, cache: IdempotencyCache) -> None:
+        self.app = app
+        self.settings = settings
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        raw_key = next((v for k, v in scope.get("headers", ()) if k == HEADER), None)
+        path: str = scope["path"]
+        if raw_key is None or (path.startswith(_SKIP) and path.endswith("/entries")):
+            await self.app(scope, receive, send)
+            return
+        try:
+            key_text = raw_key.decode("ascii")
+        except UnicodeDecodeError:
+            key_text = ""
+        if not 0 < len(key_text) <= MAX_KEY_CHARS or not key_text.isprintable():
+            await send_error(send, 400, "idempotency.bad_key",
+                             f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable ASCII "
+                             "characters (a random UUID is a good choice)")
+            return
+        # the whole body is needed to tell a retry from a different request; the
+        # body limits (outer middleware) still bound it
+        chunks = []
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except VeilError as exc:
+            await send_error(send, exc.http_status, exc.code, exc.message)
+            return
+        except Exception as exc:  # BodyTooLarge / BodyTimeout (ApiError)
+            status = getattr(exc, "status_code", None)
+            if status is None:
+                raise
+            await send_error(send, status, getattr(exc, "code", "request.invalid"),
+                             getattr(exc, "message", str(exc)),
+                             {"Connection": "close"})
+            return
+        body = b"".join(chunks)
+        del chunks
+        content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"),
+                            b"")
+        fp = hashlib.sha256()
+        for part in (scope["method"].encode(), path.encode(), scope.get("query_string", b""),
+                     content_type):
+            fp.update(len(part).to_bytes(8, "big") + part)
+        fp.update(body)
+        fingerprint = fp.hexdigest()
+        cache_key = (_scope_of(scope), key_text)
+        rec = self.cache.get(cache_key)
+        if rec is not None:
+            if rec.fingerprint != fingerprint:
+                await send_error(send, 422, "idempotency.mismatch",
+                                 "this Idempotency-Key was used for a different request; use "
+                                 "a new key for a new request")
+            elif not rec.done:
+                await send_error(send, 409, "idempotency.in_progress",
+                                 "a request with this Idempotency-Key is still running; "
+                                 "retry shortly", {"Retry-After": "1"})
+            else:
+                await send({"type": "http.response.start", "status": rec.status,
+                            "headers": [*rec.headers, (b"idempotent-replayed", b"true")]})
+                await send({"type": "http.response.body", "body": rec.body})
+            return
+        rec = self.cache.start(cache_key, fingerprint)
+        sent_body = False
+
+        async def replay() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        parts: list[bytes] = []
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                rec.status = message["status"]
+                rec.headers = [(k, v) for k, v in message.get("headers", [])
+                               if k.lower() != b"content-length"]
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay, record)
+        except BaseException:
+            self.cache.drop(cache_key)
+            raise
+        if rec.status >= 500 or rec.status in _RETRYABLE:
+            self.cache.drop(cache_key)
+            return
+        rec.body = b"".join(parts)
+        rec.headers.append((b"content-length", str(len(rec.body)).encode()))
+        rec.done = True

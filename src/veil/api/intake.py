@@ -1,0 +1,146 @@
+"""Intake: victims (or partners on their behalf) submit hashes, never images.
+
+``POST /v1/cases`` is public and rate-limited per client address; a helpline or
+other partner may instead send an API key with the ``intake`` scope. The case
+token it returns is the only way to see or withdraw the case.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from veil.api.auth import Principal, case_holder, public_intake
+from veil.api.errors import ApiError
+from veil.api.routing import router
+from veil.api.schemas import CaseCreated, CaseIn, CaseSignalOut, CaseStatus
+from veil.api.services import Services
+from veil.errors import SignalError
+from veil.signals import get as get_signal
+from veil.store.cases import CaseSignalIn, CaseView
+from veil.store.records import ActiveEntry
+
+#: Signals a case may hold: what the in-browser hasher computes (and sha256).
+#: Video frame hashes will be added here when that signal type exists.
+INTAKE_SIGNALS = ("pdq", "md5", "sha256")
+#: Magic numbers of image files: a body starting with one is a picture, refused.
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF", b"II*\x00",
+               b"MM\x00*", b"BM")
+
+public = router("public", tag="intake", extra_statuses=(409, 429))
+case = router("case", tag="intake", extra_statuses=(401, 404, 429))
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def refuse_images(request: Request) -> None:
+    """Intake takes hashes only: refuse anything that looks like an image upload
+    before the body is parsed (the body limits already bound its size)."""
+    ctype = request.headers.get("content-type", "").lower()
+    if ctype.startswith(("image/", "multipart/", "video/")):
+        raise ApiError(415, "intake.image_refused", "intake accepts hashes only, never the "
+                       "image: hash it on your device (the intake page does) and send "
+                       "the hashes as JSON")
+    if looks_binary(await request.body()):
+        raise image_refused()
+
+
+def looks_binary(body: bytes) -> bool:
+    return body.lstrip()[:12].startswith(IMAGE_MAGIC) or b"\x00" in body[:4096]
+
+
+def image_refused() -> ApiError:
+    return ApiError(415, "intake.image_refused", "this looks like an image or other binary "
+                    "file; intake accepts hashes only, as JSON")
+
+
+def _view(v: CaseView, services: Services) -> list[CaseSignalOut]:
+    return [CaseSignalOut(n=s.n, signal=s.signal, status=s.status,  # type: ignore[arg-type]
+                          matched=s.matched + services.counter.pending(s.entry_id))
+            for s in v.signals]
+
+
+@public.post("/v1/cases", status_code=201, response_model=CaseCreated,
+             dependencies=[Depends(refuse_images)],
+             summary="Submit a case: hashes of one's intimate images (never the images)")
+def create_case(body: CaseIn, request: Request,
+                principal: Principal = Depends(public_intake)) -> JSONResponse:
+    services = _services(request)
+    settings = services.settings
+    att = body.attestation
+    if not (att.self_or_guardian and att.intimate):
+        raise ApiError(422, "intake.attestation", "a case needs both attestations: the "
+                       "images show you (or a person you are the parent or guardian of), and "
+                       "they are intimate")
+    limit = settings.api.max_case_signals
+    if len(body.signals) > limit:
+        raise ApiError(422, "input.too_many", f"a case holds at most {limit} signals")
+    rows = []
+    for i, s in enumerate(body.signals):
+        if s.signal not in INTAKE_SIGNALS:
+            raise ApiError(422, "intake.signal", f"signals[{i}]: intake accepts "
+                           f"{', '.join(INTAKE_SIGNALS)}, not {s.signal!r}")
+        try:
+            value = get_signal(s.signal).parse(s.value)
+        except SignalError as exc:
+            raise ApiError(422, exc.code, f"signals[{i}]: {exc.message}") from None
+        if s.signal == "pdq":
+            minimum = settings.thresholds.pdq_min_quality
+            if s.quality is None:
+                raise ApiError(422, "intake.quality_missing", f"signals[{i}]: a PDQ hash "
+                               "needs its quality (0-100), which the hasher reports")
+            if s.quality < minimum:
+                raise ApiError(422, "intake.low_quality", f"signals[{i}]: this PDQ hash has "
+                               f"quality {s.quality}, below {minimum}: the picture is too "
+                               "flat or blank for its hash to be reliable (it would match "
+                               "unrelated images); its MD5 can still be submitted")
+        rows.append(CaseSignalIn(s.signal, value, s.quality))
+    created = services.store.create_case(rows, body.attestation.model_dump(),
+                                         bank=settings.api.victim_bank, actor=principal.actor)
+    if created.bank_created:
+        services.live.set_bank(created.bank, "victim_submitted", {})
+    by_signal: dict[str, list[ActiveEntry]] = {}
+    for signal, entry in created.added:
+        by_signal.setdefault(signal, []).append(entry)
+    for signal, entries in by_signal.items():
+        services.live.add(signal, entries)  # matches before this returns
+    view = services.store.case_view(created.case_id)
+    out = CaseCreated(case_id=created.case_id, case_token=created.token, status=view.status,
+                      signals=_view(view, services))
+    return JSONResponse(out.model_dump(mode="json"), status_code=201,
+                        headers={"Cache-Control": "no-store"})
+
+
+@case.get("/v1/cases/me", response_model=CaseStatus,
+          summary="The status of one's case (token in X-Case-Token)")
+def case_status(request: Request, case_id: str = Depends(case_holder)) -> CaseStatus:
+    services = _services(request)
+    v = services.store.case_view(case_id)
+    return CaseStatus(case_id=v.id, status=v.status,  # type: ignore[arg-type]
+                      created_at=v.created_at, signals=_view(v, services))
+
+
+def _withdraw(request: Request, case_id: str, n: int | None) -> CaseStatus:
+    services = _services(request)
+    removed = services.store.withdraw_case(case_id, n, actor=f"case:{case_id}")
+    by_signal: dict[str, list[int]] = {}
+    for signal, entry_id in removed:
+        by_signal.setdefault(signal, []).append(entry_id)
+    for signal, ids in by_signal.items():
+        services.live.withdraw(signal, ids)  # stops matching before this returns
+    return case_status(request, case_id)
+
+
+@case.delete("/v1/cases/me", response_model=CaseStatus,
+             summary="Withdraw every hash of one's case")
+def withdraw_case(request: Request, case_id: str = Depends(case_holder)) -> CaseStatus:
+    return _withdraw(request, case_id, None)
+
+
+@case.delete("/v1/cases/me/signals/{n}", response_model=CaseStatus,
+             summary="Withdraw one hash of one's case (n from 1, as in the status)")
+def withdraw_signal(request: Request, n: int = Path(ge=1, le=10_000),
+                    case_id: str = Depends(case_holder)) -> CaseStatus:
+    return _withdraw(request, case_id, n)

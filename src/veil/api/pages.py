@@ -1,0 +1,179 @@
+"""Pages for people: ``/protect`` and ``/case``, and the static assets they load.
+
+``/protect`` hashes a person's photos in their own browser (``static/js/hash-worker.js``)
+and sends only the hashes to ``POST /v1/cases``; ``/case`` takes the case token
+(typed or pasted, never in a URL) and shows or withdraws the case. The HTML lives in
+``veil/web/pages``; its text comes from ``veil/web/static/i18n/<lang>.json`` in the
+language the person's browser asks for (``Accept-Language``, or ``?lang=``), and the
+same catalogs are served to the page's scripts for everything they write.
+
+Every response here carries a strict Content-Security-Policy (scripts, workers,
+styles and connections from this origin only; no inline script or style; no
+framing), ``Referrer-Policy: no-referrer``, ``nosniff`` and a ``Permissions-Policy``
+that turns off what the pages never use. No cookies are set. These routes are not in
+the OpenAPI spec: they are pages, not API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+import veil.web
+from veil.api.errors import error_json
+
+WEB = Path(veil.web.__file__).resolve().parent
+STATIC = WEB / "static"
+TEMPLATES = WEB / "pages"
+
+#: Languages with a catalog in static/i18n; the first is the default.
+LANGUAGES = ("en", "ru", "uk")
+
+CSP = ("default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+       "img-src 'self' blob: data:; style-src 'self'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": ("camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+                           "interest-cohort=(), browsing-topics=()"),
+}
+
+#: What /static serves, by file suffix; anything else is 404.
+CONTENT_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+pages = APIRouter(include_in_schema=False)
+
+
+# -- language ------------------------------------------------------------------------
+def negotiate(accept_language: str | None, wanted: str | None = None) -> str:
+    """The page language: ``wanted`` (``?lang=``) if supported, else the best match of
+    the ``Accept-Language`` header by q-value (then by order), else English."""
+    if wanted in LANGUAGES:
+        return wanted  # type: ignore[return-value]
+    best: tuple[float, int, str] | None = None
+    for i, part in enumerate((accept_language or "")[:1000].split(",")):
+        tag, *params = (p.strip() for p in part.split(";"))
+        primary = tag.lower().split("-")[0]
+        if primary not in LANGUAGES:
+            continue
+        q = 1.0
+        for p in params:
+            if p.lower().startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        if best is None or (-q, i) < (-best[0], best[1]):
+            best = (q, i, primary)
+    return best[2] if best else LANGUAGES[0]
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def catalog(lang: str) -> dict[str, str]:
+    """The messages of ``lang``, English filling any gap."""
+    english = json.loads((STATIC / "i18n" / "en.json").read_text("utf-8"))
+    if lang == "en":
+        return dict(english)
+    own = json.loads((STATIC / "i18n" / f"{lang}.json").read_text("utf-8"))
+    return {**english, **own}
+
+
+_SLOT = re.compile(r"\{\{(t:)?([a-z0-9_.]+)\}\}")
+
+
+@lru_cache(maxsize=8)
+def _template(name: str) -> str:
+    return (TEMPLATES / name).read_text("utf-8")
+
+
+def render(name: str, lang: str, values: dict[str, Any]) -> str:
+    """Fill ``{{t:key}}`` with the translated text and ``{{name}}`` with ``values``,
+    all HTML-escaped."""
+    messages = catalog(lang)
+
+    def fill(m: re.Match[str]) -> str:
+        key = m.group(2)
+        text = messages[key] if m.group(1) else str(values[key])
+        return html.escape(text, quote=True)
+
+    return _SLOT.sub(fill, _template(name))
+
+
+def _page(request: Request, name: str) -> Response:
+    settings = request.app.state.services.settings
+    lang = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
+    body = render(name, lang, {
+        "lang": lang,
+        "min_quality": settings.thresholds.pdq_min_quality,
+        # each photo sends two signals (PDQ and MD5)
+        "max_photos": settings.api.max_case_signals // 2,
+    })
+    return Response(body, media_type="text/html; charset=utf-8", headers={
+        **SECURITY_HEADERS, "Cache-Control": "no-store", "Vary": "Accept-Language"})
+
+
+@pages.get("/protect")
+def protect_page(request: Request) -> Response:
+    """Choose photos, hash them on the device, send only the hashes."""
+    return _page(request, "protect.html")
+
+
+@pages.get("/case")
+def case_page(request: Request) -> Response:
+    """See or withdraw a case with its token."""
+    return _page(request, "case.html")
+
+
+# -- static assets -------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _asset(path: str, mtime_ns: int) -> tuple[bytes, str]:
+    data = (STATIC / path).read_bytes()
+    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _not_found() -> Response:
+    r = error_json(404, "not_found", "no such file")
+    r.headers.update(SECURITY_HEADERS)
+    return r
+
+
+@pages.get("/static/{path:path}")
+def static_file(path: str, request: Request) -> Response:
+    """A file under veil/web/static, with its content type (modules and workers as
+    ``text/javascript``) and an ETag; clients revalidate (``no-cache``)."""
+    parts = path.split("/")
+    if not path or any(not p or p.startswith(".") for p in parts):
+        return _not_found()
+    target = (STATIC / path).resolve()
+    ctype = CONTENT_TYPES.get(target.suffix.lower())
+    if ctype is None or not target.is_relative_to(STATIC) or not target.is_file():
+        return _not_found()
+    data, etag = _asset(target.relative_to(STATIC).as_posix(), target.stat().st_mtime_ns)
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=ctype, headers=headers)

@@ -1,0 +1,51 @@
+"""Review: the queue of disputed entries, and a reviewer's decision on each.
+
+A disputed entry does not match. A reviewer restores it (it matches again) or
+withdraws it (its hash is erased). Review items for individual uploads (media
+kept until a deadline) belong to the actions layer and are not here yet.
+"""
+
+from __future__ import annotations
+
+from fastapi import Path, Query, Request
+
+from veil.api.admin import entry_out, set_entry_status, withdraw_entry
+from veil.api.routing import router
+from veil.api.schemas import Decision, EntryList, EntryOut
+from veil.api.services import Services
+
+review = router("review", tag="review", extra_statuses=(404, 409))
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+@review.get("/v1/review/queue", response_model=EntryList,
+            summary="Disputed entries awaiting a decision, oldest first")
+def queue(request: Request, bank: str | None = Query(None, max_length=64),
+          after_id: int | None = Query(None, ge=0, le=2**62),
+          limit: int = Query(100, ge=1, le=1000)) -> EntryList:
+    entries = _services(request).store.list_entries(status="disputed", bank=bank,
+                                                    after_id=after_id, limit=limit)
+    return EntryList(entries=[entry_out(e) for e in entries],
+                     next_after_id=entries[-1].id if len(entries) == limit else None)
+
+
+@review.post("/v1/review/entries/{entry_id}/decision", response_model=EntryOut,
+             summary="Decide a disputed entry: restore it or withdraw it")
+def decide(body: Decision, request: Request,
+           entry_id: int = Path(ge=1, le=2**62)) -> EntryOut:
+    services = _services(request)
+    actor = request.state.principal.actor
+    current = services.store.get_entry(entry_id)
+    if current.status != "disputed":
+        from veil.api.errors import ApiError
+
+        raise ApiError(409, "review.not_disputed", f"entry {entry_id} is {current.status}, "
+                       "not disputed")
+    if body.decision == "restore":
+        e = set_entry_status(services, entry_id, "active", actor, body.reason)
+    else:
+        e = withdraw_entry(services, entry_id, actor, body.reason)
+    return entry_out(e)

@@ -1,0 +1,239 @@
+"""What crosses the HTTP boundary: request and response bodies (pydantic).
+
+Hashes travel as lowercase hex; each value is checked by its signal type, so
+schemas only bound lengths. No response carries a bank entry's hash value to a
+platform (entry ids identify matches), nor which platform matched a victim's hash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from veil.config import ApiLimits
+
+_LIMITS = ApiLimits()
+SignalName = Field(pattern=r"^[a-z0-9_]{1,32}$", description="Signal type: pdq, md5, sha256, "
+                   "phash, dhash (more may come, e.g. video frame hashes)")
+HexValue = Field(min_length=1, max_length=130, description="Lowercase hex")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- shared -------------------------------------------------------------------------------
+class SignalIn(Strict):
+    signal: str = SignalName
+    value: str = HexValue
+    quality: int | None = Field(None, ge=0, le=100, description="PDQ quality (0-100)")
+
+
+class SignalOut(BaseModel):
+    signal: str
+    value: str
+    quality: int | None = None
+
+
+class MatchOut(BaseModel):
+    signal: str
+    entry_id: int
+    bank: str
+    category: str
+    distance: int
+    threshold: int
+    variant: str | None = None
+
+
+# -- intake -------------------------------------------------------------------------------
+class Attestation(Strict):
+    self_or_guardian: bool = Field(description="The images show me, or a person I am the "
+                                   "parent or guardian of")
+    intimate: bool = Field(description="The images are intimate (nude or sexual)")
+
+
+class CaseIn(Strict):
+    signals: list[SignalIn] = Field(min_length=1, max_length=_LIMITS.max_case_signals)
+    attestation: Attestation
+
+
+class CaseSignalOut(BaseModel):
+    n: int = Field(description="Position in the submission, from 1")
+    signal: str
+    status: Literal["active", "withdrawn"]
+    matched: int = Field(description="How often this hash matched an upload (never where)")
+
+
+class CaseCreated(BaseModel):
+    case_id: str
+    case_token: str = Field(description="Shown once: keep it to see or withdraw the case")
+    status: str
+    signals: list[CaseSignalOut]
+
+
+class CaseStatus(BaseModel):
+    case_id: str
+    status: Literal["open", "withdrawn"]
+    created_at: datetime
+    signals: list[CaseSignalOut]
+
+
+# -- platform -----------------------------------------------------------------------------
+class MatchRequest(Strict):
+    signals: list[SignalIn] = Field(min_length=1, max_length=_LIMITS.max_batch)
+    thresholds: dict[str, int] | None = Field(
+        None, description="Per-signal thresholds in bits (default: the configured ones)")
+
+
+class MatchResult(BaseModel):
+    index: int
+    signal: str
+    decision: Literal["block", "review", "allow"]
+    matches: list[MatchOut]
+
+
+class MatchResponse(BaseModel):
+    results: list[MatchResult]
+
+
+class ScanResponse(BaseModel):
+    format: str | None
+    width: int | None
+    height: int | None
+    signals: list[SignalOut]
+    warnings: list[str]
+    decision: Literal["block", "review", "allow"]
+    reasons: list[str]
+    matches: list[MatchOut]
+
+
+# -- admin and review ---------------------------------------------------------------------
+Category = Literal["victim_submitted", "confirmed_ncii", "synthetic_ncii", "protected_photo",
+                   "imported", "allowlist"]
+Action = Literal["block", "review", "allow"]
+
+
+class Policy(Strict):
+    action: Action | None = Field(None, description="What a match does (default: the "
+                                  "category's)")
+
+
+class BankIn(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    category: Category
+    policy: Policy = Field(default_factory=Policy)
+
+
+class PolicyPatch(Strict):
+    policy: Policy
+
+
+class BankOut(BaseModel):
+    name: str
+    category: str
+    policy: dict[str, Any]
+    action: str
+    counts: dict[str, int]
+    created_at: datetime
+    created_by: str
+
+
+class BankList(BaseModel):
+    banks: list[BankOut]
+
+
+class RowErrorOut(BaseModel):
+    line: int | None
+    message: str
+
+
+class ImportOut(BaseModel):
+    bank: str
+    ok: bool
+    rows: int
+    imported: int
+    duplicates: int
+    error_count: int
+    errors: list[RowErrorOut]
+
+
+class EntryOut(BaseModel):
+    id: int
+    bank: str
+    signal: str
+    value: str | None
+    quality: int | None
+    status: Literal["active", "withdrawn", "disputed"]
+    source: str | None
+    note: str | None
+    case_ref: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class EntryList(BaseModel):
+    entries: list[EntryOut]
+    next_after_id: int | None
+
+
+class Reason(Strict):
+    reason: str | None = Field(None, max_length=500)
+
+
+class Decision(Strict):
+    decision: Literal["restore", "withdraw"] = Field(
+        description="restore: the entry matches again; withdraw: its hash is erased")
+    reason: str | None = Field(None, max_length=500)
+
+
+Scope = Literal["intake", "platform", "review", "admin"]
+
+
+class KeyIn(Strict):
+    scopes: list[Scope] = Field(min_length=1, max_length=4)
+    name: str = Field("", max_length=100, pattern=r"^[^\r\n\x00]*$")
+
+
+class KeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="Shown once; only its hash is stored")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyOut]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    bank: str | None
+    entry_id: int | None
+    detail: dict[str, Any]
+
+
+class AuditList(BaseModel):
+    events: list[AuditOut]
+    next_before_id: int | None
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    index: dict[str, int]

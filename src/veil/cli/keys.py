@@ -1,0 +1,74 @@
+"""``veil keys …``: API keys of the service (create prints the key once; list; revoke).
+
+A revocation reaches a running ``veil serve`` within ``VEIL_API_KEY_CACHE_S``
+seconds (at once when revoked through the admin API).
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from veil.cli.bank import _actor
+from veil.cli.output import console, err_console, handles_errors
+from veil.config import load_settings
+from veil.store import open_store
+from veil.store.models import SCOPES
+
+app = typer.Typer(help="Manage API keys of the service.", no_args_is_help=True)
+
+
+@app.command("create")
+@handles_errors
+def create_command(
+    scope: list[str] = typer.Option(..., "--scope", "-s", help=f"One of {', '.join(SCOPES)}; "
+                                    "repeat for several."),
+    name: str = typer.Option("", "--name", help="Who or what holds the key."),
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    scopes = [p for s in scope for p in s.split(",")]
+    with open_store(load_settings()) as store:
+        record, key = store.create_api_key(scopes, name=name, actor=_actor())
+    err_console.print(f"created key {record.id} ({', '.join(record.scopes)})"
+                      + (f" for {record.name}" if record.name else "")
+                      + ": store it now, it cannot be shown again")
+    print(key)
+
+
+@app.command("list")
+@handles_errors
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per key."),
+) -> None:
+    """List keys (prefix, scopes, state; never the keys)."""
+    with open_store(load_settings()) as store:
+        keys = store.list_api_keys()
+    if as_json:
+        for k in keys:
+            print(json.dumps({"id": k.id, "name": k.name, "prefix": k.prefix,
+                              "scopes": list(k.scopes), "created_by": k.created_by,
+                              "created_at": k.created_at.isoformat(),
+                              "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}))
+        return
+    if not keys:
+        err_console.print("no keys yet; create one with [bold]veil keys create --scope "
+                          "platform[/]")
+        return
+    table = Table("id", "name", "prefix", "scopes", "created", "state")
+    for k in keys:
+        table.add_row(str(k.id), k.name, k.prefix + "…", ",".join(k.scopes),
+                      k.created_at.strftime("%Y-%m-%d %H:%M"),
+                      "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@app.command("revoke")
+@handles_errors
+def revoke_command(key_id: int = typer.Argument(..., help="The key's id (veil keys list).")
+                   ) -> None:
+    """Revoke a key."""
+    with open_store(load_settings()) as store:
+        record = store.revoke_api_key(key_id, actor=_actor())
+    console.print(f"revoked key {record.id}" + (f" ({record.name})" if record.name else ""))

@@ -1,0 +1,170 @@
+"""Intake: hashes only, case tokens, status without revealing where, withdrawal at once."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from api_support import ATTEST, PDQ, jpeg, near
+from fastapi.testclient import TestClient
+
+from veil.api import create_app
+from veil.api.services import Services
+from veil.config import load_settings
+
+MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+
+
+def match(client: TestClient, headers: dict[str, str], *values: str) -> list[dict[str, Any]]:
+    r = client.post("/v1/match", headers=headers, json={
+        "signals": [{"signal": "pdq" if len(v) == 64 else "md5", "value": v} for v in values]})
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def test_case_lifecycle(client: TestClient, services: Services,
+                        auth: Callable[[str], dict[str, str]]) -> None:
+    platform = auth("platform")
+    r = client.post("/v1/cases", json={"signals": [
+        {"signal": "pdq", "value": PDQ.upper(), "quality": 92},
+        {"signal": "md5", "value": MD5}], "attestation": ATTEST})
+    assert r.status_code == 201, r.text
+    assert r.headers["cache-control"] == "no-store"
+    case = r.json()
+    token = case["case_token"]
+    assert len(token) >= 43 and case["status"] == "open"  # 256 bits, urlsafe base64
+    assert [(s["n"], s["signal"], s["status"]) for s in case["signals"]] == [
+        (1, "pdq", "active"), (2, "md5", "active")]
+    # the token is stored hashed only
+    from sqlalchemy import text
+
+    with services.store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT token_hash FROM cases")).scalar_one()
+    assert token not in stored and len(stored) == 64
+
+    # the hashes match at once, through the victims bank
+    res = match(client, platform, near(PDQ, 5), MD5, "0" * 64)
+    assert res[0]["decision"] == "block"
+    m = res[0]["matches"][0]
+    assert (m["bank"], m["category"], m["distance"]) == ("victims", "victim_submitted", 5)
+    assert "value" not in m  # never a bank entry's hash
+    assert res[1]["decision"] == "block" and res[2]["matches"] == []
+
+    # the victim sees how often, never where
+    services.counter.flush()
+    status = client.get("/v1/cases/me", headers={"X-Case-Token": token}).json()
+    assert [(s["n"], s["matched"]) for s in status["signals"]] == [(1, 1), (2, 1)]
+    assert "bank" not in str(status) and "entry" not in str(status)
+
+    # withdrawing one hash stops it matching before the response returns
+    r = client.delete("/v1/cases/me/signals/1", headers={"X-Case-Token": token})
+    assert r.status_code == 200
+    assert [s["status"] for s in r.json()["signals"]] == ["withdrawn", "active"]
+    res = match(client, platform, PDQ, MD5)
+    assert res[0]["matches"] == [] and res[1]["decision"] == "block"
+    # then everything
+    r = client.delete("/v1/cases/me", headers={"X-Case-Token": token})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert all(x["matches"] == [] for x in match(client, platform, PDQ, MD5))
+    # withdrawn hashes are erased from the store, the audit keeps who and when
+    with services.store.engine.connect() as conn:
+        values = conn.execute(text("SELECT value FROM entries")).scalars().all()
+    assert values == [None, None]
+    actions = [a.action for a in services.store.audit(limit=50)]
+    assert actions.count("entry.withdraw") == 2 and "case.withdraw" in actions
+    assert PDQ not in str([a.detail for a in services.store.audit(limit=50)])
+    # withdrawing again is harmless; an unknown signal number is 404
+    assert client.delete("/v1/cases/me", headers={"X-Case-Token": token}).status_code == 200
+    r = client.delete("/v1/cases/me/signals/9", headers={"X-Case-Token": token})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "case.no_signal"
+
+
+def test_a_hash_two_victims_hold_stays_until_both_withdraw(
+        client: TestClient, make_case: Callable[..., dict[str, Any]],
+        auth: Callable[[str], dict[str, str]]) -> None:
+    a = make_case()
+    b = make_case()
+    client.delete("/v1/cases/me", headers={"X-Case-Token": a["case_token"]})
+    assert match(client, auth("platform"), PDQ)[0]["decision"] == "block"
+    client.delete("/v1/cases/me", headers={"X-Case-Token": b["case_token"]})
+    assert match(client, auth("platform"), PDQ)[0]["matches"] == []
+
+
+@pytest.mark.parametrize("signal,why", [
+    ({"signal": "pdq", "value": PDQ, "quality": 20}, "intake.low_quality"),
+    ({"signal": "pdq", "value": PDQ}, "intake.quality_missing"),
+    ({"signal": "pdq", "value": PDQ[:-1], "quality": 90}, "signal.bad_hash"),
+    ({"signal": "md5", "value": "z" * 32}, "signal.bad_hash"),
+    ({"signal": "phash", "value": "0" * 16}, "intake.signal"),
+    ({"signal": "nope", "value": "00"}, "intake.signal"),
+])
+def test_bad_signals_are_explained(client: TestClient, signal: dict[str, Any],
+                                   why: str) -> None:
+    r = client.post("/v1/cases", json={"signals": [signal], "attestation": ATTEST})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == why
+    if why == "intake.low_quality":
+        assert "below 50" in r.json()["error"]["message"]
+
+
+def test_attestation_is_required(client: TestClient) -> None:
+    sig = [{"signal": "md5", "value": MD5}]
+    for att in ({"self_or_guardian": True, "intimate": False},
+                {"self_or_guardian": False, "intimate": True}):
+        r = client.post("/v1/cases", json={"signals": sig, "attestation": att})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "intake.attestation"
+    r = client.post("/v1/cases", json={"signals": sig})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "input.invalid"
+
+
+def test_images_are_refused(client: TestClient, services: Services) -> None:
+    picture = jpeg(1)
+    for headers, body in [({"content-type": "image/jpeg"}, picture),
+                          ({"content-type": "application/json"}, picture),
+                          ({}, picture),
+                          ({"content-type": "application/octet-stream"}, picture)]:
+        r = client.post("/v1/cases", content=body, headers=headers)
+        assert r.status_code == 415, (headers, r.text)
+        assert r.json()["error"]["code"] == "intake.image_refused"
+    r = client.post("/v1/cases", files={"file": ("me.jpg", io.BytesIO(picture), "image/jpeg")})
+    assert r.status_code == 415 and r.json()["error"]["code"] == "intake.image_refused"
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    r = client.post("/v1/cases", content=png, headers={"content-type": "application/json"})
+    assert r.status_code == 415
+    # an oversized body is refused from its declared length
+    r = client.post("/v1/cases", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request.too_large"
+    assert services.store.list_banks() == []
+
+
+def test_intake_is_rate_limited_per_client(database_url: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEIL_API_INTAKE_RATE_PER_MIN", "6")
+    monkeypatch.setenv("VEIL_API_INTAKE_BURST", "3")
+    settings = load_settings()
+    services = Services(settings)
+    services.start(background=False)
+    try:
+        with TestClient(create_app(settings, services=services)) as client:
+            body = {"signals": [{"signal": "md5", "value": MD5}], "attestation": ATTEST}
+            codes = [client.post("/v1/cases", json=body).status_code for _ in range(4)]
+            assert codes == [201, 201, 201, 429]
+            r = client.post("/v1/cases", json=body)
+            assert r.json()["error"]["code"] == "rate_limited"
+            assert 1 <= int(r.headers["retry-after"]) <= 10
+            # case-token look-ups share the bucket (no token guessing at speed)
+            assert client.get("/v1/cases/me", headers={"X-Case-Token": "x"}).status_code == 429
+    finally:
+        services.stop()
+
+
+def test_partner_with_intake_key(client: TestClient, services: Services,
+                                 auth: Callable[[str], dict[str, str]]) -> None:
+    r = client.post("/v1/cases", headers=auth("intake"), json={
+        "signals": [{"signal": "md5", "value": MD5}], "attestation": ATTEST})
+    assert r.status_code == 201
+    created = [a for a in services.store.audit(action="case.create")]
+    assert created[0].actor == "key:1:test-intake"
