@@ -6,13 +6,13 @@ applies every add and withdrawal to it as the store commits them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from veil.config import Settings
 from veil.errors import BadInput
 from veil.index.factory import ExactIndex, open_index, snapshot_path
-from veil.index.matches import Match
+from veil.index.source import EntryRow
 from veil.signals.batch import FileSignals
 from veil.signals.pdq import DIHEDRAL_NAMES
 from veil.signals.registry import get, names
@@ -70,9 +70,18 @@ class BankMatcher:
         """Make one new entry match now (after the store has committed it)."""
         self.indexes[signal].add(entry_id, bank, category, value, watermark=watermark)
 
+    def add_many(self, signal: str, entries: Iterable[EntryRow],
+                 watermark: int | None = None) -> int:
+        """Bulk form of ``add`` for ``(entry_id, bank, category, value, quality)`` rows."""
+        return self.indexes[signal].add_many(entries, watermark=watermark)
+
     def withdraw(self, signal: str, entry_id: int, watermark: int | None = None) -> bool:
         """Stop one entry matching now: a victim's withdrawal must not wait for a rebuild."""
         return self.indexes[signal].withdraw(entry_id, watermark=watermark)
+
+    def withdraw_many(self, signal: str, entry_ids: Iterable[int],
+                      watermark: int | None = None) -> int:
+        return self.indexes[signal].withdraw_many(entry_ids, watermark=watermark)
 
     # -- matching -----------------------------------------------------------------------
     def threshold(self, signal: str, override: int | None) -> int:
@@ -85,16 +94,24 @@ class BankMatcher:
 
     def match(self, signal: str, value: str, threshold: int,
               variants: Sequence[str] | None = None) -> list[MatchedEntry]:
+        if not variants:
+            return self.match_many(signal, [value], threshold)[0]
         idx = self.indexes.get(signal)
         if idx is None or not len(idx):
             return []
-        if variants:
-            found: list[Match] = idx.match_dihedral(list(variants), threshold)
-        else:
-            found = idx.match(value, threshold)
         return [MatchedEntry(signal, m.entry_id, m.bank, m.category, m.value, m.distance,
-                             threshold, DIHEDRAL_NAMES[m.variant] if variants else None)
-                for m in found]
+                             threshold, DIHEDRAL_NAMES[m.variant])
+                for m in idx.match_dihedral(list(variants), threshold)]
+
+    def match_many(self, signal: str, values: Sequence[str],
+                   threshold: int) -> list[list[MatchedEntry]]:
+        """Each value's matches, in one batched index search (closest first)."""
+        idx = self.indexes.get(signal)
+        if idx is None or not len(idx):
+            return [[] for _ in values]
+        return [[MatchedEntry(signal, m.entry_id, m.bank, m.category, m.value, m.distance,
+                              threshold) for m in found]
+                for found in idx.search(list(values), threshold)]
 
     def verdict(self, file: FileSignals, pdq_threshold: int | None = None) -> Verdict:
         found: list[MatchedEntry] = []

@@ -60,10 +60,19 @@ def _match(services: Services, body: MatchRequest) -> dict[str, object]:
             queries.append((st.name, st.parse(s.value)))
         except SignalError as exc:
             raise ApiError(422, exc.code, f"signals[{i}]: {exc.message}") from None
+    # one batched index search per signal type, answers put back in request order
+    by_signal: dict[str, list[int]] = {}
+    for i, (signal, _) in enumerate(queries):
+        by_signal.setdefault(signal, []).append(i)
+    answers: list[list[MatchedEntry]] = [[] for _ in queries]
+    for signal, positions in by_signal.items():
+        found = live.match_many(signal, [queries[i][1] for i in positions],
+                                thresholds.get(signal))
+        for i, hits in zip(positions, found, strict=True):
+            answers[i] = hits
     results = []
     found_all: list[MatchedEntry] = []
-    for i, (signal, value) in enumerate(queries):
-        found = live.match(signal, value, thresholds.get(signal))
+    for i, ((signal, _), found) in enumerate(zip(queries, answers, strict=True)):
         found_all += found
         verdict = live.decide(found)
         results.append({"index": i, "signal": signal, "decision": verdict.decision,
