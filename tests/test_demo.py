@@ -45,3 +45,50 @@ def test_demo_on_shared_corpus_finds_exactly_the_banked_photos(
     n = len(list((shared_data / "photos").glob("*.jpg")))
     assert f"{n} files: 0 block, {BANKED} review, {n - BANKED} clean, 0 errors" in _summary(
         res.output)
+
+
+def test_demo_serve_prints_a_working_admin_key_once(tmp_path: Path) -> None:
+    """What `make run` runs: the demo, then the service with a fresh admin key."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "VEIL_HOME": str(tmp_path / "home"),
+           "VEIL_TEST_DATA": str(tmp_path / "none"), "COLUMNS": "200"}
+    env.pop("VEIL_DATABASE_URL", None)
+    veil = [sys.executable, "-m", "veil.cli.__main__"]
+    proc = subprocess.Popen([*veil, "demo", "--serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        key = None
+        deadline = time.monotonic() + 60
+        assert proc.stdout is not None
+        while key is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, "the demo exited before printing a key"
+            if line.startswith("veil_"):
+                key = line.strip()
+        assert key, "no admin key printed"
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "service never became ready"
+                time.sleep(0.2)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/banks",
+                                     headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            banks = json.load(r)
+        assert DEMO_BANK in json.dumps(banks)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)

@@ -136,3 +136,20 @@ def run_demo() -> int:
                     workers=None, show_clean=False, settings=settings)
     # a scan that finds matches exits 1; for the demo that is the expected outcome
     return 0 if code in (0, 1) else code
+
+
+DEMO_KEY_NAME = "demo-admin"
+
+
+def demo_admin_key() -> str:
+    """A fresh admin key for the demo service; earlier demo keys are revoked, since a
+    key is shown only once and the last one printed is the one a person has."""
+    from veil.store import open_store
+
+    with open_store() as store:
+        for k in store.list_api_keys(include_revoked=False):
+            if k.name == DEMO_KEY_NAME:
+                store.revoke_api_key(k.id, actor="demo")
+        _, key = store.create_api_key(["admin", "platform", "review"], name=DEMO_KEY_NAME,
+                                      actor="demo")
+    return key

@@ -87,7 +87,7 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
     from veil.matching import BankMatcher
 
     settings = settings or load_settings()
-    matcher = BankMatcher.load(settings, snapshots=False)
+    matcher = BankMatcher.load(settings)
     names = matcher.signal_names()
     table = Table(title="veil scan")
     table.add_column("file", overflow="fold", ratio=2)
@@ -141,8 +141,22 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
     return EXIT_MATCH if counts["block"] + counts["review"] else EXIT_OK
 
 
-def demo_command() -> None:
+def demo_command(
+    serve: bool = typer.Option(False, "--serve", help="Then start the service with a fresh "
+                               "demo admin key (what `make run` does)."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port for --serve."),
+) -> None:
     """Build a demo bank from re-encoded copies of some photos, then scan the folder."""
     from veil.demo import run_demo
 
-    raise typer.Exit(run_demo())
+    code = run_demo()
+    if code or not serve:
+        raise typer.Exit(code)
+    from veil.cli.serve import serve as start_service
+    from veil.demo import demo_admin_key
+
+    key = demo_admin_key()
+    console.print(f"\n[bold]Service[/] on http://127.0.0.1:{port}/ (API docs at /docs, victims' "
+                  f"page at /protect). Demo admin key, shown once:\n{key}\n"
+                  "Stop with Ctrl-C.", soft_wrap=True)
+    start_service(port=port, log_level="warning")

@@ -22,6 +22,12 @@ def serve_command(
         "the intake rate limit sees real client addresses.", show_default=False),
 ) -> None:
     """Run the Veil service: intake, platform, review and admin APIs (docs at /docs)."""
+    serve(host=host, port=port, log_level=log_level, forwarded_allow_ips=forwarded_allow_ips)
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
+          forwarded_allow_ips: str | None = None) -> None:
+    """Start uvicorn in this process until SIGTERM/Ctrl-C (also used by ``veil demo``)."""
     import uvicorn
 
     from veil.api import create_app
