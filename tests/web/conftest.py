@@ -1,4 +1,5 @@
-"""Fixtures for the in-browser hashing tests: a loopback HTTP server and real Chromium.
+"""Fixtures for the web tests: real Chromium, a loopback file server for the hashing
+tests, and a real ``veil serve`` for the intake pages (/protect, /case).
 
 The page's own JavaScript (src/veil/web/static/js) runs in Debian's headless
 Chromium driven by Playwright. Nothing is downloaded: Playwright's bundled-browser
@@ -11,20 +12,33 @@ Server routes (127.0.0.1, a free port):
   /static/...       src/veil/web/static (the real app will serve it at /static too)
   /data/...         the shared corpus (../shared/data), read-only
   /blob/<key>       bytes a test registered with ``web.put(key, data)``
+
+The intake page tests use ``veil_server`` (``veil serve`` as a subprocess on a free
+loopback port, its own VEIL_HOME and SQLite database, and a ``platform`` key made
+with ``veil keys create``) and ``pages`` (fresh browser contexts on it; a page error
+or console error such as a CSP violation fails the test). Their accessibility test
+needs axe-core: ``npm ci --prefix tests/web`` (``make install`` runs it).
 """
 
 from __future__ import annotations
 
 import http.server
 import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,18 +149,27 @@ def web_server(shared_data: Path) -> Iterator[WebServer]:
 
 
 @pytest.fixture(scope="session")
-def chromium_context() -> Iterator[Any]:
-    """A persistent Chromium context with a fresh, throw-away profile."""
+def playwright_driver() -> Iterator[Any]:
+    """Playwright itself (one per session: its sync API cannot be started twice)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: {INSTALL_HINT}")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail(f"the playwright package is missing: {INSTALL_HINT}")
-    profile = tempfile.mkdtemp(prefix="veil-chromium-")
     pw = sync_playwright().start()
     try:
-        context = pw.chromium.launch_persistent_context(
+        yield pw
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium_context(playwright_driver: Any) -> Iterator[Any]:
+    """A persistent Chromium context with a fresh, throw-away profile."""
+    profile = tempfile.mkdtemp(prefix="veil-chromium-")
+    try:
+        context = playwright_driver.chromium.launch_persistent_context(
             profile,
             executable_path=CHROMIUM,
             headless=True,
@@ -157,8 +180,19 @@ def chromium_context() -> Iterator[Any]:
         finally:
             context.close()
     finally:
-        pw.stop()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver: Any) -> Iterator[Any]:
+    """A Chromium browser for tests that need fresh contexts (language, viewport,
+    cookies): ``chromium.new_context(...)``."""
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture(scope="session")
@@ -228,3 +262,133 @@ def worker_hash(page: Any) -> Callable[[list[dict[str, Any]]], list[dict[str, An
         return page.evaluate("jobs => window.hashWithWorker(jobs)", jobs)
 
     return run
+
+
+# -- the real service, for the intake pages (/protect, /case) ---------------------------
+VEIL = Path(sys.executable).parent / "veil"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class VeilServer:
+    """``veil serve`` as a subprocess on a free loopback port, with its own VEIL_HOME
+    and SQLite database, and a ``platform`` API key made with ``veil keys create``."""
+
+    def __init__(self, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.env = {
+            **os.environ,
+            "VEIL_HOME": str(home),
+            "VEIL_DATABASE_URL": f"sqlite:///{home / 'veil.db'}",
+            # many submissions from one loopback address during the tests
+            "VEIL_API_INTAKE_RATE_PER_MIN": "100000",
+            "VEIL_API_INTAKE_BURST": "100000",
+        }
+        made = subprocess.run([str(VEIL), "keys", "create", "--scope", "platform",
+                               "--name", "web-tests"], env=self.env, capture_output=True,
+                              text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+        self.platform_key = made.stdout.strip().splitlines()[-1]
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = (home / "serve.log").open("wb")
+        self.proc = subprocess.Popen(
+            [str(VEIL), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "warning"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError("veil serve did not become ready: "
+                             + (home / "serve.log").read_text(errors="replace")[-3000:])
+
+    def match(self, signal: str, value: str) -> list[dict[str, Any]]:
+        """The matches of one hash through ``POST /v1/match`` (as a platform would)."""
+        r = httpx.post(self.base + "/v1/match", timeout=10,
+                       headers={"Authorization": f"Bearer {self.platform_key}"},
+                       json={"signals": [{"signal": signal, "value": value}]})
+        assert r.status_code == 200, r.text
+        return r.json()["results"][0]["matches"]  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VeilServer]:
+    server = VeilServer(tmp_path_factory.mktemp("veil-web") / "home")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+#: Chromium logs an API answer of 4xx (a wrong case code) and a cut connection (a test
+#: that simulates one) as console errors; anything else (a CSP violation…) fails the test.
+_EXPECTED_CONSOLE = re.compile(r"Failed to load resource: (the server responded with a status "
+                               r"of 4\d\d|net::ERR_INTERNET_DISCONNECTED)")
+
+
+class Pages:
+    """Fresh browser contexts on the Veil server; every page opened fails its test on an
+    uncaught error or a console error (a CSP violation is one)."""
+
+    def __init__(self, browser: Any, server: VeilServer) -> None:
+        self.browser = browser
+        self.server = server
+        self.contexts: list[Any] = []
+        self.errors: list[str] = []
+
+    def context(self, **options: Any) -> Any:
+        options.setdefault("locale", "en-GB")  # None: Chromium's own (or extra headers)
+        if options["locale"] is None:
+            del options["locale"]
+        options.setdefault("viewport", {"width": 1280, "height": 800})
+        ctx = self.browser.new_context(accept_downloads=True, **options)
+        ctx.set_default_timeout(15_000)
+        self.contexts.append(ctx)
+        return ctx
+
+    def open(self, path: str, ctx: Any = None, **options: Any) -> Any:
+        """A new page at ``path`` (on the Veil server), once its script has started."""
+        ctx = ctx or self.context(**options)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{path}: {exc}"))
+        page.on("console", lambda m: self.errors.append(f"{path}: console: {m.text}")
+                if m.type == "error" and not _EXPECTED_CONSOLE.match(m.text) else None)
+        page.goto(self.server.base + path)
+        page.wait_for_selector("body[data-ready='true']", state="attached")
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            ctx.close()
+
+
+@pytest.fixture
+def pages(chromium: Any, veil_server: VeilServer) -> Iterator[Pages]:
+    p = Pages(chromium, veil_server)
+    try:
+        yield p
+        assert not p.errors, f"errors in the page: {p.errors}"
+    finally:
+        p.close()

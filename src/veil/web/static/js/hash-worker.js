@@ -9,8 +9,9 @@
 //   {type: "progress", stage, fraction}   stage: read | md5 | decode | pixels | pdq
 //   {type: "result", pdq, quality, lowQuality, md5, width, height, format, bytes,
 //                    hasTransparency, dihedral?, timings}
-//   {type: "error", code, message}        code: empty | too_large | unsupported |
-//                                          truncated | unreadable | internal
+//   {type: "error", code, message, format} code: empty | too_large | unsupported |
+//                                          truncated | unreadable | internal;
+//                                          format: the sniffed format or null
 // Error codes correspond to the server's media.* codes (media.empty,
 // media.too_large, media.unsupported, media.truncated, media.invalid).
 //
@@ -31,9 +32,10 @@ const DEFAULTS = Object.freeze({
 });
 
 class HashError extends Error {
-  constructor(code, message) {
+  constructor(code, message, format = null) {
     super(message);
     this.code = code;
+    this.format = format; // the sniffed format, where known (e.g. "heif" for unsupported)
   }
 }
 
@@ -111,6 +113,7 @@ async function hashFile(msg, progress) {
       "unsupported",
       `${fmt === "heif" ? "HEIC/HEIF" : fmt.toUpperCase()} images can't be read by this browser. ` +
         `Please convert the photo to JPEG (most phones can share or export it as JPEG) and try again.`,
+      fmt,
     );
   }
   const structure = checkStructure(bytes, fmt);
@@ -198,7 +201,7 @@ self.onmessage = async (event) => {
     self.postMessage({ type: "result", id, ...result });
   } catch (err) {
     if (err instanceof HashError) {
-      self.postMessage({ type: "error", id, code: err.code, message: err.message });
+      self.postMessage({ type: "error", id, code: err.code, message: err.message, format: err.format });
     } else {
       self.postMessage({
         type: "error",

@@ -1,0 +1,136 @@
+"""The intake pages for people: axe-core finds no serious or critical accessibility
+problem in any state of either page, in English, Russian and Ukrainian (and in dark
+mode); the language follows the browser's Accept-Language; screenshots at phone and
+desktop width (benign corpus photos) are saved to docs/screenshots/."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+from web_support import axe_problems, catalog, choose, open_case, png_bytes, submit
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = Path(os.environ.get("VEIL_SCREENSHOTS", REPO / "docs" / "screenshots"))
+LOCALES = {"en": "en-GB", "ru": "ru-RU", "uk": "uk-UA"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_no_serious_accessibility_problem(pages: Any, photos: list[Path], lang: str) -> None:
+    text = catalog(lang)
+    # axe is injected as an inline script: this context bypasses the CSP (tested elsewhere)
+    ctx = pages.context(locale=LOCALES[lang], bypass_csp=True)
+    problems: list[str] = []
+    page = pages.open("/protect", ctx)
+    expect(page.locator("h1")).to_have_text(text["protect.title"])
+    problems += axe_problems(page, f"{lang} /protect start")
+    choose(page, [str(photos[50]), str(photos[51]),
+                  {"name": "flat.png", "mimeType": "image/png", "buffer": png_bytes()}],
+           ready=2)
+    page.click("summary")
+    page.click("#send")  # without the attestations: the error state
+    expect(page.locator("#send-error")).to_be_visible()
+    problems += axe_problems(page, f"{lang} /protect photos, review, errors")
+    token = submit(page)
+    problems += axe_problems(page, f"{lang} /protect case code")
+    page.check("#saved")
+    problems += axe_problems(page, f"{lang} /protect saved")
+
+    page = pages.open("/case", ctx)
+    expect(page.locator("h1")).to_have_text(text["case.title"])
+    problems += axe_problems(page, f"{lang} /case start")
+    page.click("#lookup-button")
+    expect(page.locator("#case-error")).to_be_visible()
+    problems += axe_problems(page, f"{lang} /case error")
+    open_case(page, token)
+    problems += axe_problems(page, f"{lang} /case view")
+    page.click("#case-photos button >> nth=0")
+    expect(page.locator("#confirm")).to_be_visible()
+    problems += axe_problems(page, f"{lang} /case confirm")
+    page.click("#confirm-yes")
+    expect(page.locator("#case-status")).not_to_be_empty()
+    problems += axe_problems(page, f"{lang} /case after withdrawal")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_serious_accessibility_problem_in_dark_mode(pages: Any, photos: list[Path]) -> None:
+    ctx = pages.context(color_scheme="dark", bypass_csp=True)
+    page = pages.open("/protect", ctx)
+    choose(page, [str(photos[52])], ready=1)
+    problems = axe_problems(page, "dark /protect")
+    submit(page)
+    problems += axe_problems(page, "dark /protect case code")
+    page = pages.open("/case", ctx)
+    page.click("#lookup-button")
+    problems += axe_problems(page, "dark /case error")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("locale", "lang"), [
+    ("ru-RU", "ru"), ("uk-UA", "uk"), ("en-US", "en"), ("de-DE", "en")])
+def test_language_defaults_to_the_browsers(pages: Any, locale: str, lang: str) -> None:
+    text = catalog(lang)
+    for path, title in (("/protect", "protect.title"), ("/case", "case.title")):
+        page = pages.open(path, locale=locale)
+        assert page.evaluate("() => document.documentElement.lang") == lang
+        expect(page.locator("h1")).to_have_text(text[title])
+        expect(page.locator(f"a[data-lang='{lang}']")).to_have_attribute("aria-current", "true")
+
+
+def test_an_explicit_accept_language_header_wins(pages: Any) -> None:
+    ctx = pages.context(locale=None,
+                        extra_http_headers={"Accept-Language": "de;q=1, uk;q=0.8, ru;q=0.5"})
+    page = pages.open("/protect", ctx)
+    assert page.evaluate("() => document.documentElement.lang") == "uk"
+
+
+def _small_png(png: bytes) -> bytes:
+    """A palette PNG (a screenshot has few colours): a fraction of the size."""
+    buf = io.BytesIO()
+    with Image.open(io.BytesIO(png)) as im:
+        im.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
+            buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("name", "viewport"), [
+    ("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 800})])
+def test_screenshots(pages: Any, photos: list[Path], name: str, viewport: dict[str, int]
+                     ) -> None:
+    """The flow at phone and desktop width, with benign corpus photos as the chosen
+    ones (previews blurred, as a person first sees them); the token is masked."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = pages.context(viewport=viewport, device_scale_factor=1, timezone_id="UTC")
+    page = pages.open("/protect", ctx)
+    shots = {f"start-{name}.png": page.screenshot()}
+    choose(page, [str(p) for p in photos[:3]], ready=3)
+    page.evaluate("() => document.getElementById('step-choose').scrollIntoView()")
+    shots[f"photos-{name}.png"] = page.screenshot()
+    page.evaluate("() => document.getElementById('step-review').scrollIntoView()")
+    shots[f"review-{name}.png"] = page.screenshot()
+    token = submit(page)
+    page.evaluate("() => { document.getElementById('token').value = 'x'.repeat(43); "
+                  "document.getElementById('step-done').scrollIntoView(); }")
+    shots[f"code-{name}.png"] = page.screenshot()
+    # nothing wider than the screen, at either width
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    page = pages.open("/case", ctx)
+    open_case(page, token)
+    # a fixed date, so the picture does not change from day to day
+    page.evaluate("""async () => {
+        const m = await import('/static/js/i18n.js');
+        document.getElementById('case-created').textContent =
+            m.t('case.created', { date: m.formatDate('2026-03-01T02:14:00Z') });
+        window.scrollTo(0, 0);
+    }""")
+    shots[f"case-{name}.png"] = page.screenshot()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+    for file, png in shots.items():
+        small = _small_png(png)
+        assert len(small) < 150_000, (file, len(small))
+        (SHOTS / file).write_bytes(small)

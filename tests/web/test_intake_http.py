@@ -1,0 +1,134 @@
+"""The intake pages over HTTP (a real ``veil serve``): security headers, content types,
+no cookies, language negotiation, and complete translation catalogs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from web_support import CATALOGS, catalog
+
+from veil.api.pages import CSP, LANGUAGES, negotiate
+
+REQUIRED_CSP = ("default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
+                "img-src 'self' blob: data:; style-src 'self'; base-uri 'none'; "
+                "form-action 'self'; frame-ancestors 'none'")
+ASSETS = {
+    "/static/js/protect.js": "text/javascript",
+    "/static/js/case.js": "text/javascript",
+    "/static/js/hash-worker.js": "text/javascript",
+    "/static/js/pdq.js": "text/javascript",
+    "/static/js/i18n.js": "text/javascript",
+    "/static/css/veil.css": "text/css",
+    "/static/i18n/uk.json": "application/json",
+}
+
+
+def _assert_secure(r: httpx.Response) -> None:
+    h = r.headers
+    assert h["content-security-policy"] == REQUIRED_CSP
+    assert h["referrer-policy"] == "no-referrer"
+    assert h["x-content-type-options"] == "nosniff"
+    assert "camera=()" in h["permissions-policy"]
+    assert "set-cookie" not in h
+
+
+def test_csp_is_the_required_one() -> None:
+    assert CSP == REQUIRED_CSP
+
+
+@pytest.mark.parametrize("path", ["/protect", "/case"])
+def test_pages_carry_security_headers_and_no_cookie(veil_server: Any, path: str) -> None:
+    r = httpx.get(veil_server.base + path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["cache-control"] == "no-store"
+    assert "accept-language" in r.headers["vary"].lower()
+    _assert_secure(r)
+    html = r.text
+    # no inline script or style anywhere (the CSP would block them anyway)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert "<style" not in html and " style=" not in html and " on" + "click=" not in html
+    # nothing from another origin
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert "{{" not in html  # every slot filled
+
+
+def test_static_assets_have_their_types_and_headers(veil_server: Any) -> None:
+    for path, ctype in ASSETS.items():
+        r = httpx.get(veil_server.base + path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"].split(";")[0] == ctype, path
+        _assert_secure(r)
+        etag = r.headers["etag"]
+        again = httpx.get(veil_server.base + path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and not again.content
+
+
+@pytest.mark.parametrize("path", ["/static/", "/static/js/", "/static/../pages.py",
+                                  "/static/%2e%2e/%2e%2e/api/pages.py", "/static/js/.hidden.js",
+                                  "/static/i18n/de.json", "/static/pages/protect.html",
+                                  "/static/__init__.py", "/static/js//pdq.js"])
+def test_static_refuses_what_is_not_an_asset(veil_server: Any, path: str) -> None:
+    r = httpx.get(veil_server.base + path)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_pages_are_not_in_the_api_spec(veil_server: Any) -> None:
+    paths = httpx.get(veil_server.base + "/openapi.json").json()["paths"]
+    assert not {"/protect", "/case"} & set(paths)
+    assert not any(p.startswith("/static") for p in paths)
+
+
+@pytest.mark.parametrize(("header", "query", "want"), [
+    (None, None, "en"),
+    ("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", None, "ru"),
+    ("uk-UA,uk;q=0.9", None, "uk"),
+    ("UK", None, "uk"),
+    ("de-DE,de;q=0.9,uk;q=0.5,ru;q=0.4", None, "uk"),
+    ("en;q=0.5, ru;q=0.8", None, "ru"),
+    ("ru;q=0, uk;q=0.1", None, "uk"),
+    ("fr-FR,fr;q=0.9", None, "en"),
+    ("*", None, "en"),
+    ("ru;q=abc, uk", None, "uk"),
+    ("ru", "uk", "uk"),
+    ("ru", "de", "ru"),
+])
+def test_language_negotiation(header: str | None, query: str | None, want: str) -> None:
+    assert negotiate(header, query) == want
+
+
+def test_page_language_follows_accept_language(veil_server: Any) -> None:
+    for header, lang in (("ru-RU,ru;q=0.9", "ru"), ("uk-UA", "uk"), ("en-GB", "en")):
+        html = httpx.get(veil_server.base + "/protect",
+                         headers={"Accept-Language": header}).text
+        assert f'<html lang="{lang}">' in html
+        assert catalog(lang)["protect.title"] in html
+    html = httpx.get(veil_server.base + "/case?lang=uk",
+                     headers={"Accept-Language": "ru"}).text
+    assert '<html lang="uk">' in html and catalog("uk")["case.title"] in html
+
+
+def test_catalogs_are_complete_and_translated() -> None:
+    assert sorted(p.stem for p in CATALOGS.glob("*.json")) == sorted(LANGUAGES)
+    en = catalog("en")
+    for lang in LANGUAGES:
+        messages = catalog(lang)
+        assert list(messages) == list(en), f"{lang}: keys differ from en.json"
+        for key, text in messages.items():
+            assert text.strip(), (lang, key)
+            placeholders = set(re.findall(r"\{(\w+)\}", text))
+            assert placeholders == set(re.findall(r"\{(\w+)\}", en[key])), (lang, key)
+            if lang != "en" and key not in ("file.name",):
+                # really translated: Cyrillic text, not an English leftover
+                assert re.search("[а-яіїєґ]", text, re.I), (lang, key, text)
+    # each page template only uses keys that exist
+    pages = CATALOGS.parents[1] / "pages"
+    for page in pages.glob("*.html"):
+        for key in re.findall(r"\{\{t:([a-z0-9_.]+)\}\}|data-i18n=\"([a-z0-9_.]+)\"",
+                              page.read_text()):
+            for k in key:
+                assert not k or k in en, (page.name, k)
