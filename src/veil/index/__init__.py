@@ -1,3 +1,33 @@
 """In-memory matchers, one per signal type, exact within the threshold.
 
-Imports ``veil.signals`` (and ``veil.store`` to rebuild from banks)."""
+``open_index``/``build_index`` (``factory``) give a ``HammingIndex`` (``hamming``):
+live add/withdraw, ``search``/``match``/``match_dihedral`` returning ``Match``
+(``matches``), snapshots (``snapshot``). The search itself is multi-index hashing
+(``multi_index``) over compiled loops (``kernels``); ``reference`` is the numpy
+brute force the tests and benchmark check it against.
+
+Imports ``veil.signals``, ``veil.config`` and ``veil.errors``; reads banks through
+the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies, so
+it never imports the store.
+"""
+
+from veil.index.factory import ExactIndex, build_index, empty_index, open_index, snapshot_path
+from veil.index.hamming import HammingIndex, IndexStats
+from veil.index.matches import Match
+from veil.index.snapshot import load_snapshot, save_snapshot
+from veil.index.source import EntryRow, IndexSource
+
+__all__ = [
+    "EntryRow",
+    "ExactIndex",
+    "HammingIndex",
+    "IndexSource",
+    "IndexStats",
+    "Match",
+    "build_index",
+    "empty_index",
+    "load_snapshot",
+    "open_index",
+    "save_snapshot",
+    "snapshot_path",
+]

@@ -1,0 +1,239 @@
+"""Index snapshots: one file per signal type, so a restart skips re-reading the store.
+
+A snapshot is trusted only if all of these hold, else ``BadSnapshot`` (the caller
+rebuilds from the store):
+
+* magic and ``FORMAT_VERSION`` match this code (the arrays' meaning is versioned);
+* it is for the expected signal type and table layout;
+* its watermark equals the store's (``StaleSnapshot`` otherwise);
+* the SHA-256 trailer matches every byte before it (truncation, bit rot);
+* the arrays are mutually consistent (directories monotone and ending at the row
+  count, row numbers in range), so even a well-formed but wrong file cannot make
+  the compiled kernels read out of bounds.
+
+Layout: ``MAGIC``, u32 version, u32 header length, JSON header, arrays (each
+64-byte aligned), 32-byte SHA-256 of everything before it. Written compacted, to a
+temporary file renamed into place, owner-only: it holds victims' hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from veil.errors import BadSnapshot, StaleSnapshot
+from veil.index.hamming import Block, HammingIndex
+from veil.index.multi_index import ChunkTables, row_bits_for
+
+MAGIC = b"VEILIDX\x00"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<8sII")
+_DIGEST = 32
+_ALIGN = 64
+#: Header sizes above this are refused before parsing (a real one is a few KiB
+#: plus the bank names).
+_MAX_HEADER = 64 * 1024 * 1024
+
+
+def _pad(n: int) -> int:
+    return -n % _ALIGN
+
+
+def save_snapshot(index: HammingIndex, path: Path) -> Path:
+    """Write ``index`` (compacted first) to ``path`` atomically; returns ``path``."""
+    block = index._only_block()
+    arrays: dict[str, np.ndarray] = {}
+    layout: dict[str, object] = {}
+    if block is not None:
+        arrays = {"words": block.words[: block.n], "entry_ids": block.entry_ids[: block.n],
+                  "labels": block.labels[: block.n]}
+        if block.tables is not None:
+            arrays["dirs"] = block.tables.dirs
+            arrays["packed"] = block.tables.packed
+            layout = {"top_bits": block.tables.top_bits, "row_bits": block.tables.row_bits,
+                      "low_bits": block.tables.low_bits}
+    header: dict[str, object] = {
+        "signal": index.signal, "bits": index.bits, "tables": index.tables,
+        "equality": index.equality, "watermark": index.watermark,
+        "rows": block.n if block is not None else 0, "labels": index.labels, **layout,
+        "arrays": {},
+    }
+    offset = 0
+    for name, a in arrays.items():
+        header["arrays"][name] = {  # type: ignore[index]
+            "offset": offset, "dtype": a.dtype.str, "shape": list(a.shape)}
+        offset += a.nbytes + _pad(a.nbytes)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    prefix = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            digest = hashlib.sha256()
+
+            def put(data: bytes | memoryview) -> None:
+                digest.update(data)
+                f.write(data)
+
+            put(prefix)
+            put(head)
+            put(b"\0" * _pad(len(prefix) + len(head)))
+            for a in arrays.values():
+                if a.size:  # memoryview refuses to cast an empty array's view
+                    put(memoryview(np.ascontiguousarray(a)).cast("B"))
+                put(b"\0" * _pad(a.nbytes))
+            f.write(digest.digest())
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_header(path: Path) -> dict[str, object]:
+    """The snapshot's header, checked for magic and version only (cheap)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            prefix = f.read(_PREFIX.size)
+            if len(prefix) < _PREFIX.size:
+                raise BadSnapshot(f"{path.name}: truncated (no header)")
+            magic, version, head_len = _PREFIX.unpack(prefix)
+            if magic != MAGIC:
+                raise BadSnapshot(f"{path.name}: not a Veil index snapshot")
+            if version != FORMAT_VERSION:
+                raise BadSnapshot(f"{path.name}: snapshot format version {version}, "
+                                  f"this Veil reads version {FORMAT_VERSION}")
+            if head_len > _MAX_HEADER:
+                raise BadSnapshot(f"{path.name}: header length {head_len} is implausible")
+            head = f.read(head_len)
+    except OSError as exc:
+        raise BadSnapshot(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+    if len(head) != head_len:
+        raise BadSnapshot(f"{path.name}: truncated (header)")
+    try:
+        header = json.loads(head)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadSnapshot(f"{path.name}: header is not valid JSON") from None
+    if not isinstance(header, dict):
+        raise BadSnapshot(f"{path.name}: header is not an object")
+    header["_payload_at"] = _PREFIX.size + head_len + _pad(_PREFIX.size + head_len)
+    return header
+
+
+def load_snapshot(path: Path, template: HammingIndex, *,
+                  watermark: int | None) -> HammingIndex:
+    """Fill ``template`` (an empty index configured for the signal) from ``path``.
+
+    ``watermark``: the store's current one; ``None`` skips the staleness check
+    (for tools that inspect a snapshot without a store).
+    """
+    path = Path(path)
+    header = read_header(path)
+    try:
+        _check_config(header, template)
+        if watermark is not None and header["watermark"] != watermark:
+            raise StaleSnapshot(f"{path.name}: built at watermark {header['watermark']}, "
+                                f"the store is at {watermark}")
+        rows = int(header["rows"])  # type: ignore[call-overload]
+        labels = [(str(b), str(c)) for b, c in header["labels"]]  # type: ignore[union-attr, misc]
+        specs = header["arrays"]
+        assert isinstance(specs, dict)
+    except StaleSnapshot:
+        raise
+    except (KeyError, TypeError, ValueError, AssertionError):
+        raise BadSnapshot(f"{path.name}: header is missing or has malformed fields") from None
+
+    buf = _read_verified(path)
+    base = int(header["_payload_at"])  # type: ignore[call-overload]
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        for name, spec in specs.items():
+            dtype = np.dtype(spec["dtype"])
+            shape = tuple(int(x) for x in spec["shape"])
+            count = int(np.prod(shape, dtype=np.int64))
+            start = base + int(spec["offset"])
+            if start < base or start + count * dtype.itemsize > len(buf) - _DIGEST:
+                raise BadSnapshot(f"{path.name}: array {name!r} lies outside the file")
+            arrays[name] = np.frombuffer(buf, dtype, count, start).reshape(shape)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadSnapshot(f"{path.name}: malformed array table ({exc})") from None
+    template.watermark = int(header["watermark"])  # type: ignore[call-overload]
+    template._install(_block(path.name, arrays, header, rows, template, len(labels)), labels)
+    return template
+
+
+def _check_config(header: dict[str, object], template: HammingIndex) -> None:
+    want = {"signal": template.signal, "bits": template.bits, "tables": template.tables,
+            "equality": template.equality}
+    for key, value in want.items():
+        if header.get(key) != value:
+            raise BadSnapshot(f"snapshot has {key}={header.get(key)!r}, expected {value!r}")
+    if not isinstance(header.get("watermark"), int):
+        raise BadSnapshot("snapshot has no watermark")
+
+
+def _read_verified(path: Path) -> bytearray:
+    try:
+        size = path.stat().st_size
+        buf = bytearray(size)
+        with path.open("rb") as f:
+            got = f.readinto(buf)
+    except OSError as exc:
+        raise BadSnapshot(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+    except MemoryError:
+        raise BadSnapshot(f"{path.name}: too large to load ({size} bytes)") from None
+    if got != size or size < _PREFIX.size + _DIGEST:
+        raise BadSnapshot(f"{path.name}: truncated")
+    view = memoryview(buf)
+    if hashlib.sha256(view[:-_DIGEST]).digest() != bytes(view[-_DIGEST:]):
+        raise BadSnapshot(f"{path.name}: checksum mismatch (corrupt or truncated)")
+    return buf
+
+
+def _block(name: str, arrays: dict[str, np.ndarray], header: dict[str, object], rows: int,
+           template: HammingIndex, n_labels: int) -> Block | None:
+    w = template.bits // 64
+
+    def need(key: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+        a = arrays.get(key)
+        if a is None or a.dtype != np.dtype(dtype) or a.shape != shape:
+            raise BadSnapshot(f"{name}: array {key!r} is missing or has the wrong shape")
+        return a
+
+    if rows == 0:
+        return None
+    words = need("words", "<u8", (rows, w))
+    ids = need("entry_ids", "<i8", (rows,))
+    labels = need("labels", "<u2", (rows,))
+    if n_labels == 0 or int(labels.max()) >= n_labels:
+        raise BadSnapshot(f"{name}: label codes out of range")
+    tables = None
+    if template.tables:
+        try:
+            top, row_bits, low = (int(header[k])  # type: ignore[call-overload]
+                                  for k in ("top_bits", "row_bits", "low_bits"))
+        except (KeyError, TypeError, ValueError):
+            raise BadSnapshot(f"{name}: table layout missing") from None
+        if not (1 <= top <= 24 and row_bits == row_bits_for(rows)
+                and 0 <= low <= 32 - max(top, row_bits)):
+            raise BadSnapshot(f"{name}: inconsistent table layout")
+        dirs = need("dirs", "<u4", (template.tables, (1 << top) + 1))
+        packed = need("packed", "<u4", (template.tables - 1, rows))
+        if (dirs[:, 0] != 0).any() or (dirs[:, -1] != rows).any() or (
+                dirs[:, 1:] < dirs[:, :-1]).any():
+            raise BadSnapshot(f"{name}: directories are not consistent with the rows")
+        if packed.size and int((packed & np.uint32((1 << row_bits) - 1)).max()) >= rows:
+            raise BadSnapshot(f"{name}: row numbers out of range")
+        tables = ChunkTables(dirs, packed, top, row_bits, low)
+    return Block(words, ids, labels, np.zeros(rows, np.uint8), rows, tables)

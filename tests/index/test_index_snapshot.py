@@ -1,0 +1,199 @@
+"""Snapshots: a sound, current one restores the index exactly; anything else
+(truncated, corrupt, another format version, another signal, stale) is refused
+with ``index.bad_snapshot``/``index.stale_snapshot`` and ``open_index`` rebuilds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from index_data import entries, flipped, got, random_rows
+
+from veil.errors import BadSnapshot, StaleSnapshot
+from veil.index import build_index, empty_index, load_snapshot, open_index, save_snapshot
+from veil.index import snapshot as snap
+from veil.index.packing import unpack_hex
+
+
+class ListSource:
+    """An ``IndexSource`` over a list, counting full reads."""
+
+    def __init__(self, rows: list, watermark: int = 1) -> None:
+        self.rows = rows
+        self.mark = watermark
+        self.reads = 0
+
+    def iter_active(self, signal: str) -> Iterable:
+        assert signal == "pdq"
+        self.reads += 1
+        return iter(self.rows)
+
+    def watermark(self) -> int:
+        return self.mark
+
+
+@pytest.fixture
+def bank(rng: np.random.Generator) -> list:
+    return entries(random_rows(rng, 30_000))
+
+
+@pytest.fixture
+def queries(bank: list, rng: np.random.Generator) -> list[str]:
+    rows = np.array([np.frombuffer(bytes.fromhex(e[3]), ">u8") for e in bank[::997]])
+    return unpack_hex(np.array([flipped(rng, r.astype(np.uint64), int(rng.integers(0, 34)))
+                                for r in rows]))
+
+
+@pytest.fixture
+def saved(bank: list, tmp_path: Path) -> Path:
+    index = build_index("pdq", bank, watermark=42)
+    return save_snapshot(index, tmp_path / "pdq.snapshot")
+
+
+def test_round_trip_gives_identical_results(bank: list, queries: list[str],
+                                            saved: Path) -> None:
+    original = build_index("pdq", bank, watermark=42)
+    loaded = load_snapshot(saved, empty_index("pdq"), watermark=42)
+    assert loaded.watermark == 42 and len(loaded) == len(bank)
+    assert got(loaded.search(queries)) == got(original.search(queries))
+    # and it keeps working as a live index
+    loaded.withdraw(bank[0][0])
+    assert loaded.match(bank[0][3]) == []
+    loaded.add(10**9, "new", "imported", bank[0][3])
+    assert [m.entry_id for m in loaded.match(bank[0][3])] == [10**9]
+
+
+def test_snapshot_is_owner_only_and_holds_no_withdrawn_hash(bank: list, tmp_path: Path) -> None:
+    index = build_index("pdq", bank)
+    index.withdraw(bank[5][0])
+    index.add(10**7, "victims", "victim_submitted", unpack_hex(random_rows(
+        np.random.default_rng(1), 1))[0])
+    path = save_snapshot(index, tmp_path / "s" / "pdq.snapshot")
+    assert path.stat().st_mode & 0o077 == 0
+    assert bytes.fromhex(bank[5][3]) not in path.read_bytes()
+    loaded = load_snapshot(path, empty_index("pdq"), watermark=None)
+    assert len(loaded) == len(bank) and loaded.match(bank[5][3]) == []
+
+
+def _expect_bad(path: Path, watermark: int | None = 42, code: str = "index.bad_snapshot",
+                signal: str = "pdq") -> BadSnapshot:
+    with pytest.raises(BadSnapshot) as exc:
+        load_snapshot(path, empty_index(signal), watermark=watermark)
+    assert exc.value.code == code
+    return exc.value
+
+
+def test_truncated_snapshots_are_refused(saved: Path) -> None:
+    data = saved.read_bytes()
+    for keep in (0, 5, 16, 200, len(data) // 2, len(data) - 1):
+        saved.write_bytes(data[:keep])
+        _expect_bad(saved)
+
+
+def test_a_flipped_byte_anywhere_is_refused(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    for at in (len(data) // 3, len(data) // 2, len(data) - 40, len(data) - 1):
+        corrupt = bytearray(data)
+        corrupt[at] ^= 0x10
+        saved.write_bytes(corrupt)
+        assert "checksum" in _expect_bad(saved).message
+
+
+def test_other_format_versions_and_foreign_files_are_refused(saved: Path,
+                                                             tmp_path: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    struct.pack_into("<I", data, 8, snap.FORMAT_VERSION + 1)
+    saved.write_bytes(data)
+    assert "version" in _expect_bad(saved).message
+    other = tmp_path / "other"
+    other.write_bytes(b"PK\x03\x04 not an index at all" * 10)
+    _expect_bad(other)
+    _expect_bad(tmp_path / "missing")
+
+
+def test_stale_snapshot_is_refused(saved: Path) -> None:
+    exc = _expect_bad(saved, watermark=43, code="index.stale_snapshot")
+    assert isinstance(exc, StaleSnapshot)
+
+
+def test_snapshot_of_another_signal_is_refused(saved: Path) -> None:
+    _expect_bad(saved, signal="sha256")
+
+
+def _rewrite(path: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    """Apply ``edit`` to the header and arrays, then re-sign: a well-formed file
+    whose checksum is right but whose content is wrong."""
+    header = snap.read_header(path)
+    at = header.pop("_payload_at")
+    data = bytearray(path.read_bytes()[:-32])
+    payload = data[at:]
+    edit(header, payload)
+    head = json.dumps(header).encode()
+    prefix = struct.pack("<8sII", snap.MAGIC, snap.FORMAT_VERSION, len(head))
+    body = prefix + head + b"\0" * (-(len(prefix) + len(head)) % 64) + payload
+    path.write_bytes(body + hashlib.sha256(body).digest())
+
+
+def test_consistent_checksum_but_inconsistent_arrays_is_refused(saved: Path) -> None:
+    def bad_dirs(header: dict, payload: bytearray) -> None:
+        spec = header["arrays"]["dirs"]
+        payload[spec["offset"] + 4: spec["offset"] + 8] = struct.pack("<I", 2**31)
+
+    _rewrite(saved, bad_dirs)
+    assert "directories" in _expect_bad(saved).message
+
+
+def test_out_of_range_rows_are_refused(saved: Path) -> None:
+    def bad_rows(header: dict, payload: bytearray) -> None:
+        spec = header["arrays"]["packed"]
+        payload[spec["offset"]: spec["offset"] + 4] = struct.pack("<I", 2**header["row_bits"] - 1)
+
+    _rewrite(saved, bad_rows)
+    assert "out of range" in _expect_bad(saved).message
+
+
+def test_missing_header_fields_are_refused(saved: Path) -> None:
+    _rewrite(saved, lambda header, payload: header.pop("labels"))
+    _expect_bad(saved)
+
+
+def test_open_index_uses_a_current_snapshot_and_rebuilds_otherwise(
+        bank: list, queries: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "index" / "pdq.snapshot"
+    source = ListSource(bank, watermark=1)
+    first = open_index("pdq", source, snapshot=path)
+    assert source.reads == 1 and path.exists()
+    again = open_index("pdq", source, snapshot=path)
+    assert source.reads == 1, "a current snapshot must not re-read the store"
+    assert got(again.search(queries)) == got(first.search(queries))
+
+    # the store moved on: the snapshot is stale, the new entry must match
+    extra = unpack_hex(random_rows(np.random.default_rng(3), 1))[0]
+    source.rows = [*bank[1:], (10**6, "victims", "victim_submitted", extra, None)]
+    source.mark = 2
+    fresh = open_index("pdq", source, snapshot=path)
+    assert source.reads == 2
+    assert [m.entry_id for m in fresh.match(extra)] == [10**6]
+    assert fresh.match(bank[0][3]) == []
+    assert load_snapshot(path, empty_index("pdq"), watermark=2).watermark == 2
+
+    # corrupt: rebuilt, not trusted, and rewritten
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(data)
+    rebuilt = open_index("pdq", source, snapshot=path)
+    assert source.reads == 3
+    assert got(rebuilt.search(queries)) == got(fresh.search(queries))
+    load_snapshot(path, empty_index("pdq"), watermark=2)
+
+
+def test_small_indexes_drop_rather_than_keep_a_bad_snapshot(bank: list, tmp_path: Path) -> None:
+    path = tmp_path / "pdq.snapshot"
+    path.write_bytes(b"garbage")
+    open_index("pdq", ListSource(bank[:10]), snapshot=path, save_min_entries=1000)
+    assert not path.exists()
