@@ -18,7 +18,6 @@ from veil.api.upload import RAW_TYPES, read_upload
 from veil.config import Settings
 from veil.errors import MediaTooLarge, SignalError
 from veil.signals import get as get_signal
-from veil.signals.base import Signal
 from veil.signals.batch import FileSignals
 from veil.verdict import MatchedEntry
 
@@ -100,23 +99,11 @@ def hash_upload(data: bytes, settings: Settings, names: tuple[str, ...],
                 dihedral: bool) -> FileSignals:
     """Signals of an uploaded file (in memory; nothing is written)."""
     from veil.media.source import Media
-    from veil.signals.pdq import compute_pdq
+    from veil.signals.batch import hash_media
 
     try:
         media = Media.from_bytes(data, settings.media, "upload")
-        signals = []
-        variants: dict[str, tuple[str, ...]] = {}
-        for name in dict.fromkeys((*ALWAYS, *names)):
-            if name == "pdq":
-                r = compute_pdq(media)
-                signals.append(Signal("pdq", r.hash, r.quality))
-                if dihedral:
-                    variants["pdq"] = tuple(r.dihedral())
-            else:
-                signals.append(get_signal(name).compute(media))
-        w, h = media.size
-        return FileSignals("upload", tuple(signals), media.format, (w, h),
-                           tuple(media.warnings), variants=variants)
+        return hash_media(media, tuple(dict.fromkeys((*ALWAYS, *names))), dihedral=dihedral)
     except MemoryError:
         raise MediaTooLarge("not enough memory to decode this file") from None
 

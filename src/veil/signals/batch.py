@@ -28,24 +28,30 @@ class FileSignals:
         return self.error_code is None
 
 
+def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = False,
+               label: str | None = None) -> FileSignals:
+    """Compute ``signal_names`` (with variants, where offered, if ``dihedral``)."""
+    sigs = []
+    variants: dict[str, tuple[str, ...]] = {}
+    for name in signal_names:
+        st = get(name)
+        fn = variants_of(st) if dihedral else None
+        if fn is None:
+            sigs.append(st.compute(media))
+        else:
+            found = fn(media)
+            sigs.append(found[0])
+            variants[name] = tuple(v.value for v in found)
+    return FileSignals(label or media.name or "", tuple(sigs), media.format, media.size,
+                       tuple(media.warnings), variants=variants)
+
+
 def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ...],
               dihedral: bool = False) -> FileSignals:
-    """Compute ``signal_names`` for one file; errors become data, never exceptions."""
+    """``hash_media`` of one file, for a worker process: errors become data."""
     try:
-        media = Media.from_path(path, limits)
-        sigs = []
-        variants: dict[str, tuple[str, ...]] = {}
-        for name in signal_names:
-            st = get(name)
-            fn = variants_of(st) if dihedral else None
-            if fn is None:
-                sigs.append(st.compute(media))
-            else:
-                found = fn(media)
-                sigs.append(found[0])
-                variants[name] = tuple(v.value for v in found)
-        return FileSignals(str(path), tuple(sigs), media.format, media.size,
-                           tuple(media.warnings), variants=variants)
+        return hash_media(Media.from_path(path, limits), signal_names, dihedral=dihedral,
+                          label=str(path))
     except VeilError as exc:
         return FileSignals(str(path), error_code=exc.code, error_message=exc.message)
     except MemoryError:
