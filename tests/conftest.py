@@ -37,29 +37,7 @@ def photos(shared_data: Path) -> list[Path]:
     return files
 
 
-@pytest.fixture
-def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private VEIL_HOME (and default SQLite database) for one test."""
-    home = tmp_path / "veil-home"
-    monkeypatch.setenv("VEIL_HOME", str(home))
-    if "VEIL_TEST_DATABASE_URL" not in os.environ:
-        monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)
-    else:
-        monkeypatch.setenv("VEIL_DATABASE_URL", os.environ["VEIL_TEST_DATABASE_URL"])
-    return home
-
-
-@pytest.fixture
-def database_url(veil_home: Path) -> str:
-    """The one database URL of a store or CLI test (it is also ``VEIL_DATABASE_URL``).
-
-    By default a fresh SQLite file in the test's ``VEIL_HOME``. With
-    ``VEIL_TEST_DATABASE_URL`` set (e.g. a throw-away PostgreSQL database, see
-    ``make test-postgres``) that database is emptied before each test instead.
-    """
-    url = os.environ.get("VEIL_TEST_DATABASE_URL")
-    if not url:
-        return f"sqlite:///{veil_home / 'veil.db'}"
+def _empty_database(url: str) -> None:
     from sqlalchemy import MetaData, create_engine, text
 
     engine = create_engine(url)
@@ -73,4 +51,28 @@ def database_url(veil_home: Path) -> str:
                 meta.drop_all(conn)
     finally:
         engine.dispose()
-    return url
+
+
+@pytest.fixture
+def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private VEIL_HOME and an empty database for one test.
+
+    By default the database is a fresh SQLite file in that home. With
+    ``VEIL_TEST_DATABASE_URL`` set (e.g. a throw-away PostgreSQL database, see
+    ``make test-postgres``) that database is emptied and used instead.
+    """
+    home = tmp_path / "veil-home"
+    monkeypatch.setenv("VEIL_HOME", str(home))
+    url = os.environ.get("VEIL_TEST_DATABASE_URL")
+    if url:
+        _empty_database(url)
+        monkeypatch.setenv("VEIL_DATABASE_URL", url)
+    else:
+        monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)
+    return home
+
+
+@pytest.fixture
+def database_url(veil_home: Path) -> str:
+    """The one database URL of a store or CLI test (it is also ``VEIL_DATABASE_URL``)."""
+    return os.environ.get("VEIL_TEST_DATABASE_URL") or f"sqlite:///{veil_home / 'veil.db'}"
