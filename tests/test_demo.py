@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from served import free_port, wait_ready
 from veil.cli import app
 from veil.demo import BANKED, DEMO_BANK, SYNTHETIC_COUNT
 from veil.store import open_store
@@ -52,15 +53,12 @@ def test_demo_serve_prints_a_working_admin_key_once(tmp_path: Path) -> None:
     import json
     import os
     import signal
-    import socket
     import subprocess
     import sys
     import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "VEIL_HOME": str(tmp_path / "home"),
            "VEIL_TEST_DATA": str(tmp_path / "none"), "COLUMNS": "200"}
     env.pop("VEIL_DATABASE_URL", None)
@@ -77,13 +75,8 @@ def test_demo_serve_prints_a_working_admin_key_once(tmp_path: Path) -> None:
             if line.startswith("veil_"):
                 key = line.strip()
         assert key, "no admin key printed"
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "service never became ready"
-                time.sleep(0.2)
+        assert wait_ready(f"http://127.0.0.1:{port}", proc, deadline - time.monotonic()), (
+            "service never became ready")
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/banks",
                                      headers={"Authorization": f"Bearer {key}"})
         with urllib.request.urlopen(req, timeout=5) as r:

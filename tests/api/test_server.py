@@ -12,19 +12,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from served import free_port, wait_ready
 from veil.config import load_settings
 from veil.store import open_store
 
 VEIL = Path(sys.executable).parent / "veil"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -34,16 +28,8 @@ class Server:
             [str(VEIL), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
+        if wait_ready(self.url, self.proc, 30):
+            return
         self.stop()
         raise AssertionError(f"veil serve did not become ready: {self.output()}")
 

@@ -27,12 +27,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
+
+from served import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "src" / "veil" / "web" / "static"
@@ -268,12 +268,6 @@ def worker_hash(page: Any) -> Callable[[list[dict[str, Any]]], list[dict[str, An
 VEIL = Path(sys.executable).parent / "veil"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class VeilServer:
     """``veil serve`` as a subprocess on a free loopback port, with its own VEIL_HOME
     and SQLite database, and a ``platform`` API key made with ``veil keys create``."""
@@ -294,22 +288,14 @@ class VeilServer:
                               text=True, timeout=120)
         assert made.returncode == 0, made.stderr
         self.platform_key = made.stdout.strip().splitlines()[-1]
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = (home / "serve.log").open("wb")
         self.proc = subprocess.Popen(
             [str(VEIL), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
+        if wait_ready(self.base, self.proc, 60):
+            return
         self.stop()
         raise AssertionError("veil serve did not become ready: "
                              + (home / "serve.log").read_text(errors="replace")[-3000:])
