@@ -322,6 +322,9 @@ def main() -> int:
     results = []
     try:
         asyncio.run(open_loop(port, raws[:200], 50, 2, 8))  # warm-up
+        # one connection, one request at a time: the server's own cost per request,
+        # without the queueing an open loop adds when client and server share 2 cores
+        single = asyncio.run(closed_loop(port, raws, 2000, 1))
         for rate in rates:
             results.append(asyncio.run(open_loop(port, raws, rate, seconds, args.connections)))
             print(f"  {rate:.0f} req/s done", file=sys.stderr)
@@ -347,6 +350,9 @@ def main() -> int:
         print(f"{'open loop ' + format(r['rate'], '.0f') + '/s':<22}{r['sent']:>7.0f}"
               f"{r['ok']:>7.0f}{r['errors']:>5.0f}{r['achieved']:>12.0f}{r['p50']:>9.2f}"
               f"{r['p99']:>9.2f}{r['max']:>9.2f}")
+    print(f"{'1 client, closed loop':<22}{single['sent']:>7.0f}{single['ok']:>7.0f}"
+          f"{single['errors']:>5.0f}{single['achieved']:>12.0f}{single['p50']:>9.2f}"
+          f"{single['p99']:>9.2f}")
     print(f"{'in-process match':<22}{'':>7}{'':>7}{'':>5}{base['match_per_s']:>12.0f}"
           f"{base['match_p50']:>9.3f}{base['match_p99']:>9.3f}")
     if batch:
@@ -368,6 +374,8 @@ def main() -> int:
               f"{scan['p50'] / base['scan_p50']:.2f}× (scan with {args.scan_clients} "
               "clients); in-process index load "
               f"{base['load_s']:.1f} s")
+        print(f"HTTP overhead, one request at a time (closed-loop p50 ÷ in-process p50): "
+              f"{single['p50'] / base['match_p50']:.1f}×")
         if batch:
             print(f"HTTP overhead for batches of {args.batch}: "
                   f"{batch['p50'] / (base['match_p50'] * args.batch):.1f}×")
