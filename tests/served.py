@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -28,3 +29,14 @@ def wait_ready(base_url: str, proc: subprocess.Popen, timeout_s: float) -> bool:
             return False
         time.sleep(0.1)
     return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM (the graceful path under test elsewhere), then kill if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

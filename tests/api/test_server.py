@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from served import free_port, wait_ready
+from served import free_port, stop, wait_ready
 from veil.config import load_settings
 from veil.store import open_store
 
@@ -42,13 +42,7 @@ class Server:
         return (self.proc.stdout.read() if self.proc.stdout else b"").decode(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ import http.server
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
-from served import free_port, wait_ready
+from served import free_port, stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "src" / "veil" / "web" / "static"
@@ -309,13 +308,7 @@ class VeilServer:
         return r.json()["results"][0]["matches"]  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
         self.log.close()
 
 
