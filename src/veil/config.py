@@ -88,6 +88,11 @@ class ApiLimits:
     match_count_flush_s: int = 2
     #: Seconds ``veil serve`` waits for in-flight requests on SIGTERM.
     graceful_shutdown_s: int = 30
+    #: Milliseconds between reads of the store's change feed: a change committed by
+    #: another process (``veil bank import`` run elsewhere, another service worker)
+    #: matches, or stops matching, within this long. The service's own changes apply
+    #: before the request that made them returns. 0 turns the polling off.
+    index_sync_ms: int = 1000
 
 
 @dataclass(frozen=True)

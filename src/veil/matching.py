@@ -27,10 +27,12 @@ class BankPolicy:
 
 class BankMatcher:
     def __init__(self, indexes: dict[str, ExactIndex], banks: dict[str, BankPolicy],
-                 settings: Settings) -> None:
+                 settings: Settings, *, banks_watermark: int = 0) -> None:
         self.indexes = indexes
         self.banks = banks
         self.settings = settings
+        #: The store watermark ``banks`` reflects (each index records its own).
+        self.banks_watermark = banks_watermark
 
     @classmethod
     def load(cls, settings: Settings, *, snapshots: bool = True) -> BankMatcher:
@@ -38,13 +40,14 @@ class BankMatcher:
         from veil.store import open_store
 
         with open_store(settings) as store:
+            mark = store.watermark()  # before reading, as for the indexes
             banks = {b.name: BankPolicy(b.category, dict(b.policy)) for b in store.list_banks()}
             indexes = {
                 n: open_index(n, store, snapshot=snapshot_path(settings.home, n)
                               if snapshots else None)
                 for n in names()
             }
-        return cls(indexes, banks, settings)
+        return cls(indexes, banks, settings, banks_watermark=mark)
 
     # -- what is loaded ------------------------------------------------------------------
     def signal_names(self) -> tuple[str, ...]:

@@ -65,6 +65,9 @@ def test_metrics(client: TestClient, auth: Callable[[str], dict[str, str]]) -> N
     assert 'veil_http_request_duration_seconds_count{method="POST",route="/v1/match",' \
            'status="200"} 1.0' in text
     assert "veil_index_ready 1.0" in text
+    age = next(float(line.split()[1]) for line in text.splitlines()
+               if line.startswith("veil_index_sync_age_seconds "))
+    assert 0 <= age < 60  # the case above was caught up through the feed
 
 
 def test_logs_are_json_without_secrets(client: TestClient, caplog: pytest.LogCaptureFixture,

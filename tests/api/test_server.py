@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from served import free_port, stop, wait_ready
@@ -150,3 +151,45 @@ def test_a_hash_list_that_stops_half_way_imports_nothing(
     with open_store(load_settings()) as store:
         assert store.get_bank("half").counts["active"] == 0
         assert not store.audit(action="bank.import")
+
+
+def test_changes_made_by_other_processes_reach_the_running_service(
+        server_env: tuple[dict[str, str], str], tmp_path: Path) -> None:
+    """A bank import and a withdrawal run as separate ``veil`` processes (not through
+    the API) match, and stop matching, in a running service within its sync interval."""
+    env, key = server_env
+    env = {**env, "VEIL_API_INDEX_SYNC_MS": "200"}
+    server = Server(env)
+    values = [f"{i:02x}" * 32 for i in (17, 42, 99)]
+    hashes = tmp_path / "list.csv"
+    hashes.write_text("signal,value\n" + "".join(f"pdq,{v}\n" for v in values))
+
+    def veil(*args: str) -> None:
+        done = subprocess.run([str(VEIL), *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def decision(value: str) -> str:
+        r = httpx.post(server.url + "/v1/match", headers={"Authorization": f"Bearer {key}"},
+                       json={"signals": [{"signal": "pdq", "value": value}]}, timeout=10)
+        assert r.status_code == 200, r.text
+        return str(r.json()["results"][0]["decision"])
+
+    def within(seconds: float, value: str, expected: str) -> float:
+        started = time.monotonic()
+        while decision(value) != expected:
+            assert time.monotonic() - started < seconds, f"{value[:8]}… never {expected}"
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    try:
+        assert decision(values[0]) == "allow"
+        veil("bank", "create", "ncii", "--category", "confirmed_ncii", "--action", "block")
+        veil("bank", "import", "ncii", str(hashes))
+        within(10, values[0], "block")
+        assert decision(values[2]) == "block"
+        veil("bank", "withdraw", "ncii", values[1])
+        within(10, values[1], "allow")
+        assert decision(values[0]) == "block"
+    finally:
+        server.stop()

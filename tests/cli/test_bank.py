@@ -181,6 +181,21 @@ def test_withdraw(veil: Veil) -> None:
     assert listed["other"]["counts"]["active"] == 1
 
 
+def test_withdraw_deletes_the_index_snapshot_that_held_the_hash(veil: Veil,
+                                                                 veil_home: Path) -> None:
+    from veil.index import build_index, save_snapshot, snapshot_path
+
+    veil("bank", "create", "v", "-c", "victim_submitted")
+    veil("bank", "add", "v", H)
+    path = save_snapshot(build_index("pdq", [(1, "v", "victim_submitted", H, None)]),
+                         snapshot_path(veil_home, "pdq"))
+    veil("bank", "add", "v", pdq(1))
+    assert path.exists()  # an add leaves it (stale: rebuilt at the next start)
+    r = veil("bank", "withdraw", "v", H)
+    assert r.exit_code == 0
+    assert not path.exists()
+
+
 def test_entry_point_in_a_subprocess(database_url: str, veil_home: Path) -> None:
     env = {**os.environ, "VEIL_HOME": str(veil_home)}
     cmd = [sys.executable, "-c", "from veil.cli import app; app()", "bank"]

@@ -36,7 +36,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS / "versions" / "0002_service.py").is_file()
-    assert head_revision() == "0002"
+    assert (MIGRATIONS / "versions" / "0003_change_feed.py").is_file()
+    assert head_revision() == "0003"
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:
@@ -72,6 +73,18 @@ def test_downgrade_to_base_and_up_again(store: Store) -> None:
     assert not (TABLES - {"alembic_version"}) & set(inspect(store.engine).get_table_names())
     upgrade(store.engine)
     assert current_revision(store.engine) == head_revision()
+
+
+def test_0003_stamps_existing_entries_with_generation_zero(store: Store) -> None:
+    store.create_bank("kept", "confirmed_ncii", actor="test")
+    e = store.add_entry("kept", "pdq", "ab" * 32, actor="test")
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0002")
+    assert "generation" not in {c["name"] for c in inspect(store.engine).get_columns("entries")}
+    upgrade(store.engine)
+    assert [(c.entry_id, c.value) for c in store.changes("pdq", after=-1, upto=0)] == [
+        (e.id, "ab" * 32)]
+    assert store.get_entry(e.id).value == "ab" * 32
 
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from veil.api.schemas import (
     RowErrorOut,
 )
 from veil.api.services import Services
-from veil.store import ActiveEntry, BankInfo, EntryRecord, HashRow, ImportReport, Store
+from veil.store import BankInfo, EntryRecord, HashRow, ImportReport, Store
 from veil.store.hashlist import Format, parse_csv, parse_jsonl, write_hashlist
 from veil.store.keys import ApiKeyRecord
 from veil.store.lines import read_lines
@@ -86,7 +86,7 @@ def create_bank(body: BankIn, request: Request) -> BankOut:
     services = _services(request)
     policy = body.policy.model_dump(exclude_none=True)
     b = services.store.create_bank(body.name, body.category, policy, actor=_actor(request))
-    services.live.set_bank(b.name, b.category, b.policy)
+    services.live.sync()
     return bank_out(b)
 
 
@@ -101,7 +101,7 @@ def update_policy(body: PolicyPatch, request: Request, name: str = BankName) -> 
     services = _services(request)
     b = services.store.update_bank_policy(name, body.policy.model_dump(exclude_none=True),
                                           actor=_actor(request))
-    services.live.set_bank(b.name, b.category, b.policy)
+    services.live.sync()  # the new policy decides from the next request on
     return bank_out(b)
 
 
@@ -163,18 +163,12 @@ async def import_entries(request: Request, name: str = BankName) -> ImportOut:
     max_line = services.settings.import_max_line_bytes
 
     def run() -> ImportReport:
-        with services.import_lock:
-            before = services.store.max_entry_id()
-            report = services.store.import_entries(
-                name, parse(read_lines(reader, max_line)), actor=actor,
-                source_name=f"api upload ({fmt.value})")
-            added: dict[str, list[ActiveEntry]] = {}
-            if report.imported:
-                for signal, entry in services.store.iter_bank_active(name, after_id=before):
-                    added.setdefault(signal, []).append(entry)
-            for signal, entries in added.items():
-                services.live.add(signal, entries)
-            return report
+        report = services.store.import_entries(
+            name, parse(read_lines(reader, max_line)), actor=actor,
+            source_name=f"api upload ({fmt.value})")
+        if report.imported:
+            services.live.sync()  # the new entries match before the response is sent
+        return report
 
     loop = asyncio.get_running_loop()
     worker = loop.run_in_executor(None, run)
@@ -255,18 +249,14 @@ def get_entry(request: Request, entry_id: int = EntryId) -> EntryOut:
 def withdraw_entry(services: Services, entry_id: int, actor: str,
                    reason: str | None) -> EntryRecord:
     e = services.store.withdraw(entry_id, actor=actor, reason=reason)
-    services.live.withdraw(e.signal, [e.id])
+    services.live.sync()  # stops matching before this returns
     return e
 
 
 def set_entry_status(services: Services, entry_id: int, status: str, actor: str,
                      reason: str | None) -> EntryRecord:
     e = services.store.set_status(entry_id, status, actor=actor, reason=reason)
-    if status == "active" and e.value is not None:
-        category = services.store.get_bank(e.bank).category
-        services.live.add(e.signal, [ActiveEntry(e.id, e.bank, category, e.value, e.quality)])
-    else:
-        services.live.withdraw(e.signal, [e.id])  # a disputed entry does not match
+    services.live.sync()  # a disputed entry stops matching, a re-activated one matches
     return e
 
 

@@ -18,7 +18,6 @@ from veil.api.services import Services
 from veil.errors import SignalError
 from veil.signals import get as get_signal
 from veil.store.cases import CaseSignalIn, CaseView
-from veil.store.records import ActiveEntry
 
 #: Signals a case may hold: what the in-browser hasher computes (and sha256).
 #: Video frame hashes will be added here when that signal type exists.
@@ -99,13 +98,7 @@ def create_case(body: CaseIn, request: Request,
         rows.append(CaseSignalIn(s.signal, value, s.quality))
     created = services.store.create_case(rows, body.attestation.model_dump(),
                                          bank=settings.api.victim_bank, actor=principal.actor)
-    if created.bank_created:
-        services.live.set_bank(created.bank, "victim_submitted", {})
-    by_signal: dict[str, list[ActiveEntry]] = {}
-    for signal, entry in created.added:
-        by_signal.setdefault(signal, []).append(entry)
-    for signal, entries in by_signal.items():
-        services.live.add(signal, entries)  # matches before this returns
+    services.live.sync()  # the case's hashes match before this returns
     view = services.store.case_view(created.case_id)
     out = CaseCreated(case_id=created.case_id, case_token=created.token, status=view.status,
                       signals=_view(view, services))
@@ -125,11 +118,8 @@ def case_status(request: Request, case_id: str = Depends(case_holder)) -> CaseSt
 def _withdraw(request: Request, case_id: str, n: int | None) -> CaseStatus:
     services = _services(request)
     removed = services.store.withdraw_case(case_id, n, actor=f"case:{case_id}")
-    by_signal: dict[str, list[int]] = {}
-    for signal, entry_id in removed:
-        by_signal.setdefault(signal, []).append(entry_id)
-    for signal, ids in by_signal.items():
-        services.live.withdraw(signal, ids)  # stops matching before this returns
+    if removed:
+        services.live.sync()  # stops matching before this returns
     return case_status(request, case_id)
 
 

@@ -1,9 +1,12 @@
 """The banks' matcher as the service uses it: loaded once, then kept current.
 
-Every change the service makes to the banks (a victim's case, a withdrawal, an
-import, a dispute) is applied to the store first, then here, so a withdrawn hash
-stops matching before the request that withdrew it returns. Changes made while the
-first load runs are queued and replayed on top of it.
+Changes reach it through the store's change feed (``veil.feed``), whoever made
+them. The service catches up right after each of its own writes (a case, a
+withdrawal, an import, a dispute), so a withdrawn hash stops matching before the
+request that withdrew it returns; a background thread catches up every
+``index_sync_ms`` with what other processes commit (``veil bank import`` run
+elsewhere, other workers). Changes committed while the first load runs are picked
+up by the catch-up that ends the load.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from veil.config import Settings
 from veil.errors import ApiNotReady
+from veil.feed import CatchUp, catch_up
 from veil.matching import BankMatcher
 from veil.signals.batch import FileSignals
-from veil.store.records import ActiveEntry
+from veil.store import Store
 from veil.verdict import MatchedEntry, Verdict
 
 log = logging.getLogger("veil.api")
@@ -34,11 +37,19 @@ class LiveMatcher:
                  loader: Callable[[Settings], BankMatcher] = load_matcher) -> None:
         self.settings = settings
         self.loader = loader
+        self.store: Store | None = None
         self._matcher: BankMatcher | None = None
-        self._queued: list[Callable[[BankMatcher], None]] = []
-        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
         self.load_seconds: float | None = None
         self.load_error: str | None = None
+        #: When the feed was last read successfully (monotonic), and the last failure.
+        self.synced_at: float | None = None
+        self.sync_error: str | None = None
+
+    def attach(self, store: Store) -> None:
+        self.store = store
 
     # -- loading ------------------------------------------------------------------------
     @property
@@ -60,35 +71,60 @@ class LiveMatcher:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("bank index failed to load")
             raise
-        with self._lock:
-            for change in self._queued:
-                change(m)
-            self._queued.clear()
+        with self._sync_lock:
             self._matcher = m
+        try:
+            self.sync()  # what was committed while the load ran
+        except Exception as exc:  # the poller retries; matching can start
+            self.sync_error = f"{type(exc).__name__}: {exc}"
+            log.warning("change feed not read after loading: %s", self.sync_error)
         self.load_seconds = time.perf_counter() - started
         log.info("bank index ready", extra={"seconds": round(self.load_seconds, 3),
                                             "index": m.describe()})
 
-    def _apply(self, change: Callable[[BankMatcher], None]) -> None:
-        with self._lock:
-            if self._matcher is None:
-                self._queued.append(change)
-                return
-            change(self._matcher)
+    # -- keeping current ----------------------------------------------------------------
+    def sync(self) -> CatchUp | None:
+        """Apply what the store committed since the last catch-up (None before the
+        first load). Raises the store's error if it cannot be read."""
+        with self._sync_lock:
+            m = self._matcher
+            if m is None or self.store is None:
+                return None
+            done = catch_up(m, self.store, home=self.settings.home)
+            self.synced_at = time.monotonic()
+            self.sync_error = None
+        if done.changed:
+            log.info("bank index caught up", extra={
+                "watermark": done.watermark, "added": done.added, "removed": done.removed,
+                "banks_reloaded": done.banks_reloaded})
+        return done
 
-    # -- live changes -------------------------------------------------------------------
-    def add(self, signal: str, entries: Sequence[ActiveEntry]) -> None:
-        if entries:
-            rows = list(entries)
-            self._apply(lambda m: m.add_many(signal, rows))
+    def sync_age(self) -> float | None:
+        """Seconds since the feed was last read (None before the first read)."""
+        at = self.synced_at
+        return None if at is None else time.monotonic() - at
 
-    def withdraw(self, signal: str, entry_ids: Iterable[int]) -> None:
-        ids = list(entry_ids)
-        if ids:
-            self._apply(lambda m: m.withdraw_many(signal, ids))
+    def start_polling(self, interval_s: float) -> None:
+        if interval_s <= 0 or self._poller is not None:
+            return
+        self._stop.clear()
 
-    def set_bank(self, name: str, category: str, policy: dict[str, Any]) -> None:
-        self._apply(lambda m: m.set_bank(name, category, dict(policy)))
+        def run() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.sync()
+                except Exception as exc:  # a database hiccup must not end polling
+                    self.sync_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("change feed not read: %s", self.sync_error)
+
+        self._poller = threading.Thread(target=run, name="veil-index-sync", daemon=True)
+        self._poller.start()
+
+    def stop_polling(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(10)
+            self._poller = None
 
     # -- reading ------------------------------------------------------------------------
     def sizes(self) -> dict[str, int]:

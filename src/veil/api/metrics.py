@@ -1,7 +1,8 @@
 """Prometheus metrics of one service instance, on its own registry (``/metrics``).
 
 Request latency by route template (never the raw path: paths can hold ids),
-matches by bank and signal, and the live index's size per signal.
+matches by bank and signal, the live index's size per signal, and how long ago
+the store's change feed was last read.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.
 
 
 class _IndexCollector(Collector):
-    def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool]) -> None:
+    def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool],
+                 sync_age: Callable[[], float | None]) -> None:
         self.sizes = sizes
         self.ready = ready
+        self.sync_age = sync_age
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         entries = GaugeMetricFamily("veil_index_entries", "Active entries in the live index",
@@ -30,10 +33,17 @@ class _IndexCollector(Collector):
         yield entries
         yield GaugeMetricFamily("veil_index_ready", "1 once the bank index is loaded",
                                 value=1 if self.ready() else 0)
+        age = self.sync_age()
+        if age is not None:
+            # growing beyond the sync interval: other processes' changes are not arriving
+            yield GaugeMetricFamily(
+                "veil_index_sync_age_seconds",
+                "Seconds since the store's change feed was last read", value=age)
 
 
 class Metrics:
-    def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool]) -> None:
+    def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool],
+                 sync_age: Callable[[], float | None] = lambda: None) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "veil_http_request_duration_seconds", "Time to answer a request",
@@ -42,7 +52,7 @@ class Metrics:
                                ["bank", "signal"], registry=self.registry)
         self.scans = Counter("veil_scans_total", "Uploads scanned, by verdict", ["decision"],
                              registry=self.registry)
-        self.registry.register(_IndexCollector(sizes, ready))
+        self.registry.register(_IndexCollector(sizes, ready, sync_age))
 
     def count_matches(self, matches: Iterable[MatchedEntry]) -> None:
         for m in matches:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from veil.cli.output import console, err_console, fail, handles_errors
 from veil.config import load_settings
+from veil.index.factory import snapshot_path
 from veil.store import Action, Category, ImportReport, Store, open_store
 from veil.store.hashlist import Format, HashListFile, detect_format, write_hashlist
 from veil.verdict import action_for
@@ -210,5 +211,7 @@ def withdraw_command(
         else:
             assert value is not None
             entry = store.withdraw((name, signal, value), actor=_actor(), reason=reason)
+        # the index snapshot may hold the hash: gone too (the next start rebuilds it)
+        snapshot_path(store.settings.home, entry.signal).unlink(missing_ok=True)
     console.print(f"withdrew entry {entry.id} from bank [bold]{name}[/]; its hash is erased")
 

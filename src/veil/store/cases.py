@@ -74,8 +74,8 @@ class CreatedCase:
     token: str
     bank: str
     bank_created: bool
-    #: New entries as ``(signal, entry)``, for the live index (a hash the bank already
-    #: held is linked to the case, not added again).
+    #: New entries as ``(signal, entry)`` (a hash the bank already held is linked to
+    #: the case, not added again).
     added: tuple[tuple[str, ActiveEntry], ...]
 
 
@@ -174,7 +174,7 @@ class Cases:
                       actor: str) -> list[tuple[str, int]]:
         """Withdraw one signal of a case (``n``) or all of them. Each entry no other
         case still holds is withdrawn too (its hash erased); returns those entries as
-        ``(signal, entry_id)``, for the live index. Withdrawing twice is a no-op."""
+        ``(signal, entry_id)``. Withdrawing twice is a no-op."""
         from veil.store.repository import _actor
 
         actor = _actor(actor)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     Insert,
@@ -142,21 +143,26 @@ def _insert(conn: Connection) -> Insert:
     raise StoreError(f"bulk import is not supported on {dialect} (use SQLite or PostgreSQL)")
 
 
-def merge(conn: Connection, *, bank_id: int, actor: str, now: datetime) -> int:
-    """Move the staged rows into the bank, in index order; returns how many were new."""
+def merge(conn: Connection, *, bank_id: int, actor: str, now: datetime,
+          generation: int) -> int:
+    """Move the staged rows into the bank, in index order; returns how many were new.
+
+    ``generation``: the store generation the move's transaction took (the rows are
+    stamped with it, for the change feed)."""
     s = _staging.c
     source = (
         select(
             literal(bank_id), s.signal, s.value, s.quality,
             literal(EntryStatus.ACTIVE.value), s.source, s.note, literal(actor),
             literal(now, UTCDateTime), literal(now, UTCDateTime),
+            literal(generation, BigInteger),
         )
         # SQLite needs a WHERE before ON CONFLICT to parse INSERT … SELECT … ON CONFLICT
         .where(true())
         .order_by(s.signal, s.value)
     )
     cols = ["bank_id", "signal", "value", "quality", "status", "source", "note",
-            "created_by", "created_at", "updated_at"]
+            "created_by", "created_at", "updated_at", "generation"]
     stmt = _insert(conn).from_select(cols, source).on_conflict_do_nothing(
         index_elements=["bank_id", "signal", "value"])
     def bank_size() -> int:

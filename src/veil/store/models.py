@@ -74,6 +74,8 @@ class Entry(Base):
         # so any number of withdrawn rows may share a bank and signal.
         UniqueConstraint("bank_id", "signal", "value"),
         Index(None, "signal", "status"),
+        # the change feed: "entries of this signal changed after generation W"
+        Index(None, "signal", "generation"),
         CheckConstraint(_one_of("status", EntryStatus), name="status"),
         CheckConstraint("quality IS NULL OR (quality >= 0 AND quality <= 100)", name="quality"),
         CheckConstraint("value IS NOT NULL OR status = 'withdrawn'", name="value_present"),
@@ -92,6 +94,9 @@ class Entry(Base):
     created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The store generation of the transaction that last changed this row (see
+    #: ``StoreState``): what ``Store.changes`` reads to keep live indexes current.
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
     bank: Mapped[Bank] = relationship(back_populates="entries", lazy="raise")
 
@@ -121,7 +126,9 @@ class StoreState(Base):
 
     A counter rather than ``max(audit id)``: on PostgreSQL ids are handed out at
     insert time, not commit time, so a smaller id can become visible after a larger
-    one and a max would miss it. Updating one row also orders the writers.
+    one and a max would miss it. A writing transaction takes the next generation
+    first (locking this row until it commits), so generations commit in order: a
+    reader that sees generation G has seen every row stamped G or lower.
     """
 
     __tablename__ = "store_state"

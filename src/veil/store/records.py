@@ -57,6 +57,26 @@ class ActiveEntry(NamedTuple):
     quality: int | None
 
 
+class EntryChange(NamedTuple):
+    """One row of ``Store.changes``: an entry as it is now. ``status`` other than
+    ``active`` means it must not match (withdrawn entries have no value)."""
+
+    entry_id: int
+    bank: str
+    category: str
+    value: str | None
+    quality: int | None
+    status: str
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def as_active(self) -> ActiveEntry:
+        assert self.value is not None
+        return ActiveEntry(self.entry_id, self.bank, self.category, self.value, self.quality)
+
+
 class EntryKey(NamedTuple):
     """An entry named by what it holds rather than by id."""
 

@@ -26,6 +26,7 @@ from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
 from veil.store.database import WRITE
+from veil.store.generations import GENERATION, StampingSession
 from veil.store.keys import ApiKeys
 from veil.store.models import (
     ACTOR_MAX,
@@ -40,6 +41,7 @@ from veil.store.records import (
     ActiveEntry,
     AuditRecord,
     BankInfo,
+    EntryChange,
     EntryKey,
     EntryRecord,
     ImportReport,
@@ -125,16 +127,21 @@ class Store(ApiKeys, Cases):
     @contextmanager
     def _writing(self, *, bump: bool = True) -> Iterator[Session]:
         # bump=False for changes that do not touch what an index holds (API keys,
-        # match counters), so they do not make index snapshots stale
-        with Session(self._writer, expire_on_commit=False) as s, s.begin():
-            yield s
+        # match counters), so they do not make index snapshots stale. The bump comes
+        # first: it locks the generation row, so generations commit in order (see
+        # StoreState), and every entry the transaction touches is stamped with it.
+        with StampingSession(self._writer, expire_on_commit=False) as s, s.begin():
             if bump:
-                self._bump(s)
+                s.info[GENERATION] = self._bump(s)
+            yield s
 
     @staticmethod
-    def _bump(s: Session | Connection) -> None:
+    def _bump(s: Session | Connection) -> int:
+        """Take the next generation for this transaction; returns it."""
         s.execute(update(StoreState).where(StoreState.id == 1)
                   .values(generation=StoreState.generation + 1))
+        return int(s.execute(select(StoreState.generation)
+                             .where(StoreState.id == 1)).scalar_one())
 
     @staticmethod
     def _audit(s: Session | Connection, actor: str, action: str, *, bank: str | None = None,
@@ -247,24 +254,6 @@ class Store(ApiKeys, Cases):
             return [_entry_record(e, b) for e, b in s.execute(q)]
 
     @_database_errors
-    def max_entry_id(self) -> int:
-        with self._reading() as s:
-            return int(s.scalar(select(func.max(Entry.id))) or 0)
-
-    def iter_bank_active(self, bank: str, *,
-                         after_id: int = 0) -> Iterator[tuple[str, ActiveEntry]]:
-        """``(signal, entry)`` for active entries of one bank with ids above ``after_id``
-        (what an import added)."""
-        q = (select(Entry.signal, Entry.id, Bank.name, Bank.category, Entry.value,
-                    Entry.quality)
-             .join(Bank, Entry.bank_id == Bank.id)
-             .where(Bank.name == bank, Entry.id > after_id,
-                    Entry.status == EntryStatus.ACTIVE.value)
-             .order_by(Entry.id))
-        for signal, *rest in self._stream(q):
-            yield signal, ActiveEntry(*rest)
-
-    @_database_errors
     def add_entry(self, bank: str, signal: str, value: str, *, actor: str,
                   quality: int | None = None, source: str | None = None,
                   note: str | None = None, case_ref: str | None = None) -> EntryRecord:
@@ -344,15 +333,15 @@ class Store(ApiKeys, Cases):
                                            .with_for_update()).scalar_one_or_none()
                     if bank_id is None:
                         raise NotFound(f"no bank named {bank!r}")
+                    generation = self._bump(conn)
                     imported = importer.merge(conn, bank_id=bank_id, actor=actor,
-                                              now=utcnow())
+                                              now=utcnow(), generation=generation)
                     report = ImportReport(bank=bank, rows=checks.rows, imported=imported,
                                           duplicates=checks.rows - imported)
                     self._audit(conn, actor, "bank.import", bank=bank, rows=report.rows,
                                 imported=imported, duplicates=report.duplicates,
                                 source=source_name)
                     importer.drop_staging(conn)
-                    self._bump(conn)
             except BaseException:
                 # the staging table outlives a failed move; closing the connection
                 # drops it instead of handing it back to the pool
@@ -398,6 +387,23 @@ class Store(ApiKeys, Cases):
              .join(Bank, Entry.bank_id == Bank.id)
              .where(Entry.signal == name, Entry.status == EntryStatus.ACTIVE.value))
         return map(ActiveEntry._make, self._stream(q))
+
+    def changes(self, signal: str, *, after: int, upto: int) -> Iterator[EntryChange]:
+        """The change feed: every entry of one signal type whose last change has a
+        generation in ``(after, upto]``, in its current state, in no set order.
+
+        A process holding an index built at watermark ``after`` reads ``upto =
+        watermark()`` first, then applies these rows (active ones added or replaced,
+        the others removed) and is then current as of ``upto``: generations commit
+        in order, so no row stamped ``<= upto`` can still be in flight.
+        """
+        name = get_signal(signal).name
+        q = (select(Entry.id, Bank.name, Bank.category, Entry.value, Entry.quality,
+                    Entry.status)
+             .join(Bank, Entry.bank_id == Bank.id)
+             .where(Entry.signal == name, Entry.generation > after,
+                    Entry.generation <= upto))
+        return map(EntryChange._make, self._stream(q))
 
     @_database_errors
     def watermark(self) -> int:
