@@ -4,6 +4,8 @@ For each bank size and data set it builds, side by side in one run (each index i
 its own child process, so resident memory is measured cleanly):
 
 * ``veil``: ``veil.index`` (8-table multi-index hashing, compiled loops);
+* ``veil-t5``, ``veil-t6``, ``veil-t7`` (``--kinds``): the same with fewer chunk
+  tables, to measure what memory the table count buys;
 * ``flat``: ``faiss.IndexBinaryFlat``, exact brute force over the packed 32 bytes
   (also the ground truth every recall figure is measured against);
 * ``mh-nflip0``: ``faiss.IndexBinaryMultiHash(256, 16, 16)`` with ``nflip = 0``,
@@ -232,6 +234,13 @@ class Faiss(Subject):
 
 
 class Veil(Subject):
+    """``veil.index`` as the service builds it (8 tables), or with ``tables`` chunk
+    tables (fewer tables: less memory, more probes; exact for any count, since the
+    probe radii always satisfy the pigeonhole bound)."""
+
+    def __init__(self, tables: int | None = None) -> None:
+        self.tables = tables
+
     def prepare(self) -> None:
         from veil.index import build_index
         from veil.index.packing import unpack_hex
@@ -256,7 +265,14 @@ class Veil(Subject):
                 for i, h in enumerate(unpack_hex(words[start:start + 65_536]), start):
                     yield (i, f"bank{i % 4}", "victim_submitted", h, None)
 
-        self.index = build_index("pdq", entries())
+        if self.tables is None:
+            self.index = build_index("pdq", entries())
+        else:
+            from veil.index import HammingIndex
+
+            self.index = HammingIndex("pdq", 256, tables=self.tables,
+                                      default_threshold=THRESHOLD)
+            self.index.load(entries())
 
     def batch(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts = self.index.search_packed(q.view(">u8").astype(np.uint64), THRESHOLD)
@@ -295,8 +311,12 @@ class PDQIndex2Subject(Subject):
 def child(kind: str, data: Path, out: Path) -> None:
     bank = np.load(data / "bank.npy")
     sets = {p.stem[2:]: np.load(p) for p in sorted(data.glob("q-*.npy"))}
-    subject: Subject = {"veil": Veil, "PDQIndex2": PDQIndex2Subject}.get(
-        kind, lambda: Faiss(kind))()
+    subject: Subject
+    if kind.startswith("veil-t"):
+        subject = Veil(tables=int(kind.removeprefix("veil-t")))
+    else:
+        subject = {"veil": Veil, "PDQIndex2": PDQIndex2Subject}.get(
+            kind, lambda: Faiss(kind))()
     subject.prepare()
     gc.collect()
     trim_heap()
@@ -334,12 +354,13 @@ def child(kind: str, data: Path, out: Path) -> None:
         lat.append(time.perf_counter() - t)
     res["p50_ms"] = float(np.percentile(lat, 50) * 1e3)
     res["p99_ms"] = float(np.percentile(lat, 99) * 1e3)
+    if kind.startswith("veil"):
+        res["index_bytes_per_entry"] = subject.index.stats().nbytes / len(bank)  # type: ignore[attr-defined]
     if kind == "veil":
         from veil.index import save_snapshot
         from veil.index.snapshot import load_snapshot
 
         idx = subject.index  # type: ignore[attr-defined]
-        res["index_bytes_per_entry"] = idx.stats().nbytes / len(bank)
         hexes = [r.tobytes().hex() for r in q]
         t = time.perf_counter()
         idx.search(hexes)
@@ -412,10 +433,7 @@ def report(n: int, dataset: str, results: dict[str, dict], counts: dict[str, int
             *[f"q/s {s}" for s in sets], "q/CPU-s planted", "× flat", "recall ≤15",
             "recall 16–31", "missed", "wrong"]
     rows = []
-    for kind in KINDS:
-        r = results.get(kind)
-        if r is None:
-            continue
+    for kind, r in results.items():
         found, expected, wrong = recall({**r["arrays"], **{
             f"queries_{s}": r[f"queries_{s}"] for s in sets}}, truth, sets)
         lo, hi = slice(0, 16), slice(16, THRESHOLD + 1)
@@ -438,6 +456,10 @@ def report(n: int, dataset: str, results: dict[str, dict], counts: dict[str, int
                 if found[d] < expected[d]]
         if miss:
             print(f"\n{kind} misses at: " + ", ".join(miss))
+    for kind, r in results.items():
+        if kind.startswith("veil-t"):
+            print(f"\n{kind}: index arrays {r['index_bytes_per_entry']:.1f} B/entry "
+                  f"({r['index_bytes_per_entry'] / 32:.2f}× the raw 32, ids included)")
     v = results.get("veil")
     if v:
         print(f"\nveil: index arrays {v['index_bytes_per_entry']:.1f} B/entry "
@@ -448,9 +470,10 @@ def report(n: int, dataset: str, results: dict[str, dict], counts: dict[str, int
         print(f"PDQIndex2 ran the first {PDQINDEX2_QUERIES} queries of each set (its API takes "
               "one query at a time); its recall and q/s are over those.")
     if n > PDQINDEX2_MAX:
-        print(f"PDQIndex2 not run at {n:,}: float32 IndexFlatL2 needs 1 KiB per hash "
-              f"({n * 1024 / 2**30:.0f} GiB) plus its Python dicts, over the ~10 GiB "
-              "allowed on this shared machine.")
+        print(f"PDQIndex2 not run at {n:,}: it cannot be built beyond about 8M hashes on "
+              "this 24 GiB machine (bench/pdqindex2_capacity.py: FAISS grows its float32 "
+              "codes by doubling, 8 GiB to 16 GiB at 8.4M hashes, beside ~2.6 GiB of "
+              "Python dicts and lists).")
 
 
 def parse_size(s: str) -> int:
