@@ -20,15 +20,9 @@ import time
 
 import numpy as np
 
+from matching import parse_size, rss_bytes
+
 STEP = 500_000
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def main() -> None:
@@ -36,8 +30,7 @@ def main() -> None:
     ap.add_argument("--entries", default="10M")
     ap.add_argument("--limit-gib", type=float, default=22.0)
     a = ap.parse_args()
-    n = int(float(a.entries.lower().rstrip("m")) * 1_000_000) if a.entries.lower().endswith(
-        "m") else int(a.entries)
+    n = parse_size(a.entries)
     limit = int(a.limit_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
