@@ -88,3 +88,26 @@ def test_logs_are_json_without_secrets(client: TestClient, caplog: pytest.LogCap
     everything = "\n".join(lines)
     for secret in (token, PDQ, keys["platform"]):
         assert secret not in everything
+
+
+def test_a_write_stays_committed_when_the_index_cannot_catch_up(
+        client: TestClient, auth: Callable[[str], dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from veil.errors import StoreError
+
+    services = client.app.state.services  # type: ignore[attr-defined]
+
+    def broken(*_: object, **__: object) -> None:
+        raise StoreError("database unavailable", code="store.unavailable")
+
+    monkeypatch.setattr("veil.api.live.catch_up", broken)
+    r = client.post("/v1/cases", json={
+        "signals": [{"signal": "pdq", "value": PDQ, "quality": 80}], "attestation": ATTEST})
+    assert r.status_code == 201  # committed: the client must not resubmit
+    assert "database unavailable" in (services.live.sync_error or "")
+    monkeypatch.undo()
+    services.live.sync()  # what the poller does next
+    r = client.post("/v1/match", headers=auth("platform"),
+                    json={"signals": [{"signal": "pdq", "value": PDQ}]})
+    assert r.json()["results"][0]["decision"] == "block"
+    assert services.live.sync_error is None

@@ -86,7 +86,7 @@ def create_bank(body: BankIn, request: Request) -> BankOut:
     services = _services(request)
     policy = body.policy.model_dump(exclude_none=True)
     b = services.store.create_bank(body.name, body.category, policy, actor=_actor(request))
-    services.live.sync()
+    services.live.applied()
     return bank_out(b)
 
 
@@ -101,7 +101,7 @@ def update_policy(body: PolicyPatch, request: Request, name: str = BankName) -> 
     services = _services(request)
     b = services.store.update_bank_policy(name, body.policy.model_dump(exclude_none=True),
                                           actor=_actor(request))
-    services.live.sync()  # the new policy decides from the next request on
+    services.live.applied()  # the new policy decides from the next request on
     return bank_out(b)
 
 
@@ -167,7 +167,7 @@ async def import_entries(request: Request, name: str = BankName) -> ImportOut:
             name, parse(read_lines(reader, max_line)), actor=actor,
             source_name=f"api upload ({fmt.value})")
         if report.imported:
-            services.live.sync()  # the new entries match before the response is sent
+            services.live.applied()  # the new entries match before the response is sent
         return report
 
     loop = asyncio.get_running_loop()
@@ -249,14 +249,14 @@ def get_entry(request: Request, entry_id: int = EntryId) -> EntryOut:
 def withdraw_entry(services: Services, entry_id: int, actor: str,
                    reason: str | None) -> EntryRecord:
     e = services.store.withdraw(entry_id, actor=actor, reason=reason)
-    services.live.sync()  # stops matching before this returns
+    services.live.applied()  # stops matching before this returns
     return e
 
 
 def set_entry_status(services: Services, entry_id: int, status: str, actor: str,
                      reason: str | None) -> EntryRecord:
     e = services.store.set_status(entry_id, status, actor=actor, reason=reason)
-    services.live.sync()  # a disputed entry stops matching, a re-activated one matches
+    services.live.applied()  # a disputed entry stops matching, a re-activated one matches
     return e
 
 

@@ -98,7 +98,7 @@ def create_case(body: CaseIn, request: Request,
         rows.append(CaseSignalIn(s.signal, value, s.quality))
     created = services.store.create_case(rows, body.attestation.model_dump(),
                                          bank=settings.api.victim_bank, actor=principal.actor)
-    services.live.sync()  # the case's hashes match before this returns
+    services.live.applied()  # the case's hashes match before this returns
     view = services.store.case_view(created.case_id)
     out = CaseCreated(case_id=created.case_id, case_token=created.token, status=view.status,
                       signals=_view(view, services))
@@ -119,7 +119,7 @@ def _withdraw(request: Request, case_id: str, n: int | None) -> CaseStatus:
     services = _services(request)
     removed = services.store.withdraw_case(case_id, n, actor=f"case:{case_id}")
     if removed:
-        services.live.sync()  # stops matching before this returns
+        services.live.applied()  # stops matching before this returns
     return case_status(request, case_id)
 
 

@@ -99,6 +99,17 @@ class LiveMatcher:
                 "banks_reloaded": done.banks_reloaded})
         return done
 
+    def applied(self) -> None:
+        """Catch up right after this service committed a change, so it matches (or
+        stops matching) before the response. The change is committed whatever happens
+        here: a failure is logged and left to the poller, not turned into an error
+        that would make the client retry a write that succeeded."""
+        try:
+            self.sync()
+        except Exception as exc:  # the poller retries
+            self.sync_error = f"{type(exc).__name__}: {exc}"
+            log.error("change not applied to the index yet: %s", self.sync_error)
+
     def sync_age(self) -> float | None:
         """Seconds since the feed was last read (None before the first read)."""
         at = self.synced_at
