@@ -3,9 +3,8 @@
 For each bank size and data set it builds, side by side in one run (each index in
 its own child process, so resident memory is measured cleanly):
 
-* ``veil``: ``veil.index`` (8-table multi-index hashing, compiled loops);
-* ``veil-t5``, ``veil-t6``, ``veil-t7`` (``--kinds``): the same with fewer chunk
-  tables, to measure what memory the table count buys;
+* ``veil``: ``veil.index`` (8-table multi-index hashing over cycle tables, which
+  hold each hash once; compiled loops);
 * ``flat``: ``faiss.IndexBinaryFlat``, exact brute force over the packed 32 bytes
   (also the ground truth every recall figure is measured against);
 * ``mh-nflip0``: ``faiss.IndexBinaryMultiHash(256, 16, 16)`` with ``nflip = 0``,
@@ -234,13 +233,6 @@ class Faiss(Subject):
 
 
 class Veil(Subject):
-    """``veil.index`` as the service builds it (8 tables), or with ``tables`` chunk
-    tables (fewer tables: less memory, more probes; exact for any count, since the
-    probe radii always satisfy the pigeonhole bound)."""
-
-    def __init__(self, tables: int | None = None) -> None:
-        self.tables = tables
-
     def prepare(self) -> None:
         from veil.index import build_index
         from veil.index.packing import unpack_hex
@@ -265,14 +257,7 @@ class Veil(Subject):
                 for i, h in enumerate(unpack_hex(words[start:start + 65_536]), start):
                     yield (i, f"bank{i % 4}", "victim_submitted", h, None)
 
-        if self.tables is None:
-            self.index = build_index("pdq", entries())
-        else:
-            from veil.index import HammingIndex
-
-            self.index = HammingIndex("pdq", 256, tables=self.tables,
-                                      default_threshold=THRESHOLD)
-            self.index.load(entries())
+        self.index = build_index("pdq", entries())
 
     def batch(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts = self.index.search_packed(q.view(">u8").astype(np.uint64), THRESHOLD)
@@ -311,12 +296,8 @@ class PDQIndex2Subject(Subject):
 def child(kind: str, data: Path, out: Path) -> None:
     bank = np.load(data / "bank.npy")
     sets = {p.stem[2:]: np.load(p) for p in sorted(data.glob("q-*.npy"))}
-    subject: Subject
-    if kind.startswith("veil-t"):
-        subject = Veil(tables=int(kind.removeprefix("veil-t")))
-    else:
-        subject = {"veil": Veil, "PDQIndex2": PDQIndex2Subject}.get(
-            kind, lambda: Faiss(kind))()
+    subject: Subject = {"veil": Veil, "PDQIndex2": PDQIndex2Subject}.get(
+        kind, lambda: Faiss(kind))()
     subject.prepare()
     gc.collect()
     trim_heap()
@@ -354,9 +335,8 @@ def child(kind: str, data: Path, out: Path) -> None:
         lat.append(time.perf_counter() - t)
     res["p50_ms"] = float(np.percentile(lat, 50) * 1e3)
     res["p99_ms"] = float(np.percentile(lat, 99) * 1e3)
-    if kind.startswith("veil"):
-        res["index_bytes_per_entry"] = subject.index.stats().nbytes / len(bank)  # type: ignore[attr-defined]
     if kind == "veil":
+        res["index_bytes_per_entry"] = subject.index.stats().nbytes / len(bank)  # type: ignore[attr-defined]
         from veil.index import save_snapshot
         from veil.index.snapshot import load_snapshot
 
@@ -456,14 +436,13 @@ def report(n: int, dataset: str, results: dict[str, dict], counts: dict[str, int
                 if found[d] < expected[d]]
         if miss:
             print(f"\n{kind} misses at: " + ", ".join(miss))
-    for kind, r in results.items():
-        if kind.startswith("veil-t"):
-            print(f"\n{kind}: index arrays {r['index_bytes_per_entry']:.1f} B/entry "
-                  f"({r['index_bytes_per_entry'] / 32:.2f}× the raw 32, ids included)")
     v = results.get("veil")
     if v:
-        print(f"\nveil: index arrays {v['index_bytes_per_entry']:.1f} B/entry "
-              f"(32 of them the hash); search() with Match objects "
+        ids = 11  # entry id (8), bank label (2), tombstone (1)
+        print(f"\nveil: index arrays {v['index_bytes_per_entry']:.1f} B/entry, of which "
+              f"{ids} ids, labels and tombstones: the hashes and their tables take "
+              f"{(v['index_bytes_per_entry'] - ids) / 32:.2f}× the raw 32 B; search() with "
+              f"Match objects "
               f"{v['qps_planted_objects']:,.0f} q/s; snapshot save {v['snapshot_save_s']:.1f}s, "
               f"load {v['snapshot_load_s']:.1f}s")
     if "PDQIndex2" in results:

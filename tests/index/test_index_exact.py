@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from index_data import assert_exact, cluster, entries, flipped, random_rows
 
-from veil.index import build_index
+from veil.index import build_index, hamming
 from veil.index import multi_index as mi
 from veil.index.packing import unpack_hex
 
@@ -66,8 +66,22 @@ def test_cluster_queries_return_the_whole_cluster(index, planted) -> None:  # ty
 
 @pytest.mark.parametrize("threshold", [0, 1, 7, 15, 16, 24, 35, 40, 64, 100])
 def test_every_threshold_matches_brute_force(index, planted, threshold: int) -> None:  # type: ignore[no-untyped-def]
+    """Up to ~50 bits the cycle tables are probed; beyond, the block is decoded and
+    scanned: both exact."""
     bank, queries, _ = planted
+    assert index._view.blocks[0].cycle is not None
     assert_exact(index, bank, queries[::4], threshold)
+
+
+def test_cycle_tables_give_back_every_hash(index, planted) -> None:  # type: ignore[no-untyped-def]
+    bank, _, _ = planted
+    (block,) = index._view.blocks
+    values = unpack_hex(block.row_words(np.arange(block.n)))
+    by_id = {e[0]: e[3] for e in bank}
+    assert all(by_id[int(i)] == v for i, v in zip(block.entry_ids[:block.n], values,
+                                                   strict=True))
+    # the whole hash is stored once, spread over 8 tables of 5-byte records
+    assert block.cycle.nbytes / block.n < 32 * 1.5
 
 
 def test_results_are_sorted_and_carry_bank_and_value(index, planted) -> None:  # type: ignore[no-untyped-def]
@@ -89,8 +103,12 @@ def test_probe_radii_satisfy_pigeonhole() -> None:
             assert radii.max() - radii.min() <= 1
 
 
-def test_small_blocks_and_tiny_directories(rng: np.random.Generator) -> None:
-    """Blocks of every small size (1-bit directories, scan vs probe choices) agree."""
+@pytest.mark.parametrize("cycle_min", [1, hamming.CYCLE_MIN_ROWS])
+def test_small_blocks_and_tiny_directories(rng: np.random.Generator, cycle_min: int,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of every small size agree, as plain rows and as cycle tables with
+    1-bit directories (scan vs probe choices included)."""
+    monkeypatch.setattr(hamming, "CYCLE_MIN_ROWS", cycle_min)
     for n in (1, 2, 3, 17, 300, 5000):
         rows = random_rows(rng, n)
         queries = [flipped(rng, rows[int(rng.integers(n))], int(d)) for d in range(0, 40, 3)]
@@ -103,8 +121,10 @@ def test_small_blocks_and_tiny_directories(rng: np.random.Generator) -> None:
 def test_probing_is_used_and_exact_when_forced(planted, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     """The cost model may prefer scanning; with it pinned to probing, still exact."""
     bank, queries, _ = planted
-    monkeypatch.setattr(mi, "scan_cost", lambda n: float("inf"))
+    monkeypatch.setattr(mi, "scan_cost", lambda n, decoded=False: float("inf"))
+    monkeypatch.setattr(hamming, "CYCLE_MIN_ROWS", 1000)
     index = build_index("pdq", bank[:20_000])
+    assert index._view.blocks[0].cycle is not None
     for t in (5, 31, 40):
         assert_exact(index, bank[:20_000], queries[::3], t)
 

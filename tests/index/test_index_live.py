@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from index_data import assert_exact, entries, flipped, random_rows
 
-from veil.index import HammingIndex, build_index, empty_index
+from veil.index import HammingIndex, build_index, empty_index, hamming
 from veil.index.packing import unpack_hex
 
 
@@ -40,13 +40,23 @@ def test_added_entry_matches_and_withdrawn_one_stops_at_once(rng: np.random.Gene
     assert len(index) == len(bank) - 1
 
 
-def test_many_adds_and_withdrawals_stay_exact(rng: np.random.Generator) -> None:
+@pytest.fixture(params=["plain", "cycle"])
+def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Frozen blocks as plain rows, or (threshold lowered) as cycle tables that
+    merges must decode."""
+    if request.param == "cycle":
+        monkeypatch.setattr(hamming, "CYCLE_MIN_ROWS", 100)
+    return str(request.param)
+
+
+def test_many_adds_and_withdrawals_stay_exact(rng: np.random.Generator, blocks: str) -> None:
     index = small_tail_index()
     rows = random_rows(rng, 3_000)
     bank = entries(rows)
     for start in range(0, len(bank), 250):  # through tail freezes and block merges
         index.add_many(bank[start:start + 250])
     assert index.stats().blocks >= 2
+    assert any(b.cycle is not None for b in index._view.blocks) == (blocks == "cycle")
     gone = set(range(1, len(bank) + 1, 7))
     assert index.withdraw_many(gone) == len(gone)
     live = [e for e in bank if e[0] not in gone]
@@ -75,16 +85,26 @@ def test_a_repeated_id_in_one_load_keeps_the_last_row(rng: np.random.Generator) 
     assert len(index) == 1 and [m.bank for m in index.match(b)] == ["y"]
 
 
-def test_withdrawn_hash_is_zeroed_in_memory(rng: np.random.Generator) -> None:
+def test_withdrawn_hash_is_zeroed_in_memory(rng: np.random.Generator, blocks: str) -> None:
     bank = entries(random_rows(rng, 500))
     index = build_index("pdq", bank)
     index.withdraw(bank[10][0])
-    value = bytes.fromhex(bank[10][3])
-    held = b"".join(b.words.astype(">u8").tobytes() for b in index._view.blocks)
-    assert value not in held
+    (block,) = index._view.blocks
+    held = unpack_hex(block.row_words(np.arange(block.n)))
+    row = int(np.flatnonzero(block.entry_ids[:block.n] == bank[10][0])[0])
+    assert bank[10][3] not in held
+    if block.cycle is not None:
+        # what is left is the top bits each record's position implies; every stored
+        # chunk bit is zero
+        value, rest = int(held[row], 16), 32 - block.cycle.top_bits
+        chunks = [(value >> (224 - 32 * t)) & 0xFFFFFFFF for t in range(8)]
+        assert all(c & ((1 << rest) - 1) == 0 for c in chunks)
+    else:
+        assert held[row] == "0" * 64
+    assert bank[11][3] in held
 
 
-def test_searches_run_while_entries_change(rng: np.random.Generator) -> None:
+def test_searches_run_while_entries_change(rng: np.random.Generator, blocks: str) -> None:
     """No torn reads: a search racing adds and withdrawals returns only entries that
     exist, and a stable entry is always found."""
     index = small_tail_index()
@@ -126,12 +146,16 @@ def test_an_empty_index_matches_nothing(rng: np.random.Generator) -> None:
 def test_digest_indexes_match_only_identical_values(signal: str,
                                                     rng: np.random.Generator) -> None:
     words = 2 if signal == "md5" else 4
-    rows = random_rows(rng, 5_000, words)
+    rows = random_rows(rng, 40_000, words)  # big enough for cycle tables (4 or 8)
     bank = entries(rows)
     index = build_index(signal, bank)
+    assert index._view.blocks[0].cycle is not None
     near = unpack_hex(flipped(rng, rows[3], 1)[None])[0]
     assert [m.entry_id for m in index.match(bank[3][3])] == [bank[3][0]]
     assert index.match(near) == []
+    found = index.search([e[3] for e in bank[::397]])
+    assert [[(m.entry_id, m.value) for m in f] for f in found] == [
+        [(e[0], e[3])] for e in bank[::397]]
     index.withdraw(bank[3][0])
     assert index.match(bank[3][3]) == []
 

@@ -39,7 +39,8 @@ class ListSource:
 
 @pytest.fixture
 def bank(rng: np.random.Generator) -> list:
-    return entries(random_rows(rng, 30_000))
+    # above CYCLE_MIN_ROWS: the snapshot holds cycle tables, not plain rows
+    return entries(random_rows(rng, 40_000))
 
 
 @pytest.fixture
@@ -75,9 +76,21 @@ def test_snapshot_is_owner_only_and_holds_no_withdrawn_hash(bank: list, tmp_path
         np.random.default_rng(1), 1))[0])
     path = save_snapshot(index, tmp_path / "s" / "pdq.snapshot")
     assert path.stat().st_mode & 0o077 == 0
-    assert bytes.fromhex(bank[5][3]) not in path.read_bytes()
     loaded = load_snapshot(path, empty_index("pdq"), watermark=None)
     assert len(loaded) == len(bank) and loaded.match(bank[5][3]) == []
+    (block,) = loaded._view.blocks
+    assert block.cycle is not None and block.words is None
+    held = set(unpack_hex(block.row_words(np.arange(block.n))))
+    assert bank[5][3] not in held and bank[6][3] in held and len(held) == len(bank)
+
+
+def test_small_indexes_snapshot_plain_rows(bank: list, queries: list[str],
+                                           tmp_path: Path) -> None:
+    small = build_index("pdq", bank[:1000], watermark=7)
+    path = save_snapshot(small, tmp_path / "pdq.snapshot")
+    assert snap.read_header(path)["layout"] == "words"
+    loaded = load_snapshot(path, empty_index("pdq"), watermark=7)
+    assert got(loaded.search(queries)) == got(small.search(queries))
 
 
 def _expect_bad(path: Path, watermark: int | None = 42, code: str = "index.bad_snapshot",
@@ -150,11 +163,26 @@ def test_consistent_checksum_but_inconsistent_arrays_is_refused(saved: Path) -> 
 
 def test_out_of_range_rows_are_refused(saved: Path) -> None:
     def bad_rows(header: dict, payload: bytearray) -> None:
-        spec = header["arrays"]["packed"]
-        payload[spec["offset"]: spec["offset"] + 4] = struct.pack("<I", 2**header["row_bits"] - 1)
+        at = header["arrays"]["records"]["offset"]
+        payload[at: at + 5] = b"\xff" * 5  # all position bits set: past the last row
 
     _rewrite(saved, bad_rows)
     assert "out of range" in _expect_bad(saved).message
+
+
+def test_records_whose_cycles_do_not_close_are_refused(saved: Path) -> None:
+    """Positions in range but not a permutation: walks would not come back."""
+    def bad_cycle(header: dict, payload: bytearray) -> None:
+        spec = header["arrays"]["records"]
+        rows = header["rows"]
+        at = spec["offset"] + rows * 5  # table 1, record 0: copy record 1's position
+        mask = (1 << header["row_bits"]) - 1
+        first = int.from_bytes(payload[at: at + 5], "little")
+        second = int.from_bytes(payload[at + 5: at + 10], "little")
+        payload[at: at + 5] = ((first & ~mask) | (second & mask)).to_bytes(5, "little")
+
+    _rewrite(saved, bad_cycle)
+    assert "do not close" in _expect_bad(saved).message
 
 
 def test_missing_header_fields_are_refused(saved: Path) -> None:

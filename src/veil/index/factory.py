@@ -21,19 +21,20 @@ log = logging.getLogger(__name__)
 
 #: The index every signal type gets. Perceptual 256-bit hashes (PDQ) get the
 #: 8-table multi-index; other perceptual hashes (64-bit phash/dhash) are scanned;
-#: digests (md5/sha256) match by equality through one table.
+#: digests (md5/sha256) match by equality, probing table 0 of their cycle tables.
 ExactIndex = HammingIndex
 
 #: Chunk tables for 256-bit perceptual hashes: 8 chunks of 32 bits, each probed at
-#: radius 3 for PDQ's threshold of 31 (see ``multi_index`` and BENCHMARKS.md).
+#: radius 3 for PDQ's threshold of 31 (see ``cycle``, ``multi_index`` and
+#: BENCHMARKS.md).
 PERCEPTUAL_256_TABLES = 8
 
 
 def empty_index(signal: SignalType | str, *, watermark: int = 0) -> HammingIndex:
     st = get(signal) if isinstance(signal, str) else signal
     if not st.perceptual:
-        return HammingIndex(st.name, st.bits, tables=1, default_threshold=0, equality=True,
-                            watermark=watermark)
+        return HammingIndex(st.name, st.bits, tables=st.bits // 32, default_threshold=0,
+                            equality=True, watermark=watermark)
     tables = PERCEPTUAL_256_TABLES if st.bits == 256 else 0
     return HammingIndex(st.name, st.bits, tables=tables,
                         default_threshold=st.default_threshold(), watermark=watermark)

@@ -1,14 +1,17 @@
 """The live index of one signal type: table-indexed blocks, a scanned tail, tombstones.
 
-Entries live in *blocks*. A block is immutable once built (rows sorted by chunk 0
-and, for signals with chunk tables, the tables of ``multi_index``) except for its
-tombstones. New entries go to a small *tail* block that every search scans; when
-the tail fills it becomes a block, and blocks of similar size are merged, so an
-entry is re-sorted O(log n) times over its life instead of the whole bank being
-rebuilt on every add. A withdrawal sets the row's tombstone and zeroes its hash
-under the index lock, so it stops matching before ``withdraw`` returns; the row
-itself disappears at the next merge or ``compact`` (snapshots are written
-compacted, so a withdrawn hash never reaches disk).
+Entries live in *blocks*. A block is immutable once built except for its
+tombstones: small blocks keep plain rows and are scanned; from ``CYCLE_MIN_ROWS``
+rows, signals with chunk tables keep their hashes only in the ``cycle`` tables
+(rows sorted by chunk 0, the order of table 0). New entries go to a small *tail*
+block that every search scans; when the tail fills it becomes a block, and blocks
+of similar size are merged, so an entry is re-sorted O(log n) times over its life
+instead of the whole bank being rebuilt on every add. A withdrawal sets the row's
+tombstone and zeroes its hash (in a cycle block: the chunk bits its records store;
+the top bits its positions imply go at the next merge) under the index lock, so it
+stops matching before ``withdraw`` returns; the row itself disappears at the next
+merge or ``compact`` (snapshots are written compacted, so a withdrawn hash never
+reaches disk).
 
 Searches take no lock: they read an immutable view (blocks, tail, tail length)
 that mutations replace, and rows below the captured tail length never change
@@ -25,8 +28,9 @@ from itertools import islice
 import numpy as np
 
 from veil.errors import BadInput
+from veil.index.cycle import CycleTables, build_cycle
 from veil.index.matches import Match
-from veil.index.multi_index import ChunkTables, RowHits, build_tables, search_rows, sort_order
+from veil.index.multi_index import RowHits, search_rows, sort_order
 from veil.index.packing import pack_hex, unpack_hex, words_per_hash
 
 #: Rows the tail holds before it is turned into a block. Scanning 4096 rows costs a
@@ -39,18 +43,23 @@ SEARCH_BATCH = 4096
 INGEST_CHUNK = 65_536
 #: A block is merged into the one before it once it holds this fraction of it.
 MERGE_RATIO = 0.25
+#: Blocks of at least this many rows get cycle tables (when the signal has chunk
+#: tables); smaller ones are cheaper to scan than to probe, and plain rows are
+#: smaller than tables.
+CYCLE_MIN_ROWS = 32_768
 
 
 @dataclass(eq=False)
 class Block:
-    """Rows ``[0, n)`` of the arrays are in use (the tail preallocates more)."""
+    """Rows ``[0, n)`` of the arrays are in use (the tail preallocates more). The
+    hashes are in ``words`` (plain rows) or only in ``cycle``."""
 
-    words: np.ndarray  # (cap, W) uint64
+    words: np.ndarray | None  # (cap, W) uint64
     entry_ids: np.ndarray  # (cap,) int64
     labels: np.ndarray  # (cap,) uint16, index into HammingIndex.labels
     dead: np.ndarray  # (cap,) uint8 tombstones
     n: int
-    tables: ChunkTables | None
+    cycle: CycleTables | None
 
     def live_mask(self) -> np.ndarray:
         return self.dead[: self.n] == 0
@@ -61,8 +70,29 @@ class Block:
 
     @property
     def nbytes(self) -> int:
-        size = self.words.nbytes + self.entry_ids.nbytes + self.labels.nbytes + self.dead.nbytes
-        return size + (self.tables.nbytes if self.tables is not None else 0)
+        size = self.entry_ids.nbytes + self.labels.nbytes + self.dead.nbytes
+        if self.words is not None:
+            size += self.words.nbytes
+        return size + (self.cycle.nbytes if self.cycle is not None else 0)
+
+    def row_words(self, rows: np.ndarray) -> np.ndarray:
+        """The packed hashes of ``rows``."""
+        if self.words is not None:
+            return self.words[rows]
+        assert self.cycle is not None
+        return self.cycle.decode(rows)
+
+    def live_words(self, mask: np.ndarray) -> np.ndarray:
+        if self.words is not None:
+            return self.words[: self.n][mask]
+        return self.row_words(np.flatnonzero(mask))
+
+    def erase(self, rows: np.ndarray) -> None:
+        """Forget the hashes of ``rows`` (already tombstoned)."""
+        if self.words is not None:
+            self.words[rows] = 0
+        elif self.cycle is not None:
+            self.cycle.erase(rows)
 
 
 @dataclass(frozen=True)
@@ -83,13 +113,16 @@ class _View:
 class HammingIndex:
     """Exact matcher for one signal type over fixed-length hashes.
 
-    ``tables``: chunk tables per block (8 for 256-bit perceptual hashes; 0 scans
-    every row, which is what 64-bit hashes and small banks get). ``equality``:
+    ``tables``: 0 scans every row (what 64-bit hashes get), or ``bits // 32``: large
+    blocks get one cycle table per 32-bit chunk (8 for 256-bit PDQ). ``equality``:
     values match only when identical (cryptographic digests), through table 0.
     """
 
     def __init__(self, signal: str, bits: int, *, tables: int, default_threshold: int,
                  equality: bool = False, watermark: int = 0, tail_rows: int = TAIL_ROWS) -> None:
+        if tables not in (0, bits // 32) or (tables and bits % 64):
+            raise ValueError(f"{bits}-bit hashes take 0 or {bits // 32} chunk tables, "
+                             f"not {tables}")
         self.signal = signal
         self.bits = bits
         self.tables = tables
@@ -161,13 +194,15 @@ class HammingIndex:
 
     def _build(self, words: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> Block:
         n = len(ids)
-        tables = None
-        if self.tables and n:
-            order = sort_order(words)
-            words, ids, labels = words[order], ids[order], labels[order]
-            del order
-            tables = build_tables(words, self.tables)
-        return Block(np.ascontiguousarray(words), ids, labels, np.zeros(n, np.uint8), n, tables)
+        if not self.tables or n < CYCLE_MIN_ROWS:
+            return Block(np.ascontiguousarray(words), ids, labels, np.zeros(n, np.uint8), n,
+                         None)
+        order = sort_order(words)
+        words, ids, labels = words[order], ids[order], labels[order]
+        del order
+        cycle = build_cycle(words)
+        del words
+        return Block(None, ids, labels, np.zeros(n, np.uint8), n, cycle)
 
     def _new_tail(self) -> Block:
         c = self._tail_rows
@@ -230,7 +265,7 @@ class HammingIndex:
             if len(rows):
                 # tombstone first: a concurrent search checks it after comparing the row
                 b.dead[rows] = 1
-                b.words[rows] = 0
+                b.erase(rows)
                 killed += len(rows)
         return killed
 
@@ -254,7 +289,7 @@ class HammingIndex:
     def _merged(self, blocks: Sequence[Block]) -> Block:
         masks = [b.live_mask() for b in blocks]
         return self._build(
-            np.concatenate([b.words[: b.n][m] for b, m in zip(blocks, masks, strict=True)]),
+            np.concatenate([b.live_words(m) for b, m in zip(blocks, masks, strict=True)]),
             np.concatenate([b.entry_ids[: b.n][m] for b, m in zip(blocks, masks, strict=True)]),
             np.concatenate([b.labels[: b.n][m] for b, m in zip(blocks, masks, strict=True)]))
 
@@ -311,7 +346,8 @@ class HammingIndex:
                 continue
             parts = []
             for start in range(0, len(queries), SEARCH_BATCH):
-                hits = search_rows(b.words[:n], b.dead[:n], b.tables,
+                hits = search_rows(None if b.words is None else b.words[:n], b.dead[:n],
+                                   b.cycle,
                                    np.ascontiguousarray(queries[start:start + SEARCH_BATCH]),
                                    radius)
                 if len(hits.row):
@@ -331,7 +367,7 @@ class HammingIndex:
             batch = queries[start:start + SEARCH_BATCH]
             packed = pack_hex(list(batch), self.bits, self.signal)
             for block, hits in self.search_packed(packed, r):
-                values = unpack_hex(block.words[hits.row])
+                values = unpack_hex(block.row_words(hits.row))
                 ids = block.entry_ids[hits.row].tolist()
                 labels = block.labels[hits.row].tolist()
                 dists = [0] * len(ids) if self.equality else hits.distance.tolist()

@@ -4,7 +4,7 @@ The libraries were measured first: at 10M PDQ hashes and radius 31 FAISS's exact
 indexes serve ~60 queries/s (bench/matching.py), and a vectorised numpy prototype of
 the multi-index (11 chunks of 23 bits, searchsorted-style directories) reached ~700/s
 at ~110 bytes per hash, short of the target on both counts. The loops below walk the
-tables of ``multi_index`` with no temporaries, so one query costs a few thousand
+tables of ``cycle`` with no temporaries, so one query costs a few thousand
 cache-line reads and the tables can be packed tight.
 
 Hashes are rows of big-endian 64-bit words (bit 0 of the hex string is the top bit
@@ -25,6 +25,10 @@ from numba.extending import intrinsic
 CHUNK_BITS = 32
 #: Buckets ahead whose first cache line is requested while the current one is read.
 PREFETCH_AHEAD = 16
+#: Bytes per cycle-table record (see ``cycle``), and one rank sample per this power
+#: of two of positions.
+RECORD_BYTES = 5
+INV_SHIFT = 5
 
 
 @intrinsic
@@ -64,14 +68,6 @@ def _prefetch(typingctx, arr, i, j):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _chunk(words: np.ndarray, row: int, t: int) -> np.uint64:
-    w = words[row, t >> 1]
-    if t & 1:
-        return w & np.uint64(0xFFFFFFFF)
-    return w >> np.uint64(32)
-
-
-@njit(inline="always", cache=True)
 def _distance(words: np.ndarray, row: int, q: np.ndarray) -> int:
     d = 0
     for w in range(q.shape[0]):
@@ -98,39 +94,47 @@ def _brute_search(words: np.ndarray, dead: np.ndarray, queries: np.ndarray, radi
 
 
 @njit(inline="always", cache=True)
-def _fresh(words: np.ndarray, row: int, qc: np.ndarray, t: int, radii: np.ndarray,
-           filters: np.ndarray) -> bool:
-    """False when a table before ``t`` reports ``row`` too (so each row once)."""
-    for t2 in range(t):
-        if radii[t2] >= 0 and _popcount64(
-                (_chunk(words, row, t2) ^ qc[t2]) & filters[t2]) <= radii[t2]:
-            return False
-    return True
+def _field(records: np.ndarray, t: int, p: int) -> np.uint64:
+    """Record ``p`` of table ``t``: 40 bits, little-endian (see ``cycle``)."""
+    b = p * RECORD_BYTES
+    return (np.uint64(records[t, b]) | (np.uint64(records[t, b + 1]) << np.uint64(8))
+            | (np.uint64(records[t, b + 2]) << np.uint64(16))
+            | (np.uint64(records[t, b + 3]) << np.uint64(24))
+            | (np.uint64(records[t, b + 4]) << np.uint64(32)))
 
 
-def _mih_search(words: np.ndarray, dead: np.ndarray, dirs: np.ndarray, packed: np.ndarray,
-               top_bits: int, row_bits: int, low_bits: int, radii: np.ndarray,
-               filters: np.ndarray, masks: np.ndarray, mask_pop: np.ndarray,
-               masks_upto: np.ndarray, queries: np.ndarray, radius: int, cap: int,
-               out_rows: np.ndarray, out_dist: np.ndarray, counts: np.ndarray) -> None:
-    """Every live row within ``radius`` of each query, through the chunk tables.
+@njit(inline="always", cache=True)
+def _rank(dirs: np.ndarray, inv: np.ndarray, t: int, p: int) -> np.int64:
+    """The directory bucket of table ``t`` that holds position ``p``: from the sample
+    at or below ``p``, a few steps along the (cached) directory."""
+    k = np.int64(inv[t, p >> INV_SHIFT])
+    while dirs[t, k + 1] <= p:
+        k += 1
+    return k
+
+
+def _cycle_search(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, dead: np.ndarray,
+                  top_bits: int, row_bits: int, radii: np.ndarray, masks: np.ndarray,
+                  mask_pop: np.ndarray, masks_upto: np.ndarray, queries: np.ndarray,
+                  radius: int, cap: int, out_rows: np.ndarray, out_dist: np.ndarray,
+                  counts: np.ndarray) -> None:
+    """Every live row within ``radius`` of each query, through the cycle tables.
 
     Table ``t`` is probed at radius ``radii[t]`` (-1: not probed); the caller picks
     radii with ``sum(radii + 1) > radius`` so that, by pigeonhole, every row within
-    ``radius`` agrees with the query within ``radii[t]`` bits on some chunk ``t``.
-    Rows are sorted by chunk 0, so table 0 is the rows themselves; table ``t > 0``
-    is ``packed[t - 1]``: row numbers sorted by chunk ``t``, each carrying the
-    ``low_bits`` chunk bits that follow the ``top_bits`` directory bits, so most
-    bucket members are rejected without touching their row. ``filters[t]`` is the
-    set of chunk bits table ``t`` compares; a row found through table ``t`` is
-    reported only if no earlier table would have found it, so each row once.
+    ``radius`` has some chunk ``t`` within ``radii[t]`` of the query's. A record
+    whose chunk is within is a candidate; walking its cycle adds the other chunks'
+    distances, stopping once past ``radius``. A row is reported through the *last*
+    table that finds it, so each row once: the walk from table ``t`` meets the
+    later tables first and stops at once if one of them would find it too, which
+    keeps a cluster of near-identical hashes (found through every table) to one
+    full walk per row.
     """
     m = radii.shape[0]
-    top_shift = np.uint64(CHUNK_BITS - top_bits)
-    low_shift = np.uint64(CHUNK_BITS - top_bits - low_bits)
-    low_mask = np.uint64((1 << low_bits) - 1)
-    row_shift = np.uint32(row_bits)
-    row_mask = np.uint32((1 << row_bits) - 1)
+    rest_bits = np.uint64(CHUNK_BITS - top_bits)
+    rest_mask = np.uint64((1 << (CHUNK_BITS - top_bits)) - 1)
+    shift = np.uint64(row_bits)
+    row_mask = np.uint64((1 << row_bits) - 1)
     for qi in prange(queries.shape[0]):
         q = queries[qi]
         qc = np.empty(m, np.uint64)
@@ -145,46 +149,88 @@ def _mih_search(words: np.ndarray, dead: np.ndarray, dirs: np.ndarray, packed: n
             s = radii[t]
             if s < 0:
                 continue
-            qtop = qc[t] >> top_shift
-            qlow = (qc[t] >> low_shift) & low_mask
+            qtop = qc[t] >> rest_bits
+            qrest = qc[t] & rest_mask
             nm = masks_upto[s]
             # directory reads first, all independent, so the core overlaps their misses
             for mi in range(nm):
                 key = qtop ^ np.uint64(masks[mi])
                 los[mi] = dirs[t, key]
                 his[mi] = dirs[t, key + np.uint64(1)]
-            if t == 0:
-                for mi in range(nm):
-                    if mi + PREFETCH_AHEAD < nm:
-                        _prefetch(words, los[mi + PREFETCH_AHEAD], 0)
-                    for row in range(los[mi], his[mi]):
-                        if _popcount64(_chunk(words, row, 0) ^ qc[0]) > s:
-                            continue
-                        d = _distance(words, row, q)
-                        if d > radius or dead[row]:
-                            continue
-                        if c < cap:
-                            out_rows[qi, c] = row
-                            out_dist[qi, c] = d
-                        c += 1
-                continue
             for mi in range(nm):
                 if mi + PREFETCH_AHEAD < nm:
-                    _prefetch(packed, t - 1, los[mi + PREFETCH_AHEAD])
-                rem = s - mask_pop[mi]
+                    _prefetch(records, t, los[mi + PREFETCH_AHEAD] * RECORD_BYTES)
+                budget = s - mask_pop[mi]
                 for p in range(los[mi], his[mi]):
-                    e = packed[t - 1, p]
-                    if _popcount64(np.uint64(e >> row_shift) ^ qlow) > rem:
+                    f = _field(records, t, p)
+                    dr = _popcount64((f >> shift) ^ qrest)
+                    if dr > budget:
                         continue
-                    row = np.int64(e & row_mask)
-                    d = _distance(words, row, q)
-                    if d > radius or dead[row] or not _fresh(words, row, qc, t, radii, filters):
+                    dist = mask_pop[mi] + dr
+                    row0 = p
+                    ptr = f & row_mask
+                    ok = True
+                    for step in range(1, m):
+                        u = t + step
+                        if u >= m:
+                            u -= m
+                        pos = np.int64(ptr)
+                        g = _field(records, u, pos)
+                        chunk = (np.uint64(_rank(dirs, inv, u, pos)) << rest_bits) | (g >> shift)
+                        du = _popcount64(chunk ^ qc[u])
+                        if u > t and du <= radii[u]:
+                            ok = False  # table u finds it too, and reports it
+                            break
+                        dist += du
+                        if dist > radius:
+                            ok = False
+                            break
+                        if u == 0:
+                            row0 = pos
+                        ptr = g & row_mask
+                    if not ok or dead[row0]:
                         continue
                     if c < cap:
-                        out_rows[qi, c] = row
-                        out_dist[qi, c] = d
+                        out_rows[qi, c] = row0
+                        out_dist[qi, c] = dist
                     c += 1
         counts[qi] = c
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def cycle_decode(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, top_bits: int,
+                 row_bits: int, rows: np.ndarray, out: np.ndarray) -> None:
+    """The packed hashes at table-0 positions ``rows``: one walk round each cycle."""
+    m = dirs.shape[0]
+    rest_bits = np.uint64(CHUNK_BITS - top_bits)
+    shift = np.uint64(row_bits)
+    row_mask = np.uint64((1 << row_bits) - 1)
+    for i in prange(rows.shape[0]):
+        pos = rows[i]
+        for t in range(m):
+            f = _field(records, t, pos)
+            chunk = (np.uint64(_rank(dirs, inv, t, pos)) << rest_bits) | (f >> shift)
+            if t & 1:
+                out[i, t >> 1] |= chunk
+            else:
+                out[i, t >> 1] = chunk << np.uint64(32)
+            pos = np.int64(f & row_mask)
+
+
+@njit(nogil=True, cache=True)
+def cycle_erase(records: np.ndarray, row_bits: int, rows: np.ndarray) -> None:
+    """Zero the chunk bits of the records of the entries at table-0 ``rows``; the
+    position bits, and so every cycle, stay as they were (searches may be walking)."""
+    m = records.shape[0]
+    row_mask = np.uint64((1 << row_bits) - 1)
+    for i in range(rows.shape[0]):
+        pos = rows[i]
+        for t in range(m):
+            nxt = _field(records, t, pos) & row_mask
+            b = pos * RECORD_BYTES
+            for k in range(RECORD_BYTES):
+                records[t, b + k] = np.uint8((nxt >> np.uint64(8 * k)) & np.uint64(0xFF))
+            pos = np.int64(nxt)
 
 
 def _twin(fn: object, suffix: str) -> object:
@@ -204,5 +250,5 @@ def _twin(fn: object, suffix: str) -> object:
 # waking a thread pool on a busy machine costs more than the work.
 brute_search = njit(parallel=True, nogil=True, cache=True)(_twin(_brute_search, "_parallel"))
 brute_search_serial = njit(nogil=True, cache=True)(_twin(_brute_search, "_serial"))
-mih_search = njit(parallel=True, nogil=True, cache=True)(_twin(_mih_search, "_parallel"))
-mih_search_serial = njit(nogil=True, cache=True)(_twin(_mih_search, "_serial"))
+cycle_search = njit(parallel=True, nogil=True, cache=True)(_twin(_cycle_search, "_parallel"))
+cycle_search_serial = njit(nogil=True, cache=True)(_twin(_cycle_search, "_serial"))

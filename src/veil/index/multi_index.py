@@ -1,4 +1,4 @@
-"""Multi-index hashing over packed hashes: chunk tables, probe plans, exact search.
+"""Multi-index hashing over packed hashes: probe plans and exact search.
 
 A hash of ``32·m`` bits or more is cut into ``m`` chunks of 32 bits. If two hashes
 differ in at most ``r`` bits and chunk ``t`` is probed at radius ``s_t`` with
@@ -6,12 +6,9 @@ differ in at most ``r`` bits and chunk ``t`` is probed at radius ``s_t`` with
 probing every chunk value within ``s_t`` of the query's finds every such hash and
 the search is exact. For PDQ at r = 31 that is 8 tables at radius 3.
 
-A table is a directory over the chunk's top ``top_bits`` bits (offsets into a
-sorted array) plus, per hash, its row number packed in a ``uint32`` with the next
-``low_bits`` chunk bits, which reject most bucket members without reading their
-row. Rows are kept sorted by chunk 0, so table 0 needs no row numbers. At 10M
-hashes that is ~31 bytes of tables per hash on top of the 32 of the hash itself;
-the designs measured against it are in BENCHMARKS.md.
+The tables themselves are ``cycle``'s, which hold each hash once, spread over its
+chunk tables; blocks too small to be worth tables keep plain rows and are scanned.
+The designs measured against it are in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -20,10 +17,14 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from math import comb
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from veil.index import kernels
+
+if TYPE_CHECKING:
+    from veil.index.cycle import CycleTables
 
 CHUNK_BITS = kernels.CHUNK_BITS
 
@@ -37,9 +38,11 @@ PARALLEL_MIN = 4
 MAX_CHUNK_RADIUS = 6
 #: Per-item costs (~ns) for choosing between probing and scanning a block: a
 #: directory probe (a random cache line), a bucket member check (sequential), a
-#: row compared in a scan. With them the model tracks measured times within ~30%
-#: and switches where they cross (~30k rows at radius 31).
-_COST_PROBE, _COST_MEMBER, _COST_SCAN = 12.0, 1.0, 1.5
+#: row compared in a scan, a row of a cycle block decoded and compared (a walk of
+#: random reads). With them the model switches near ~30k plain rows at radius 31.
+_COST_PROBE, _COST_MEMBER, _COST_SCAN, _COST_DECODE = 12.0, 1.0, 1.5, 60.0
+#: Rows of a cycle block decoded per step when it has to be scanned.
+DECODE_ROWS = 65_536
 
 
 def row_bits_for(n: int) -> int:
@@ -82,35 +85,8 @@ def probe_cost(n: int, top_bits: int, radii: np.ndarray) -> float:
     return probes * (_COST_PROBE + _COST_MEMBER * n / (1 << top_bits))
 
 
-def scan_cost(n: int) -> float:
-    return _COST_SCAN * n
-
-
-@dataclass(eq=False)
-class ChunkTables:
-    """The tables of one immutable block of rows (already sorted by chunk 0)."""
-
-    dirs: np.ndarray  # (tables, 2**top_bits + 1) uint32 offsets
-    packed: np.ndarray  # (tables - 1, n) uint32: low chunk bits << row_bits | row
-    top_bits: int
-    row_bits: int
-    low_bits: int
-
-    @property
-    def tables(self) -> int:
-        return int(self.dirs.shape[0])
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.dirs.nbytes + self.packed.nbytes)
-
-    def filters(self) -> np.ndarray:
-        """Chunk bits each table compares (table 0 reads the whole chunk from the row)."""
-        f = np.empty(self.tables, np.uint64)
-        f[0] = 0xFFFFFFFF
-        used = self.top_bits + self.low_bits
-        f[1:] = ((1 << used) - 1) << (CHUNK_BITS - used)
-        return f
+def scan_cost(n: int, *, decoded: bool = False) -> float:
+    return (_COST_DECODE if decoded else _COST_SCAN) * n
 
 
 def chunk_values(words: np.ndarray, t: int) -> np.ndarray:
@@ -121,33 +97,6 @@ def chunk_values(words: np.ndarray, t: int) -> np.ndarray:
 def sort_order(words: np.ndarray) -> np.ndarray:
     """Row order that makes ``words`` sorted by chunk 0 (what ``build_tables`` needs)."""
     return np.argsort(chunk_values(words, 0), kind="stable")
-
-
-def build_tables(words: np.ndarray, tables: int) -> ChunkTables:
-    """Tables over ``words``, which must already be in ``sort_order``."""
-    n = words.shape[0]
-    if n >= 1 << 31:
-        raise ValueError("a block holds fewer than 2**31 rows; split the bank")
-    if tables * CHUNK_BITS > words.shape[1] * 64:
-        raise ValueError(f"{tables} tables need {tables * CHUNK_BITS} bits per hash")
-    top = top_bits_for(n)
-    row_bits = row_bits_for(n)
-    low = min(CHUNK_BITS - row_bits, CHUNK_BITS - top)
-    dirs = np.empty((tables, (1 << top) + 1), np.uint32)
-    packed = np.empty((max(tables - 1, 0), n), np.uint32)
-    top_shift = np.uint32(CHUNK_BITS - top)
-    for t in range(tables):
-        c = chunk_values(words, t)
-        if t:
-            order = np.argsort(c, kind="stable").astype(np.uint32)
-            c = c[order]
-            low_vals = (c >> np.uint32(CHUNK_BITS - top - low)) & np.uint32((1 << low) - 1)
-            np.bitwise_or(low_vals << np.uint32(row_bits), order, out=packed[t - 1])
-            del order, low_vals
-        counts = np.bincount(c >> top_shift, minlength=1 << top)
-        dirs[t, 0] = 0
-        np.cumsum(counts, out=dirs[t, 1:])
-    return ChunkTables(dirs, packed, top, row_bits, low)
 
 
 @dataclass(frozen=True)
@@ -167,17 +116,60 @@ def _flatten(counts: np.ndarray, out_rows: np.ndarray, out_dist: np.ndarray,
                    out_dist[mask].astype(np.int64))
 
 
-def search_rows(words: np.ndarray, dead: np.ndarray, tables: ChunkTables | None,
+def search_rows(words: np.ndarray | None, dead: np.ndarray, cycle: CycleTables | None,
                 queries: np.ndarray, radius: int) -> RowHits:
-    """Every live row within ``radius`` of each query (exact), probing or scanning,
-    whichever the cost model says is cheaper for this block and radius."""
-    n = words.shape[0]
-    q = len(queries)
-    if n == 0 or q == 0:
+    """Every live row within ``radius`` of each query (exact), probing the cycle
+    tables or scanning the rows, whichever the cost model says is cheaper. A block
+    has ``words`` (plain rows) or ``cycle`` (its hashes live only there)."""
+    n = dead.shape[0]
+    if n == 0 or len(queries) == 0:
         empty = np.empty(0, np.int64)
         return RowHits(empty, empty, empty)
-    run = _plan(words, dead, tables, radius)
+    if cycle is not None:
+        radii = probe_radii(radius, cycle.tables)
+        s_max = int(radii.max())
+        if s_max <= MAX_CHUNK_RADIUS and (
+                probe_cost(n, cycle.top_bits, radii) < scan_cost(n, decoded=True)):
+            masks, pops, upto = flip_masks(cycle.top_bits, s_max)
 
+            def probe(qs, cap, out_rows, out_dist, counts):  # type: ignore[no-untyped-def]
+                fn = (kernels.cycle_search if len(qs) >= PARALLEL_MIN
+                      else kernels.cycle_search_serial)
+                fn(cycle.dirs, cycle.records, cycle.inv, dead, cycle.top_bits,
+                   cycle.row_bits, radii, masks, pops, upto, qs, radius, cap, out_rows,
+                   out_dist, counts)
+            return _collect(probe, queries)
+        return _scan_decoded(cycle, dead, queries, radius)
+    assert words is not None
+    return _collect(_scanner(words, dead, radius), queries)
+
+
+def _scanner(words: np.ndarray, dead: np.ndarray, radius: int):  # type: ignore[no-untyped-def]
+    def scan(qs, cap, out_rows, out_dist, counts):  # type: ignore[no-untyped-def]
+        fn = kernels.brute_search if len(qs) >= PARALLEL_MIN else kernels.brute_search_serial
+        fn(words, dead, qs, radius, cap, out_rows, out_dist, counts)
+    return scan
+
+
+def _scan_decoded(cycle: CycleTables, dead: np.ndarray, queries: np.ndarray,
+                  radius: int) -> RowHits:
+    """Scan a cycle block (radii too large to probe): decode rows a slice at a time."""
+    parts = []
+    for start in range(0, cycle.n, DECODE_ROWS):
+        rows = np.arange(start, min(start + DECODE_ROWS, cycle.n), dtype=np.int64)
+        hits = _collect(_scanner(cycle.decode(rows), np.ascontiguousarray(dead[rows]), radius),
+                        queries)
+        parts.append(RowHits(hits.query, hits.row + start, hits.distance))
+    query = np.concatenate([p.query for p in parts])
+    order = np.argsort(query, kind="stable")
+    return RowHits(query[order], np.concatenate([p.row for p in parts])[order],
+                   np.concatenate([p.distance for p in parts])[order])
+
+
+def _collect(run, queries: np.ndarray) -> RowHits:  # type: ignore[no-untyped-def]
+    """Run a kernel with a small per-query buffer, then rerun alone, with an exact
+    buffer, the queries that found more (a cluster of near-identical hashes)."""
+    q = len(queries)
     cap = FIRST_PASS_CAP
     out_rows = np.empty((q, cap), np.uint32)
     out_dist = np.empty((q, cap), np.uint16)
@@ -202,25 +194,3 @@ def search_rows(words: np.ndarray, dead: np.ndarray, tables: ChunkTables | None,
     order = np.argsort(query, kind="stable")
     return RowHits(query[order], np.concatenate([p.row for p in parts])[order],
                    np.concatenate([p.distance for p in parts])[order])
-
-
-def _plan(words: np.ndarray, dead: np.ndarray, tables: ChunkTables | None, radius: int):  # type: ignore[no-untyped-def]
-    n = words.shape[0]
-    if tables is not None:
-        radii = probe_radii(radius, tables.tables)
-        s_max = int(radii.max())
-        if s_max <= MAX_CHUNK_RADIUS and probe_cost(n, tables.top_bits, radii) < scan_cost(n):
-            masks, pops, upto = flip_masks(tables.top_bits, s_max)
-            filters = tables.filters()
-
-            def probe(qs, cap, out_rows, out_dist, counts):  # type: ignore[no-untyped-def]
-                fn = kernels.mih_search if len(qs) >= PARALLEL_MIN else kernels.mih_search_serial
-                fn(words, dead, tables.dirs, tables.packed, tables.top_bits,
-                                   tables.row_bits, tables.low_bits, radii, filters, masks,
-                                   pops, upto, qs, radius, cap, out_rows, out_dist, counts)
-            return probe
-
-    def scan(qs, cap, out_rows, out_dist, counts):  # type: ignore[no-untyped-def]
-        fn = kernels.brute_search if len(qs) >= PARALLEL_MIN else kernels.brute_search_serial
-        fn(words, dead, qs, radius, cap, out_rows, out_dist, counts)
-    return scan

@@ -8,8 +8,8 @@ rebuilds from the store):
 * its watermark equals the store's (``StaleSnapshot`` otherwise);
 * the SHA-256 trailer matches every byte before it (truncation, bit rot);
 * the arrays are mutually consistent (directories monotone and ending at the row
-  count, row numbers in range), so even a well-formed but wrong file cannot make
-  the compiled kernels read out of bounds.
+  count, row numbers in range, every record cycle closing), so even a well-formed
+  but wrong file cannot make the compiled kernels read out of bounds.
 
 Layout: ``MAGIC``, u32 version, u32 header length, JSON header, arrays (each
 64-byte aligned), 32-byte SHA-256 of everything before it. Written compacted, to a
@@ -28,11 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from veil.errors import BadSnapshot, StaleSnapshot
+from veil.index.cycle import RECORD_BYTES, CycleTables, check_cycle, rank_samples
 from veil.index.hamming import Block, HammingIndex
-from veil.index.multi_index import ChunkTables, row_bits_for
+from veil.index.multi_index import CHUNK_BITS, row_bits_for, top_bits_for
 
 MAGIC = b"VEILIDX\x00"
-FORMAT_VERSION = 1
+#: 2: cycle tables (the hashes live only in the tables); 1 had a hash array.
+FORMAT_VERSION = 2
 _PREFIX = struct.Struct("<8sII")
 _DIGEST = 32
 _ALIGN = 64
@@ -51,13 +53,17 @@ def save_snapshot(index: HammingIndex, path: Path) -> Path:
     arrays: dict[str, np.ndarray] = {}
     layout: dict[str, object] = {}
     if block is not None:
-        arrays = {"words": block.words[: block.n], "entry_ids": block.entry_ids[: block.n],
-                  "labels": block.labels[: block.n]}
-        if block.tables is not None:
-            arrays["dirs"] = block.tables.dirs
-            arrays["packed"] = block.tables.packed
-            layout = {"top_bits": block.tables.top_bits, "row_bits": block.tables.row_bits,
-                      "low_bits": block.tables.low_bits}
+        arrays = {"entry_ids": block.entry_ids[: block.n], "labels": block.labels[: block.n]}
+        if block.cycle is not None:
+            # the rank samples are derived data: rebuilt at load, never trusted from disk
+            arrays["dirs"] = block.cycle.dirs
+            arrays["records"] = block.cycle.records
+            layout = {"layout": "cycle", "top_bits": block.cycle.top_bits,
+                      "row_bits": block.cycle.row_bits}
+        else:
+            assert block.words is not None
+            arrays["words"] = block.words[: block.n]
+            layout = {"layout": "words"}
     header: dict[str, object] = {
         "signal": index.signal, "bits": index.bits, "tables": index.tables,
         "equality": index.equality, "watermark": index.watermark,
@@ -213,27 +219,27 @@ def _block(name: str, arrays: dict[str, np.ndarray], header: dict[str, object], 
 
     if rows == 0:
         return None
-    words = need("words", "<u8", (rows, w))
     ids = need("entry_ids", "<i8", (rows,))
     labels = need("labels", "<u2", (rows,))
     if n_labels == 0 or int(labels.max()) >= n_labels:
         raise BadSnapshot(f"{name}: label codes out of range")
-    tables = None
-    if template.tables:
-        try:
-            top, row_bits, low = (int(header[k])  # type: ignore[call-overload]
-                                  for k in ("top_bits", "row_bits", "low_bits"))
-        except (KeyError, TypeError, ValueError):
-            raise BadSnapshot(f"{name}: table layout missing") from None
-        if not (1 <= top <= 24 and row_bits == row_bits_for(rows)
-                and 0 <= low <= 32 - max(top, row_bits)):
-            raise BadSnapshot(f"{name}: inconsistent table layout")
-        dirs = need("dirs", "<u4", (template.tables, (1 << top) + 1))
-        packed = need("packed", "<u4", (template.tables - 1, rows))
-        if (dirs[:, 0] != 0).any() or (dirs[:, -1] != rows).any() or (
-                dirs[:, 1:] < dirs[:, :-1]).any():
-            raise BadSnapshot(f"{name}: directories are not consistent with the rows")
-        if packed.size and int((packed & np.uint32((1 << row_bits) - 1)).max()) >= rows:
-            raise BadSnapshot(f"{name}: row numbers out of range")
-        tables = ChunkTables(dirs, packed, top, row_bits, low)
-    return Block(words, ids, labels, np.zeros(rows, np.uint8), rows, tables)
+    dead = np.zeros(rows, np.uint8)
+    if header.get("layout") == "words":
+        return Block(need("words", "<u8", (rows, w)), ids, labels, dead, rows, None)
+    if header.get("layout") != "cycle" or not template.tables:
+        raise BadSnapshot(f"{name}: table layout missing")
+    try:
+        top, row_bits = (int(header[k])  # type: ignore[call-overload]
+                         for k in ("top_bits", "row_bits"))
+    except (KeyError, TypeError, ValueError):
+        raise BadSnapshot(f"{name}: table layout missing") from None
+    if not (top == top_bits_for(rows) and row_bits == row_bits_for(rows)
+            and CHUNK_BITS - top + row_bits <= 8 * RECORD_BYTES):
+        raise BadSnapshot(f"{name}: inconsistent table layout")
+    dirs = need("dirs", "<u4", (template.tables, (1 << top) + 1))
+    records = need("records", "|u1", (template.tables, rows * RECORD_BYTES))
+    why = check_cycle(dirs, records, rows, row_bits)
+    if why is not None:
+        raise BadSnapshot(f"{name}: {why}")
+    cycle = CycleTables(dirs, records, rank_samples(dirs, rows), rows, top, row_bits)
+    return Block(None, ids, labels, dead, rows, cycle)

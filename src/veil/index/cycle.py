@@ -1,0 +1,146 @@
+"""Cycle tables: multi-index hashing that stores each hash once, spread over its tables.
+
+A hash of ``32·m`` bits is cut into ``m`` chunks of 32 bits, and there is one table
+per chunk: the block's entries sorted by that chunk, with a directory over the
+chunk's top ``top_bits`` bits. Table ``t``'s record for an entry holds
+
+* the rest of its chunk (the ``32 - top_bits`` bits below the directory bits; the
+  top bits are where the record sits, so they cost nothing), and
+* the entry's position in table ``t + 1`` (mod ``m``),
+
+so the records of one entry form a cycle through all ``m`` tables and, walked once
+round, give back the whole hash. There is no separate copy of the hashes: where a
+layout with one hash array plus row pointers needs ``32 + 4·(m - 1)`` bytes and more
+per hash (1.98× the raw hash at 10M), this needs ``m`` records of 5 bytes plus
+the directories, about 1.4×. Table 0's order is the block's row order (ids, labels
+and tombstones are indexed by it).
+
+Searching is the pigeonhole probe of ``multi_index``: table ``t`` is probed at
+radius ``s_t`` (every directory key within ``s_t`` bits of the query's), and a
+record whose whole chunk is within ``s_t`` is a candidate. The candidate is then
+verified by walking its cycle, adding each chunk's distance and giving up as soon
+as the sum passes the radius, which for a random candidate is after two or three
+steps. A chunk's top bits come from the position: ``rank`` finds the directory
+bucket holding a position from a sample taken every ``2**INV_SHIFT`` positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from veil.index import kernels
+from veil.index.multi_index import CHUNK_BITS, chunk_values, row_bits_for, top_bits_for
+
+#: Bytes per record: up to 40 bits of (rest of the chunk << row_bits | position).
+RECORD_BYTES = kernels.RECORD_BYTES
+#: One rank sample per this power of two of positions.
+INV_SHIFT = kernels.INV_SHIFT
+
+
+@dataclass(eq=False)
+class CycleTables:
+    dirs: np.ndarray  # (m, 2**top_bits + 1) uint32 bucket offsets
+    records: np.ndarray  # (m, n * RECORD_BYTES) uint8, little-endian 40-bit records
+    inv: np.ndarray  # (m, (n >> INV_SHIFT) + 1) uint32: bucket of position i << INV_SHIFT
+    n: int
+    top_bits: int
+    row_bits: int
+
+    @property
+    def tables(self) -> int:
+        return int(self.dirs.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.dirs.nbytes + self.records.nbytes + self.inv.nbytes)
+
+    def decode(self, rows: np.ndarray) -> np.ndarray:
+        """The hashes at table-0 positions ``rows``, as packed rows of 64-bit words."""
+        rows = np.ascontiguousarray(rows, np.int64)
+        out = np.empty((len(rows), self.tables // 2), np.uint64)
+        if len(rows):
+            kernels.cycle_decode(self.dirs, self.records, self.inv, self.top_bits,
+                                 self.row_bits, rows, out)
+        return out
+
+    def erase(self, rows: np.ndarray) -> None:
+        """Zero the stored chunk bits of the entries at table-0 ``rows`` (withdrawn:
+        tombstoned already; their cycles stay walkable)."""
+        rows = np.ascontiguousarray(rows, np.int64)
+        if len(rows):
+            kernels.cycle_erase(self.records, self.row_bits, rows)
+
+
+def rank_samples(dirs: np.ndarray, n: int) -> np.ndarray:
+    """For each table, the bucket holding every ``2**INV_SHIFT``-th position."""
+    at = np.arange(0, (n >> INV_SHIFT) + 1, dtype=np.int64) << INV_SHIFT
+    inv = np.empty((dirs.shape[0], len(at)), np.uint32)
+    last = dirs.shape[1] - 2
+    for t in range(dirs.shape[0]):
+        inv[t] = np.minimum(np.searchsorted(dirs[t], at, side="right") - 1, last)
+    return inv
+
+
+def build_cycle(words: np.ndarray) -> CycleTables:
+    """Tables over ``words``, which must already be sorted by chunk 0 (``sort_order``):
+    table 0's order is the row order."""
+    n = words.shape[0]
+    m = words.shape[1] * 64 // CHUNK_BITS
+    if n >= 1 << 31:
+        raise ValueError("a block holds fewer than 2**31 rows; split the bank")
+    top = top_bits_for(n)
+    row_bits = row_bits_for(n)
+    rest_bits = CHUNK_BITS - top
+    dirs = np.empty((m, (1 << top) + 1), np.uint32)
+    records = np.empty((m, n * RECORD_BYTES), np.uint8)
+    # where each row sits in table t: the pointers of table t - 1 point there
+    orders: list[np.ndarray] = []
+    positions: list[np.ndarray] = []
+    for t in range(m):
+        c = chunk_values(words, t)
+        # int32 halves the build's temporaries (a block has < 2**31 rows)
+        order = (np.arange(n, dtype=np.int32) if t == 0
+                 else np.argsort(c, kind="stable").astype(np.int32))
+        pos = np.empty(n, np.int32)
+        pos[order] = np.arange(n, dtype=np.int32)
+        orders.append(order)
+        positions.append(pos)
+        counts = np.bincount(c >> np.uint32(rest_bits), minlength=1 << top)
+        dirs[t, 0] = 0
+        np.cumsum(counts, out=dirs[t, 1:])
+    for t in range(m):
+        order = orders[t]
+        rest = chunk_values(words, t)[order].astype(np.uint64) & np.uint64((1 << rest_bits) - 1)
+        nxt = positions[(t + 1) % m][order].astype(np.uint64)
+        field = (rest << np.uint64(row_bits)) | nxt
+        rec = records[t].reshape(n, RECORD_BYTES)
+        for k in range(RECORD_BYTES):
+            rec[:, k] = ((field >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.uint8)
+        del rest, nxt, field
+    return CycleTables(dirs, records, rank_samples(dirs, n), n, top, row_bits)
+
+
+def check_cycle(dirs: np.ndarray, records: np.ndarray, n: int, row_bits: int) -> str | None:
+    """Why these arrays cannot be walked safely (None if they can): directories
+    monotone and ending at ``n``, every pointer in range, and each table's pointers a
+    permutation whose composition round all tables is the identity (every walk comes
+    back where it started)."""
+    if (dirs[:, 0] != 0).any() or (dirs[:, -1] != n).any() or (dirs[:, 1:] < dirs[:, :-1]).any():
+        return "directories are not consistent with the rows"
+    at = np.arange(n, dtype=np.int64)
+    pos = at.copy()
+    mask = np.uint64((1 << row_bits) - 1)
+    for t in range(dirs.shape[0]):
+        rec = records[t].reshape(n, RECORD_BYTES)
+        field = np.zeros(n, np.uint64)
+        for k in range(RECORD_BYTES):
+            field |= rec[:, k].astype(np.uint64) << np.uint64(8 * k)
+        ptr = (field & mask).astype(np.int64)
+        if n and int(ptr.max()) >= n:
+            return "row numbers out of range"
+        pos = ptr[pos]
+    if not np.array_equal(pos, at):
+        return "record cycles do not close"
+    return None
