@@ -50,8 +50,9 @@ def row_bits_for(n: int) -> int:
 
 
 def top_bits_for(n: int) -> int:
-    """Directory width: ~8 hashes per bucket keeps directories at ~3 bytes a hash
-    over 8 tables while a bucket is still one or two cache lines of packed rows."""
+    """Directory width: ~8 hashes per bucket keeps directories at ~3.4 bytes a hash
+    over 8 tables while a bucket is still one cache line of 5-byte records, and
+    leaves few enough chunk bits to store that a record fits 40 bits."""
     return min(24, max(1, (max(n, 1) // 8).bit_length() - 1))
 
 
