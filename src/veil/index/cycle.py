@@ -37,6 +37,8 @@ from veil.index.multi_index import CHUNK_BITS, chunk_values, row_bits_for, top_b
 RECORD_BYTES = kernels.RECORD_BYTES
 #: One rank sample per this power of two of positions.
 INV_SHIFT = kernels.INV_SHIFT
+#: Rows decoded on all cores from this many; fewer (a query's matches) on the caller's.
+DECODE_PARALLEL_MIN = 4096
 
 
 @dataclass(eq=False)
@@ -61,8 +63,9 @@ class CycleTables:
         rows = np.ascontiguousarray(rows, np.int64)
         out = np.empty((len(rows), self.tables // 2), np.uint64)
         if len(rows):
-            kernels.cycle_decode(self.dirs, self.records, self.inv, self.top_bits,
-                                 self.row_bits, rows, out)
+            fn = (kernels.cycle_decode if len(rows) >= DECODE_PARALLEL_MIN
+                  else kernels.cycle_decode_serial)
+            fn(self.dirs, self.records, self.inv, self.top_bits, self.row_bits, rows, out)
         return out
 
     def erase(self, rows: np.ndarray) -> None:

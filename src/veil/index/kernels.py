@@ -197,8 +197,7 @@ def _cycle_search(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, dead: 
         counts[qi] = c
 
 
-@njit(parallel=True, nogil=True, cache=True)
-def cycle_decode(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, top_bits: int,
+def _cycle_decode(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, top_bits: int,
                  row_bits: int, rows: np.ndarray, out: np.ndarray) -> None:
     """The packed hashes at table-0 positions ``rows``: one walk round each cycle."""
     m = dirs.shape[0]
@@ -252,3 +251,6 @@ brute_search = njit(parallel=True, nogil=True, cache=True)(_twin(_brute_search, 
 brute_search_serial = njit(nogil=True, cache=True)(_twin(_brute_search, "_serial"))
 cycle_search = njit(parallel=True, nogil=True, cache=True)(_twin(_cycle_search, "_parallel"))
 cycle_search_serial = njit(nogil=True, cache=True)(_twin(_cycle_search, "_serial"))
+# decoding the few matches of a query must not wake the thread pool (~0.1 ms)
+cycle_decode = njit(parallel=True, nogil=True, cache=True)(_twin(_cycle_decode, "_parallel"))
+cycle_decode_serial = njit(nogil=True, cache=True)(_twin(_cycle_decode, "_serial"))
