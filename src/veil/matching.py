@@ -1,18 +1,17 @@
 """The banks as one matcher: an exact index per signal type, kept current, and verdicts.
 
 ``veil scan`` loads it once per run; the service keeps one for its lifetime and
-applies every add and withdrawal to it as the store commits them.
+``veil.feed`` applies to it every change the store commits, whoever made it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from veil.config import Settings
 from veil.errors import BadInput
 from veil.index.factory import ExactIndex, open_index, snapshot_path
-from veil.index.source import EntryRow
 from veil.signals.batch import FileSignals
 from veil.signals.pdq import DIHEDRAL_NAMES
 from veil.signals.registry import get, names
@@ -63,28 +62,6 @@ class BankMatcher:
     def describe(self) -> str:
         loaded = [f"{size:,} {n}" for n, size in self.sizes().items() if size]
         return ", ".join(loaded) if loaded else "no active entries"
-
-    # -- live updates -------------------------------------------------------------------
-    def set_bank(self, name: str, category: str, policy: dict[str, object] | None) -> None:
-        self.banks[name] = BankPolicy(category, dict(policy or {}))
-
-    def add(self, signal: str, entry_id: int, bank: str, category: str, value: str,
-            watermark: int | None = None) -> None:
-        """Make one new entry match now (after the store has committed it)."""
-        self.indexes[signal].add(entry_id, bank, category, value, watermark=watermark)
-
-    def add_many(self, signal: str, entries: Iterable[EntryRow],
-                 watermark: int | None = None) -> int:
-        """Bulk form of ``add`` for ``(entry_id, bank, category, value, quality)`` rows."""
-        return self.indexes[signal].add_many(entries, watermark=watermark)
-
-    def withdraw(self, signal: str, entry_id: int, watermark: int | None = None) -> bool:
-        """Stop one entry matching now: a victim's withdrawal must not wait for a rebuild."""
-        return self.indexes[signal].withdraw(entry_id, watermark=watermark)
-
-    def withdraw_many(self, signal: str, entry_ids: Iterable[int],
-                      watermark: int | None = None) -> int:
-        return self.indexes[signal].withdraw_many(entry_ids, watermark=watermark)
 
     # -- matching -----------------------------------------------------------------------
     def threshold(self, signal: str, override: int | None) -> int:
