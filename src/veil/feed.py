@@ -80,7 +80,7 @@ def _apply(index: HammingIndex, changes: Iterable[EntryChange]) -> tuple[int, in
     it = iter(changes)
     while chunk := list(islice(it, FEED_CHUNK)):
         kills = [c.entry_id for c in chunk if not c.active]
-        withdrawn |= any(c.status == "withdrawn" for c in chunk)
+        withdrawn |= any(c.withdrawn for c in chunk)
         removed += index.withdraw_many(kills) if kills else 0
         adds = [c.as_active() for c in chunk if c.active]
         added += index.add_many(adds) if adds else 0

@@ -73,11 +73,8 @@ class LiveMatcher:
             raise
         with self._sync_lock:
             self._matcher = m
-        try:
-            self.sync()  # what was committed while the load ran
-        except Exception as exc:  # the poller retries; matching can start
-            self.sync_error = f"{type(exc).__name__}: {exc}"
-            log.warning("change feed not read after loading: %s", self.sync_error)
+        # what was committed while the load ran; if unreadable, the poller retries
+        self._sync_or_log(logging.WARNING, "change feed not read after loading")
         self.load_seconds = time.perf_counter() - started
         log.info("bank index ready", extra={"seconds": round(self.load_seconds, 3),
                                             "index": m.describe()})
@@ -104,11 +101,14 @@ class LiveMatcher:
         stops matching) before the response. The change is committed whatever happens
         here: a failure is logged and left to the poller, not turned into an error
         that would make the client retry a write that succeeded."""
+        self._sync_or_log(logging.ERROR, "change not applied to the index yet")
+
+    def _sync_or_log(self, level: int, message: str) -> None:
         try:
             self.sync()
-        except Exception as exc:  # the poller retries
+        except Exception as exc:  # a database hiccup: recorded, retried by the poller
             self.sync_error = f"{type(exc).__name__}: {exc}"
-            log.error("change not applied to the index yet: %s", self.sync_error)
+            log.log(level, "%s: %s", message, self.sync_error)
 
     def sync_age(self) -> float | None:
         """Seconds since the feed was last read (None before the first read)."""
@@ -122,11 +122,7 @@ class LiveMatcher:
 
         def run() -> None:
             while not self._stop.wait(interval_s):
-                try:
-                    self.sync()
-                except Exception as exc:  # a database hiccup must not end polling
-                    self.sync_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("change feed not read: %s", self.sync_error)
+                self._sync_or_log(logging.WARNING, "change feed not read")
 
         self._poller = threading.Thread(target=run, name="veil-index-sync", daemon=True)
         self._poller.start()

@@ -113,6 +113,14 @@ def _rank(dirs: np.ndarray, inv: np.ndarray, t: int, p: int) -> np.int64:
     return k
 
 
+@njit(inline="always", cache=True)
+def _chunk_at(dirs: np.ndarray, inv: np.ndarray, t: int, p: int, field: np.uint64,
+              rest_bits: np.uint64, shift: np.uint64) -> np.uint64:
+    """The whole chunk of record ``p`` of table ``t`` (``field`` read from it): the
+    top bits from the bucket it sits in, the rest from the record."""
+    return (np.uint64(_rank(dirs, inv, t, p)) << rest_bits) | (field >> shift)
+
+
 def _cycle_search(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, dead: np.ndarray,
                   top_bits: int, row_bits: int, radii: np.ndarray, masks: np.ndarray,
                   mask_pop: np.ndarray, masks_upto: np.ndarray, queries: np.ndarray,
@@ -176,7 +184,7 @@ def _cycle_search(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, dead: 
                             u -= m
                         pos = np.int64(ptr)
                         g = _field(records, u, pos)
-                        chunk = (np.uint64(_rank(dirs, inv, u, pos)) << rest_bits) | (g >> shift)
+                        chunk = _chunk_at(dirs, inv, u, pos, g, rest_bits, shift)
                         du = _popcount64(chunk ^ qc[u])
                         if u > t and du <= radii[u]:
                             ok = False  # table u finds it too, and reports it
@@ -208,7 +216,7 @@ def _cycle_decode(dirs: np.ndarray, records: np.ndarray, inv: np.ndarray, top_bi
         pos = rows[i]
         for t in range(m):
             f = _field(records, t, pos)
-            chunk = (np.uint64(_rank(dirs, inv, t, pos)) << rest_bits) | (f >> shift)
+            chunk = _chunk_at(dirs, inv, t, pos, f, rest_bits, shift)
             if t & 1:
                 out[i, t >> 1] |= chunk
             else:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from veil.store.rows import RowError
+from veil.store.vocabulary import EntryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,11 @@ class EntryChange(NamedTuple):
 
     @property
     def active(self) -> bool:
-        return self.status == "active"
+        return self.status == EntryStatus.ACTIVE
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status == EntryStatus.WITHDRAWN
 
     def as_active(self) -> ActiveEntry:
         assert self.value is not None
