@@ -43,6 +43,7 @@ def generate(path: Path, rows: int, seed: int, bad_last: bool = False) -> None:
 def child(step: str, arg: str) -> None:
     """One measured step, run in its own process; prints one JSON line last."""
     from veil.cli import app
+    from veil.config import load_settings
     from veil.store import open_store
 
     started = time.perf_counter()
@@ -55,10 +56,10 @@ def child(step: str, arg: str) -> None:
         except SystemExit as exc:
             code = exc.code
     elif step == "baseline":  # interpreter, imports and an open store: the floor
-        with open_store() as store:
+        with open_store(load_settings()) as store:
             store.list_banks()
     elif step == "stream":
-        with open_store() as store:
+        with open_store(load_settings()) as store:
             rows = sum(1 for _ in store.iter_active("pdq"))
     took = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

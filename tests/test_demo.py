@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from served import free_port, wait_ready
 from veil.cli import app
-from veil.demo import BANKED, DEMO_BANK, SYNTHETIC_COUNT
+from veil.cli.demo import BANKED, DEMO_BANK, SYNTHETIC_COUNT
+from veil.config import load_settings
 from veil.store import open_store
 
 runner = CliRunner()
@@ -34,7 +35,7 @@ def test_demo_on_synthetic_pictures_runs_twice(veil_home: Path, tmp_path: Path,
     assert second.exit_code == 0, second.output
     assert "(0 new entries)" in _summary(second.output)
     assert expected in _summary(second.output)
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         assert store.get_bank(DEMO_BANK).counts["active"] == 2 * banked  # pdq + md5
 
 
@@ -48,6 +49,7 @@ def test_demo_on_shared_corpus_finds_exactly_the_banked_photos(
         res.output)
 
 
+@pytest.mark.timeout(180)
 def test_demo_serve_prints_a_working_admin_key_once(tmp_path: Path) -> None:
     """What `make run` runs: the demo, then the service with a fresh admin key."""
     import json
@@ -66,15 +68,17 @@ def test_demo_serve_prints_a_working_admin_key_once(tmp_path: Path) -> None:
     proc = subprocess.Popen([*veil, "demo", "--serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        key = None
+        keys: dict[str, str] = {}
         deadline = time.monotonic() + 60
         assert proc.stdout is not None
-        while key is None and time.monotonic() < deadline:
+        while len(keys) < 2 and time.monotonic() < deadline:
             line = proc.stdout.readline()
-            assert line, "the demo exited before printing a key"
-            if line.startswith("veil_"):
-                key = line.strip()
-        assert key, "no admin key printed"
+            assert line, "the demo exited before printing its keys"
+            label, _, value = line.strip().partition(":")
+            if value.strip().startswith("veil_"):
+                keys[label.strip()] = value.strip()
+        assert set(keys) == {"platform", "admin, review"}, keys
+        key = keys["admin, review"]
         assert wait_ready(f"http://127.0.0.1:{port}", proc, deadline - time.monotonic()), (
             "service never became ready")
         req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/admin/banks",

@@ -1,10 +1,11 @@
 """Verdicts: the most severe bank action wins; reasons name the evidence."""
 
-from veil.verdict import MatchedEntry, action_for, decide
+from veil.verdict import Match, action_for, decide
 
 
-def _m(bank: str, category: str, distance: int, signal: str = "pdq") -> MatchedEntry:
-    return MatchedEntry(signal, 7, bank, category, "ab" * 32, distance, 31)
+def _m(bank: str, category: str, distance: int, signal: str = "pdq") -> Match:
+    return Match(signal=signal, entry_id=7, bank=bank, category=category, distance=distance,
+                 threshold=31)
 
 
 def test_no_match_allows() -> None:
@@ -28,6 +29,7 @@ def test_bank_policy_overrides_category_default() -> None:
 
 
 def test_exact_digest_reason_reads_naturally() -> None:
-    v = decide([MatchedEntry("md5", 1, "b", "imported", "0" * 32, 0, 0)], {})
+    v = decide([Match(signal="md5", entry_id=1, bank="b", category="imported", distance=0,
+                      threshold=0)], {})
     assert v.decision == "review" and "identical bytes" in v.reasons[0]
-    assert v.as_dict()["matches"][0]["signal"] == "md5"
+    assert v.as_json()["matches"][0]["signal"] == "md5"

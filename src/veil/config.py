@@ -1,161 +1,214 @@
-"""Settings from the environment (``VEIL_*``): paths, limits and thresholds.
+"""Settings: one ``pydantic-settings`` object, read from ``VEIL_*`` environment variables.
 
-Every limit and threshold used anywhere in Veil lives here, documented, so that
-an operator can see and change them in one place.
+Every limit, threshold and knob Veil uses is a field here, with its default and the
+reason for it in the field's description (``veil config`` prints them all with their
+effective values). Entry points (the CLI commands, ``veil serve``, benchmarks) call
+``load_settings()`` once and pass the object down; nothing below them reads the
+environment.
+
+Environment names: ``VEIL_<FIELD>`` for top-level fields, ``VEIL_<NAME>`` for media
+limits and ``VEIL_API_<NAME>`` for the service's. Per-signal maps take JSON or one
+variable per signal: ``VEIL_THRESHOLDS='{"pdq": 24}'`` or ``VEIL_THRESHOLDS__PDQ=24``.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, HttpUrl, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from veil.errors import ConfigError
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+class SignalDefaults(Protocol):
+    """What settings need to know of a signal type to resolve its thresholds."""
+
+    name: str
+    default_threshold: int
+    max_threshold: int
+    min_quality: int | None
 
 
-@dataclass(frozen=True)
-class MediaLimits:
-    """Bounds applied before and during decoding of untrusted media."""
-
-    #: Largest accepted file, in bytes (50 MiB: a 100 MP JPEG is ~40 MiB).
-    max_bytes: int = 50 * 1024 * 1024
-    #: Largest accepted image, in pixels (width*height), checked from the header
-    #: before any pixel is decoded, so decompression bombs are refused cheaply.
-    max_pixels: int = 120_000_000
-    #: Largest accepted width or height.
-    max_side: int = 30_000
-    #: Most frames read from an animated image (GIF/WebP/APNG/TIFF); images with
-    #: more are refused rather than silently truncated.
-    max_frames: int = 1000
+def _settings_config(prefix: str, **extra: Any) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore",
+                              validate_default=True, **extra)
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Default match thresholds, in Hamming bits, per signal type."""
+class MediaLimits(BaseSettings):
+    """Bounds applied before and during decoding of untrusted media (``VEIL_<NAME>``)."""
 
-    #: Meta's published guidance: PDQ distance <= 31 is a match.
-    pdq: int = 31
-    phash: int = 10
-    dhash: int = 10
-    #: PDQ hashes below this quality describe near-flat images and match far
-    #: too much; Meta recommends discarding quality <= 49.
-    pdq_min_quality: int = 50
+    model_config = _settings_config("VEIL_")
 
-
-@dataclass(frozen=True)
-class ApiLimits:
-    """Bounds and knobs of the HTTP service (``veil serve``)."""
-
-    #: Largest JSON request body, in bytes; bigger ones are refused from their
-    #: Content-Length (or when the stream passes it) before being parsed. 1000
-    #: signals take about 150 KB.
-    max_json_bytes: int = 1024 * 1024
-    #: Most signals in one ``POST /v1/match`` batch.
-    max_batch: int = 1000
-    #: Most signals in one victim case.
-    max_case_signals: int = 100
-    #: Largest hash-list upload to ``POST /v1/admin/banks/{name}/entries`` (streamed
-    #: into the importer, never held whole in memory).
-    max_import_bytes: int = 2 * 1024 * 1024 * 1024
-    #: A request body must arrive within this many seconds in total, and no gap
-    #: between two pieces may exceed ``body_idle_timeout_s`` (slow-upload attacks).
-    body_timeout_s: int = 120
-    body_idle_timeout_s: int = 15
-    #: Public intake (victims, no key): token bucket per client IP. ``rate`` tokens a
-    #: minute, up to ``burst`` at once. Also guards case-token look-ups.
-    intake_rate_per_min: int = 20
-    intake_burst: int = 10
-    #: How long an ``Idempotency-Key`` is remembered, and how many at most (in memory).
-    idempotency_ttl_s: int = 24 * 3600
-    idempotency_max_keys: int = 10_000
-    #: API keys are re-read from the store this often, so a key revoked from the CLI
-    #: stops working within this many seconds (revoking through the API is at once).
-    key_cache_s: int = 5
-    #: Scans hashed at the same time (0: one per core); others wait their turn.
-    scan_concurrency: int = 0
-    #: Name of the bank that victims' submissions go into (category victim_submitted).
-    victim_bank: str = "victims"
-    #: Seconds between writes of match counters (victims see how often their hashes
-    #: matched) to the store; matching itself never waits for the database.
-    match_count_flush_s: int = 2
-    #: Seconds ``veil serve`` waits for in-flight requests on SIGTERM.
-    graceful_shutdown_s: int = 30
-    #: Milliseconds between reads of the store's change feed: a change committed by
-    #: another process (``veil bank import`` run elsewhere, another service worker)
-    #: matches, or stops matching, within this long. The service's own changes apply
-    #: before the request that made them returns. 0 turns the polling off.
-    index_sync_ms: int = 1000
+    max_bytes: int = Field(50 * 1024 * 1024, ge=1, description=(
+        "Largest accepted media file, in bytes (a 100 MP JPEG is about 40 MiB)."))
+    max_pixels: int = Field(120_000_000, ge=1, description=(
+        "Largest accepted image in pixels (width × height), checked from the header before "
+        "any pixel is decoded, so decompression bombs are refused cheaply."))
+    max_side: int = Field(30_000, ge=1, description="Largest accepted width or height.")
+    max_frames: int = Field(1000, ge=1, description=(
+        "Most frames read from an animated image (GIF/WebP/APNG/TIFF); images with more "
+        "are refused rather than silently truncated."))
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path
-    database_url: str
-    media: MediaLimits = field(default_factory=MediaLimits)
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    api: ApiLimits = field(default_factory=ApiLimits)
-    #: Rows per transaction for bulk bank imports (memory stays flat).
-    import_batch_rows: int = 20_000
-    #: Longest accepted line in an imported hash list, in bytes.
-    import_max_line_bytes: int = 64 * 1024
-    #: Seconds a SQLite writer waits for another writer (e.g. a long bank import)
-    #: before giving up with ``store.busy``.
-    db_busy_timeout_s: int = 30
-    #: Worker processes for ``veil scan`` (0: one per core).
-    scan_workers: int = 0
-    #: Hash queries ``veil match`` reads, parses and searches per step (memory stays
-    #: flat whatever the input size).
-    match_batch: int = 4096
-    #: Indexes of at least this many entries are written to ``$VEIL_HOME/index`` so
-    #: the next start loads them instead of re-reading the store (smaller ones
-    #: rebuild in about a second).
-    index_snapshot_min_entries: int = 100_000
+class Helpline(BaseModel):
+    """A support service the intake page lists (set by the operator)."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=120)
+    url: HttpUrl | None = None
+    phone: str | None = Field(None, max_length=40)
+    note: str | None = Field(None, max_length=200)
+
+
+class ApiLimits(BaseSettings):
+    """Bounds and knobs of the HTTP service, ``veil serve`` (``VEIL_API_<NAME>``)."""
+
+    model_config = _settings_config("VEIL_API_")
+
+    max_json_bytes: int = Field(1024 * 1024, ge=1024, description=(
+        "Largest JSON request body, in bytes; a larger Content-Length is refused before "
+        "the body is read. 1000 signals take about 150 KB."))
+    max_batch: int = Field(1000, ge=1, description="Most signals in one POST /v1/match.")
+    max_case_signals: int = Field(100, ge=2, description="Most signals in one victim case.")
+    max_import_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1, description=(
+        "Largest hash-list upload to POST /v1/admin/banks/{name}/entries (streamed into "
+        "the importer, never held whole in memory)."))
+    body_timeout_s: int = Field(120, ge=1, description=(
+        "A request body must arrive within this many seconds in total (slow uploads)."))
+    body_idle_timeout_s: int = Field(15, ge=1, description=(
+        "No gap between two pieces of a request body may exceed this (slow-upload "
+        "attacks)."))
+    intake_rate_per_min: int = Field(20, ge=1, description=(
+        "Public intake (victims, no key): tokens a minute per client address. Also guards "
+        "case-token look-ups."))
+    intake_burst: int = Field(10, ge=1, description="Public intake: tokens at once.")
+    idempotency_ttl_s: int = Field(24 * 3600, ge=1, description=(
+        "How long an Idempotency-Key is remembered (in memory only)."))
+    idempotency_max_keys: int = Field(10_000, ge=1, description=(
+        "Most Idempotency-Keys remembered at once."))
+    key_cache_s: int = Field(5, ge=0, description=(
+        "API keys are re-read from the store this often, so a key revoked from the CLI "
+        "stops working within this many seconds (revoking through the API is at once)."))
+    scan_concurrency: int = Field(0, ge=0, description=(
+        "Uploads hashed at the same time (0: one per core); others wait their turn."))
+    victim_bank: str = Field("victims", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                             description=("Bank that victims' submissions go into (category "
+                                          "victim_submitted, created on first use)."))
+    match_count_flush_s: int = Field(2, ge=1, description=(
+        "Seconds between writes of match counters (victims see how often their hashes "
+        "matched); matching never waits for the database."))
+    graceful_shutdown_s: int = Field(30, ge=0, description=(
+        "Seconds veil serve waits for in-flight requests on SIGTERM."))
+    index_sync_ms: int = Field(1000, ge=0, description=(
+        "Milliseconds between reads of the store's change feed: a change committed by "
+        "another process (veil bank import run elsewhere, another worker) matches, or "
+        "stops matching, within this long. The service's own changes apply before the "
+        "request that made them returns. 0 turns polling off."))
+
+
+def _default_home() -> Path:
+    return Path.home() / ".veil"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with its default and why (``VEIL_<FIELD>``)."""
+
+    model_config = _settings_config("VEIL_", env_nested_delimiter="__")
+
+    home: Path = Field(default_factory=_default_home, description=(
+        "Data folder: the SQLite database, index snapshots. Created owner-only."))
+    database_url: str = Field("", description=(
+        "Any SQLAlchemy URL (e.g. postgresql+psycopg://user@host/db); empty: SQLite "
+        "file veil.db in home."))
+    media: MediaLimits = Field(default_factory=MediaLimits, description=(
+        "Limits on untrusted media (VEIL_MAX_BYTES …)."))
+    api: ApiLimits = Field(default_factory=ApiLimits, description=(
+        "The HTTP service's limits (VEIL_API_…)."))
+    thresholds: dict[str, int] = Field(default_factory=dict, description=(
+        "Match thresholds in bits by signal type, overriding each type's published default "
+        "(PDQ 31, pHash and dHash 10, digests 0)."))
+    min_quality: dict[str, int] = Field(default_factory=dict, description=(
+        "Quality floors by signal type, overriding each type's default (PDQ 50: Meta "
+        "recommends discarding quality ≤ 49, which describes near-flat images)."))
+    helplines: tuple[Helpline, ...] = Field((), description=(
+        "Support services the intake page lists, as JSON: "
+        '[{"name": …, "url": …, "phone": …, "note": …}].'))
+    import_batch_rows: int = Field(20_000, ge=1, description=(
+        "Rows per transaction for bulk bank imports (memory stays flat)."))
+    import_max_line_bytes: int = Field(64 * 1024, ge=256, description=(
+        "Longest accepted line in an imported hash list, in bytes."))
+    db_busy_timeout_s: int = Field(30, ge=0, description=(
+        "Seconds a SQLite writer waits for another (e.g. a long import) before failing "
+        "with store.busy."))
+    scan_workers: int = Field(0, ge=0, description=(
+        "Hashing processes for veil scan and veil hash (0: one per core)."))
+    match_batch: int = Field(4096, ge=1, description=(
+        "Hash queries veil match reads, parses and searches per step (memory stays flat "
+        "whatever the input size)."))
+    index_snapshot_min_entries: int = Field(100_000, ge=0, description=(
+        "Indexes of at least this many entries are written to home/index so the next "
+        "start loads them instead of re-reading the store; smaller ones rebuild in about "
+        "a second."))
+
+    @model_validator(mode="after")
+    def _database_in_home(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'veil.db'}")
+        return self
+
+    @model_validator(mode="after")
+    def _signal_maps(self) -> Settings:
+        for field in ("thresholds", "min_quality"):
+            values: dict[str, int] = getattr(self, field)
+            clean = {k.strip().lower(): v for k, v in values.items()}
+            bad = [f"{k}={v}" for k, v in clean.items() if v < 0]
+            if bad:
+                raise ValueError(f"{field} must not be negative: {', '.join(bad)}")
+            object.__setattr__(self, field, clean)
+        return self
+
+    def threshold(self, signal: SignalDefaults) -> int:
+        """The match threshold for ``signal``: configured, else the type's own."""
+        t = self.thresholds.get(signal.name, signal.default_threshold)
+        if t > signal.max_threshold:
+            raise ValueError(f"VEIL_THRESHOLDS: {signal.name} threshold {t} is above "
+                             f"{signal.max_threshold}, the most this signal allows")
+        return t
+
+    def quality_floor(self, signal: SignalDefaults) -> int | None:
+        """Hashes of ``signal`` below this quality are neither banked nor matched."""
+        if signal.min_quality is None:
+            return None
+        return self.min_quality.get(signal.name, signal.min_quality)
 
     def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        """A copy with ``changes`` applied and validated (tests, benchmarks)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
 
 
-def load_settings() -> Settings:
-    """Read settings from the environment; nothing is cached, so tests can vary env."""
-    home = Path(os.environ.get("VEIL_HOME") or Path.home() / ".veil").expanduser()
-    db_url = os.environ.get("VEIL_DATABASE_URL") or f"sqlite:///{home / 'veil.db'}"
-    d = MediaLimits()
-    media = MediaLimits(
-        max_bytes=_env_int("VEIL_MAX_BYTES", d.max_bytes),
-        max_pixels=_env_int("VEIL_MAX_PIXELS", d.max_pixels),
-        max_side=_env_int("VEIL_MAX_SIDE", d.max_side),
-        max_frames=_env_int("VEIL_MAX_FRAMES", d.max_frames),
-    )
-    t = Thresholds()
-    thresholds = Thresholds(
-        pdq=_env_int("VEIL_PDQ_THRESHOLD", t.pdq),
-        phash=_env_int("VEIL_PHASH_THRESHOLD", t.phash),
-        dhash=_env_int("VEIL_DHASH_THRESHOLD", t.dhash),
-        pdq_min_quality=_env_int("VEIL_PDQ_MIN_QUALITY", t.pdq_min_quality),
-    )
-    da = ApiLimits()
-    api = ApiLimits(**{
-        f: _env_int(f"VEIL_API_{f.upper()}", getattr(da, f))
-        for f in da.__dataclass_fields__ if f != "victim_bank"
-    }, victim_bank=os.environ.get("VEIL_API_VICTIM_BANK") or da.victim_bank)
-    return Settings(
-        home=home,
-        database_url=db_url,
-        media=media,
-        thresholds=thresholds,
-        api=api,
-        import_batch_rows=_env_int("VEIL_IMPORT_BATCH_ROWS", 20_000),
-        import_max_line_bytes=_env_int("VEIL_IMPORT_MAX_LINE_BYTES", 64 * 1024),
-        db_busy_timeout_s=_env_int("VEIL_DB_BUSY_TIMEOUT_S", 30),
-        scan_workers=_env_int("VEIL_SCAN_WORKERS", 0),
-        match_batch=max(1, _env_int("VEIL_MATCH_BATCH", 4096)),
-        index_snapshot_min_entries=_env_int("VEIL_INDEX_SNAPSHOT_MIN_ENTRIES", 100_000),
-    )
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (nothing cached: each call reads it again).
+
+    Raises ``ConfigError`` naming each bad variable and what it must be."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable a validation error's location names."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "settings"
+    if len(parts) > 1 and parts[0] in ("media", "api"):
+        parts = parts[1:]
+    for cls in (Settings, MediaLimits, ApiLimits):
+        if parts[0] in cls.model_fields:
+            prefix = str(cls.model_config.get("env_prefix", ""))
+            return prefix + "__".join(parts).upper()
+    return "_".join(parts)

@@ -89,6 +89,12 @@ class StaleSnapshot(BadSnapshot):
     code = "index.stale_snapshot"
 
 
+class ConfigError(VeilError):
+    """A ``VEIL_*`` environment variable holds a value the settings refuse."""
+
+    code = "config.invalid"
+
+
 class ApiNotReady(VeilError):
     """The service is starting (its bank index is loading) or shutting down."""
 

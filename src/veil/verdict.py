@@ -1,10 +1,17 @@
-"""Matches (+ observations, later) and bank policy → a verdict a person can read."""
+"""Matches (+ observations, later) and bank policy → a verdict a person can read.
+
+``Match`` is the one serialisation of a match: the API's responses, the CLI's JSON
+lines and tables, and the verdict's reasons are all built from it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from veil.signals import get as get_signal
 
 Decision = Literal["block", "review", "allow"]
 _SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
@@ -22,45 +29,65 @@ DEFAULT_ACTION: dict[str, Decision] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class MatchedEntry:
-    signal: str
-    entry_id: int
+class Match(BaseModel):
+    """One bank entry within the threshold of one query signal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    signal: str = Field(description="Signal type that matched (pdq, md5 …)")
+    entry_id: int = Field(description="The bank entry (see the admin API)")
     bank: str
     category: str
-    value: str
-    distance: int
-    threshold: int
-    variant: str | None = None  # dihedral variant that matched, if any
+    distance: int = Field(description="Hamming distance in bits (0: identical)")
+    threshold: int = Field(description="The largest distance that counted as a match")
+    variant: str | None = Field(None, description=(
+        "For a rotated or mirrored match: how the query relates to the banked picture "
+        "(e.g. rotated_90_cw, mirrored_left_right)"))
+    value: str | None = Field(None, description=(
+        "The entry's hash, only where the caller may see banked hashes (the analyst's "
+        "veil match); never sent to platforms"))
+
+    def evidence(self) -> str:
+        """How close, in words: what a reason line starts with."""
+        st = get_signal(self.signal)
+        if st.exact_digest:
+            how = "identical bytes"
+        else:
+            how = f"{self.distance} bits apart (threshold {self.threshold})"
+        if self.variant and self.variant != "original":
+            label = next((v.label for v in st.variants if v.key == self.variant), self.variant)
+            how += f", {label}"
+        return f"{self.signal} {how}"
+
+    def as_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", exclude_none=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     decision: Decision
-    matches: tuple[MatchedEntry, ...]
-    reasons: tuple[str, ...]
+    matches: tuple[Match, ...] = ()
+    reasons: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "decision": self.decision,
-            "reasons": list(self.reasons),
-            "matches": [
-                {"signal": m.signal, "entry_id": m.entry_id, "bank": m.bank,
-                 "category": m.category, "value": m.value, "distance": m.distance,
-                 "threshold": m.threshold, **({"variant": m.variant} if m.variant else {})}
-                for m in self.matches
-            ],
-        }
+    def as_json(self) -> dict[str, object]:
+        return {"decision": self.decision, "reasons": list(self.reasons),
+                "matches": [m.as_json() for m in self.matches]}
+
+    def noting(self, notes: Iterable[str]) -> Verdict:
+        """This verdict with ``notes`` (e.g. signals not matched, and why) as reasons."""
+        extra = tuple(notes)
+        return self.model_copy(update={"reasons": self.reasons + extra}) if extra else self
 
 
 def action_for(category: str, policy: Mapping[str, object] | None) -> Decision:
     action = (policy or {}).get("action")
-    if action in _SEVERITY:
-        return action  # type: ignore[return-value]
+    if action == "block" or action == "review" or action == "allow":
+        return action
     return DEFAULT_ACTION.get(category, "review")
 
 
-def decide(matches: Iterable[MatchedEntry],
+def decide(matches: Iterable[Match],
            policies: Mapping[str, Mapping[str, object] | None]) -> Verdict:
     """The most severe action among the matched banks; ``allow`` when nothing matched.
 
@@ -68,16 +95,13 @@ def decide(matches: Iterable[MatchedEntry],
     """
     ordered = tuple(sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id)))
     if not ordered:
-        return Verdict("allow", (), ("no bank entry within its threshold",))
+        return Verdict(decision="allow", reasons=("no bank entry within its threshold",))
     decision: Decision = "allow"
     reasons = []
     for m in ordered:
         act = action_for(m.category, policies.get(m.bank))
         if _SEVERITY[act] > _SEVERITY[decision]:
             decision = act
-        how = "identical bytes" if m.distance == 0 and m.signal in ("md5", "sha256") else (
-            f"{m.distance} bits apart (threshold {m.threshold})")
-        turned = f", {m.variant}" if m.variant and m.variant != "original" else ""
-        reasons.append(f"{m.signal} {how}{turned}: entry {m.entry_id} in bank "
-                       f"'{m.bank}' ({m.category}) → {act}")
-    return Verdict(decision, ordered, tuple(reasons))
+        reasons.append(f"{m.evidence()}: entry {m.entry_id} in bank '{m.bank}' "
+                       f"({m.category}) → {act}")
+    return Verdict(decision=decision, matches=ordered, reasons=tuple(reasons))

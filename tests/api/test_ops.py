@@ -12,20 +12,20 @@ from api_support import ATTEST, PDQ
 from fastapi.testclient import TestClient
 
 from veil.api import create_app
-from veil.api.live import LiveMatcher, load_matcher
 from veil.api.logs import JsonFormatter
 from veil.api.services import Services
 from veil.config import Settings
+from veil.matching import BankMatcher, MatchSource, load_matcher
 
 
 def test_ready_only_once_the_index_is_loaded(settings: Settings) -> None:
     gate = threading.Event()
 
-    def slow_loader(s: Settings):  # type: ignore[no-untyped-def]
+    def slow_loader(s: Settings, source: MatchSource) -> BankMatcher:
         gate.wait(10)
-        return load_matcher(s)
+        return load_matcher(s, source)
 
-    services = Services(settings, live=LiveMatcher(settings, slow_loader))
+    services = Services(settings, loader=slow_loader)
     key = services.store.create_api_key(["platform"], actor="t")[1]
     services.start(background=True)
     try:
@@ -100,7 +100,7 @@ def test_a_write_stays_committed_when_the_index_cannot_catch_up(
     def broken(*_: object, **__: object) -> None:
         raise StoreError("database unavailable", code="store.unavailable")
 
-    monkeypatch.setattr("veil.api.live.catch_up", broken)
+    monkeypatch.setattr(BankMatcher, "catch_up", broken)
     r = client.post("/v1/cases", json={
         "signals": [{"signal": "pdq", "value": PDQ, "quality": 80}], "attestation": ATTEST})
     assert r.status_code == 201  # committed: the client must not resubmit

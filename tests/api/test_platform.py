@@ -59,7 +59,7 @@ def test_match_batch(client: TestClient, banked: dict[str, str]) -> None:
     ({"signals": [{"signal": "pdq", "value": "' OR 1=1; DROP TABLE entries; --"}]}, 422,
      "signal.bad_hash"),
     ({"signals": [{"signal": "pdq", "value": PDQ, "extra": 1}]}, 422, "input.invalid"),
-    ({"signals": [{"signal": "pdq", "value": PDQ}] * 1001}, 422, "input.invalid"),
+    ({"signals": [{"signal": "pdq", "value": PDQ}] * 1001}, 422, "input.too_many"),
 ])
 def test_bad_match_requests(client: TestClient, banked: dict[str, str], body: object,
                             status: int, code: str, services: Services) -> None:

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from veil.cli import app
+from veil.config import load_settings
 from veil.index.packing import unpack_hex
 from veil.store import open_store
 
@@ -29,7 +30,7 @@ def _near(value: str, bits: int) -> str:
 @pytest.fixture
 def banked(veil_home: Path) -> list[str]:
     values = _rows(1, 50)
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         store.create_bank("victims", "victim_submitted", actor="test")
         store.create_bank("listed", "imported", actor="test")
         for i, v in enumerate(values):
@@ -56,7 +57,7 @@ def test_matches_print_bank_entry_hash_and_distance(banked: list[str]) -> None:
 def test_no_match_exits_zero(banked: list[str]) -> None:
     r = runner.invoke(app, ["match", _rows(9, 1)[0]])
     assert r.exit_code == 0, r.output
-    assert "1 queries, 0 with matches" in r.output
+    assert "1 query, 0 with matches" in r.output
 
 
 def test_threshold_is_applied(banked: list[str]) -> None:
@@ -114,7 +115,7 @@ def test_dihedral_groups(banked: list[str]) -> None:
     assert r.exit_code == 1, r.output
     [out] = _json(r.output)
     assert out["query"] == others[0]
-    assert [(m["value"], m["variant"]) for m in out["matches"]] == [(banked[6], "rotate90")]
+    assert [(m["value"], m["variant"]) for m in out["matches"]] == [(banked[6], "rotated_90_cw")]
     r = runner.invoke(app, ["match", "--dihedral", banked[0]])
     assert r.exit_code == 2 and "8 comma-separated" in r.output
 
@@ -129,7 +130,7 @@ def test_snapshot_is_written_reused_and_rebuilt_when_bad(banked: list[str], veil
     r = runner.invoke(app, ["match", "--json", banked[0]])
     assert r.exit_code == 1 and _json(r.output)[0]["matches"][0]["value"] == banked[0]
     # a withdrawal makes the snapshot stale: the withdrawn hash must not match
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         entry = next(e for e in store.iter_active("pdq") if e.value == banked[0])
         store.withdraw(entry.entry_id, actor="test")
     r = runner.invoke(app, ["match", "--json", "-t", "0", banked[0]])

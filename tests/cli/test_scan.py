@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from veil.cli import app
-from veil.config import MediaLimits
+from veil.config import MediaLimits, load_settings
 from veil.media.source import Media
 from veil.signals.pdq import compute_pdq
 from veil.store import open_store
@@ -39,7 +39,7 @@ def scene(veil_home: Path, tmp_path: Path, photos: list[Path]) -> Path:
         _copy(p, folder / ("nested" if i % 2 else ".") / f"p{i}.jpg", quality=90)
     banked = _copy(photos[0], tmp_path / "banked.jpg", scale=0.8, quality=60)
     r = compute_pdq(Media.from_path(banked, MediaLimits()))
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         store.create_bank("ncii", "confirmed_ncii", actor="test")
         store.add_entry("ncii", "pdq", r.hash, quality=r.quality, actor="test")
     return folder
@@ -114,14 +114,16 @@ def test_rotated_copy_matches_only_with_dihedral(scene: Path, tmp_path: Path,
     res = runner.invoke(app, ["scan", str(rotated), "--json", "--dihedral"])
     assert res.exit_code == 1
     row = _json_lines(res.stdout)[0]
-    assert row["decision"] == "block" and row["matches"][0]["variant"] in ("rotate90", "rotate270")
+    # PIL's rotate(90) turns counter-clockwise: the reason names what the upload is
+    assert row["decision"] == "block" and row["matches"][0]["variant"] == "rotated_90_ccw"
+    assert "rotated 90° counter-clockwise" in row["reasons"][0]
 
 
 def test_low_quality_query_is_not_matched(veil_home: Path, tmp_path: Path) -> None:
     flat = tmp_path / "flat.png"
     Image.new("RGB", (200, 200), (120, 120, 120)).save(flat)
     r = compute_pdq(Media.from_path(flat, MediaLimits()))
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         store.create_bank("b", "confirmed_ncii", actor="t")
         store.add_entry("b", "pdq", r.hash, quality=100, actor="t")
     row = _json_lines(runner.invoke(app, ["scan", str(flat), "--json"]).stdout)[0]
@@ -134,7 +136,7 @@ def test_md5_entry_matches_identical_bytes(veil_home: Path, tmp_path: Path,
     import hashlib
 
     data = photos[5].read_bytes()
-    with open_store() as store:
+    with open_store(load_settings()) as store:
         store.create_bank("exact", "imported", actor="t")
         store.add_entry("exact", "md5", hashlib.md5(data).hexdigest(), actor="t")
     target = tmp_path / "same.jpg"

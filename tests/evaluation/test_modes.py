@@ -17,20 +17,17 @@ from veil.evaluation import transforms as T
 from veil.evaluation.runner import run
 from veil.media.source import Media
 from veil.signals import all_types, registry
-from veil.signals.base import Signal, variants_of
-from veil.signals.hexhash import hamming_hex
+from veil.signals.base import Signal, SignalType, Variant
 from veil.signals.pdq import PDQ
 
 
-class Brightness:
+class Brightness(SignalType):
     """A toy 8-bit signal: the mean grey level; variants: the level and its inverse."""
 
     name: ClassVar[str] = "toy_brightness"
     bits: ClassVar[int] = 8
-    perceptual: ClassVar[bool] = True
-
-    def default_threshold(self) -> int:
-        return 2
+    default_threshold: ClassVar[int] = 2
+    variants = (Variant("original", "as banked"), Variant("inverted", "inverted"))
 
     def compute(self, media: Media) -> Signal:
         level = round(float(np.asarray(media.image.convert("L")).mean()))
@@ -39,12 +36,6 @@ class Brightness:
     def compute_variants(self, media: Media) -> list[Signal]:
         plain = self.compute(media)
         return [plain, Signal(self.name, f"{255 - int(plain.value, 16):02x}")]
-
-    def parse(self, value: str) -> str:
-        return value
-
-    def distance(self, a: str, b: str) -> int:
-        return hamming_hex(a, b)
 
 
 def test_default_modes_are_the_perceptual_types_and_their_dihedral_modes():
@@ -80,9 +71,8 @@ def test_pdq_variant_zero_is_the_plain_signal(photos: list[Path], index: int):
     with Image.open(photos[index]) as im:
         small = T.render(T.find_variant("resize", 0.35), im.convert("RGB"), seed=0, key="k")
     for media in (original, Media.from_bytes(small, MediaLimits())):
-        fn = variants_of(PDQ())
-        assert fn is not None
-        variants = fn(media)
+        assert PDQ.variants
+        variants = PDQ().compute_variants(media)
         assert len(variants) == 8
         assert variants[0] == PDQ().compute(media)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from veil.index import HammingIndex, Match
+from veil.index import HammingIndex, Hit
 from veil.index.packing import pack_hex, unpack_hex
 from veil.index.reference import brute_force
 
@@ -43,12 +43,12 @@ def expected(bank: Sequence[tuple[int, str, str, str, None]], queries: Sequence[
     return [sorted((bank[r][0], d) for r, d in h.tolist()) for h in hits]
 
 
-def got(found: list[list[Match]]) -> list[list[tuple[int, int]]]:
+def got(found: list[list[Hit]]) -> list[list[tuple[int, int]]]:
     return [sorted((m.entry_id, m.distance) for m in f) for f in found]
 
 
 def assert_exact(index: HammingIndex, bank: Sequence[tuple[int, str, str, str, None]],
-                 queries: Sequence[str], threshold: int) -> list[list[Match]]:
+                 queries: Sequence[str], threshold: int) -> list[list[Hit]]:
     found = index.search(queries, threshold)
     want = expected(bank, queries, threshold)
     for qi, (g, w) in enumerate(zip(got(found), want, strict=True)):

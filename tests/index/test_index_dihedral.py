@@ -14,7 +14,7 @@ from PIL import Image
 from veil.config import MediaLimits
 from veil.index import build_index
 from veil.media.source import Media
-from veil.signals.pdq import DIHEDRAL_NAMES, compute_pdq
+from veil.signals.pdq import DIHEDRAL, compute_pdq
 
 TURNS = [Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270,
          Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.FLIP_TOP_BOTTOM,
@@ -39,7 +39,7 @@ def test_every_orientation_of_a_banked_photo_is_found(photos: list[Path]) -> Non
 
     query = _pdq(original)
     variants = query.dihedral()
-    assert len(variants) == len(DIHEDRAL_NAMES) and variants[0] == query.hash
+    assert len(variants) == len(DIHEDRAL) and variants[0] == query.hash
     plain = {m.entry_id for m in index.match(query.hash)}
     assert plain.isdisjoint(range(1, 8)), "a turned photo should not match the plain hash"
 

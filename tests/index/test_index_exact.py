@@ -87,11 +87,13 @@ def test_cycle_tables_give_back_every_hash(index, planted) -> None:  # type: ign
 def test_results_are_sorted_and_carry_bank_and_value(index, planted) -> None:  # type: ignore[no-untyped-def]
     bank, queries, _ = planted
     by_id = {e[0]: e for e in bank}
-    for f in index.search(queries[:40]):
+    for f in index.search(queries[:40], values=True):
         assert [m.distance for m in f] == sorted(m.distance for m in f)
         for m in f:
             _, b, c, v, _ = by_id[m.entry_id]
             assert (m.bank, m.category, m.value) == (b, c, v)
+    # without values=True no hash is decoded: callers identify entries by id
+    assert all(m.value is None for f in index.search(queries[:40]) for m in f)
 
 
 def test_probe_radii_satisfy_pigeonhole() -> None:

@@ -75,7 +75,7 @@ def test_re_adding_an_id_replaces_its_value(rng: np.random.Generator) -> None:
     index.add(1, "victims", "victim_submitted", a)
     index.add(1, "victims", "victim_submitted", b)
     assert index.match(a) == []
-    assert [m.value for m in index.match(b)] == [b]
+    assert [m.value for m in index.match(b, values=True)] == [b]
     assert len(index) == 1
 
 
@@ -153,7 +153,7 @@ def test_digest_indexes_match_only_identical_values(signal: str,
     near = unpack_hex(flipped(rng, rows[3], 1)[None])[0]
     assert [m.entry_id for m in index.match(bank[3][3])] == [bank[3][0]]
     assert index.match(near) == []
-    found = index.search([e[3] for e in bank[::397]])
+    found = index.search([e[3] for e in bank[::397]], values=True)
     assert [[(m.entry_id, m.value) for m in f] for f in found] == [
         [(e[0], e[3])] for e in bank[::397]]
     index.withdraw(bank[3][0])

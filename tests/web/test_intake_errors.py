@@ -14,7 +14,7 @@ import numpy as np
 from playwright.sync_api import expect
 from web_support import catalog, choose, fill, png_bytes, server_signals
 
-from veil.config import Thresholds
+from veil.signals.pdq import PDQ
 
 FORMATS = "JPEG, PNG, WebP, GIF, BMP"
 
@@ -52,7 +52,7 @@ def test_each_problem_is_explained_and_only_good_photos_are_sent(pages: Any,
     assert FORMATS in got["random.jpg"] and "AVIF" in got["random.jpg"]
     grey_quality = 0
     assert got["grey.png"] == en["error.low_quality"] + " " + fill(
-        en["photo.quality"], quality=grey_quality, min=Thresholds().pdq_min_quality)
+        en["photo.quality"], quality=grey_quality, min=PDQ.min_quality)
     assert "too plain" in got["grey.png"] and "will not be sent" in got["grey.png"]
     assert got["IMG_0001.HEIC"] == en["error.unsupported_heic"]
     assert "JPEG" in got["IMG_0001.HEIC"] and "screenshot" in got["IMG_0001.HEIC"]
@@ -88,13 +88,13 @@ def test_each_problem_is_explained_and_only_good_photos_are_sent(pages: Any,
 
 def test_the_server_refuses_what_the_page_refuses(veil_server: Any) -> None:
     """The page's quality floor is the server's: a low-quality PDQ is refused there too."""
-    low = Thresholds().pdq_min_quality - 1
+    low = PDQ.min_quality - 1
     body = {"signals": [{"signal": "pdq", "value": "ab" * 32, "quality": low}],
             "attestation": {"self_or_guardian": True, "intimate": True}}
     r = httpx.post(veil_server.base + "/v1/cases", json=body)
     assert r.status_code == 422 and r.json()["error"]["code"] == "intake.low_quality"
     html = httpx.get(veil_server.base + "/protect").text
-    assert f'data-min-quality="{Thresholds().pdq_min_quality}"' in html
+    assert f'data-min-quality="{PDQ.min_quality}"' in html
 
 
 def test_a_failed_send_keeps_everything_and_can_be_retried(pages: Any, photos: list[Path]

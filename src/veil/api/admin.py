@@ -1,5 +1,9 @@
 """Admin: banks and their policies, hash-list import/export, entry withdrawal and
-disputes, API keys, and the audit log. Every change is audited under the key."""
+disputes, API keys, and the audit log. Every change is audited under the key.
+
+No route here updates the live index or the key cache itself: the store's
+post-commit hook does (``services``), so a change matches, or stops matching,
+before its response whichever route made it."""
 
 from __future__ import annotations
 
@@ -15,9 +19,9 @@ from fastapi import Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from veil.api.auth import Principal
+from veil.api.auth import ActorDep
 from veil.api.errors import ApiError
-from veil.api.routing import router
+from veil.api.routing import declare, router
 from veil.api.schemas import (
     AuditList,
     AuditOut,
@@ -34,7 +38,7 @@ from veil.api.schemas import (
     Reason,
     RowErrorOut,
 )
-from veil.api.services import Services
+from veil.api.services import Services, ServicesDep
 from veil.store import BankInfo, EntryRecord, HashRow, ImportReport, Store
 from veil.store.hashlist import Format, parse_csv, parse_jsonl, write_hashlist
 from veil.store.keys import ApiKeyRecord
@@ -45,15 +49,6 @@ admin = router("admin", tag="admin", extra_statuses=(404, 409))
 
 BankName = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 EntryId = Path(ge=1, le=2**62)
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
-
-
-def _actor(request: Request) -> str:
-    principal: Principal = request.state.principal
-    return principal.actor
 
 
 def bank_out(b: BankInfo) -> BankOut:
@@ -76,32 +71,29 @@ def key_out(k: ApiKeyRecord) -> KeyOut:
 
 # -- banks ----------------------------------------------------------------------------------
 @admin.get("/v1/admin/banks", response_model=BankList, summary="List banks")
-def list_banks(request: Request) -> BankList:
-    return BankList(banks=[bank_out(b) for b in _services(request).store.list_banks()])
+def list_banks(services: ServicesDep) -> BankList:
+    return BankList(banks=[bank_out(b) for b in services.store.list_banks()])
 
 
 @admin.post("/v1/admin/banks", response_model=BankOut, status_code=201,
             summary="Create a bank")
-def create_bank(body: BankIn, request: Request) -> BankOut:
-    services = _services(request)
+def create_bank(body: BankIn, services: ServicesDep, actor: ActorDep) -> BankOut:
     policy = body.policy.model_dump(exclude_none=True)
-    b = services.store.create_bank(body.name, body.category, policy, actor=_actor(request))
-    services.live.applied()
+    b = services.store.create_bank(body.name, body.category, policy, actor=actor)
     return bank_out(b)
 
 
 @admin.get("/v1/admin/banks/{name}", response_model=BankOut, summary="One bank")
-def get_bank(request: Request, name: str = BankName) -> BankOut:
-    return bank_out(_services(request).store.get_bank(name))
+def get_bank(services: ServicesDep, name: str = BankName) -> BankOut:
+    return bank_out(services.store.get_bank(name))
 
 
 @admin.patch("/v1/admin/banks/{name}", response_model=BankOut,
              summary="Replace a bank's policy")
-def update_policy(body: PolicyPatch, request: Request, name: str = BankName) -> BankOut:
-    services = _services(request)
+def update_policy(body: PolicyPatch, services: ServicesDep, actor: ActorDep,
+                  name: str = BankName) -> BankOut:
     b = services.store.update_bank_policy(name, body.policy.model_dump(exclude_none=True),
-                                          actor=_actor(request))
-    services.live.applied()  # the new policy decides from the next request on
+                                          actor=actor)
     return bank_out(b)
 
 
@@ -145,18 +137,18 @@ class _QueueStream(io.RawIOBase):
 
 @admin.post("/v1/admin/banks/{name}/entries", response_model=ImportOut,
             summary="Import a hash list (CSV or JSON lines): all rows or none",
-            openapi_extra={"requestBody": {"required": True, "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}}}}})
-async def import_entries(request: Request, name: str = BankName) -> ImportOut:
-    services = _services(request)
+            openapi_extra=declare(body="import", idempotent=False, requestBody={
+                "required": True, "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/x-ndjson": {"schema": {"type": "string"}}}}))
+async def import_entries(request: Request, services: ServicesDep, actor: ActorDep,
+                         name: str = BankName) -> ImportOut:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fmt = _FORMATS.get(ctype)
     if fmt is None:
         raise ApiError(415, "request.unsupported_media_type", "send the hash list as text/csv "
                        "(with a header line) or application/x-ndjson (JSON lines)")
     await run_in_threadpool(services.store.get_bank, name)  # 404 before reading the body
-    actor = _actor(request)
     stream = _QueueStream()
     reader = io.BufferedReader(stream, 1 << 16)
     parse = parse_csv if fmt is Format.CSV else parse_jsonl
@@ -166,8 +158,6 @@ async def import_entries(request: Request, name: str = BankName) -> ImportOut:
         report = services.store.import_entries(
             name, parse(read_lines(reader, max_line)), actor=actor,
             source_name=f"api upload ({fmt.value})")
-        if report.imported:
-            services.live.applied()  # the new entries match before the response is sent
         return report
 
     loop = asyncio.get_running_loop()
@@ -203,9 +193,9 @@ async def import_entries(request: Request, name: str = BankName) -> ImportOut:
            "(streamed)", response_class=StreamingResponse,
            responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}},
                             "description": "The hash list"}})
-def export_entries(request: Request, name: str = BankName,
+def export_entries(services: ServicesDep, name: str = BankName,
                    format: Literal["csv", "jsonl"] = Query("csv")) -> StreamingResponse:
-    store = _services(request).store
+    store = services.store
     store.get_bank(name)  # 404 now, not half-way through a stream
     fmt = Format(format)
     media = "text/csv" if fmt is Format.CSV else "application/x-ndjson"
@@ -242,66 +232,61 @@ def _export(store: Store, name: str, fmt: Format) -> Iterator[str]:
 
 # -- entries --------------------------------------------------------------------------------
 @admin.get("/v1/admin/entries/{entry_id}", response_model=EntryOut, summary="One entry")
-def get_entry(request: Request, entry_id: int = EntryId) -> EntryOut:
-    return entry_out(_services(request).store.get_entry(entry_id))
+def get_entry(services: ServicesDep, entry_id: int = EntryId) -> EntryOut:
+    return entry_out(services.store.get_entry(entry_id))
 
 
 def withdraw_entry(services: Services, entry_id: int, actor: str,
                    reason: str | None) -> EntryRecord:
-    e = services.store.withdraw(entry_id, actor=actor, reason=reason)
-    services.live.applied()  # stops matching before this returns
-    return e
+    return services.store.withdraw(entry_id, actor=actor, reason=reason)
 
 
 def set_entry_status(services: Services, entry_id: int, status: str, actor: str,
                      reason: str | None) -> EntryRecord:
-    e = services.store.set_status(entry_id, status, actor=actor, reason=reason)
-    services.live.applied()  # a disputed entry stops matching, a re-activated one matches
-    return e
+    return services.store.set_status(entry_id, status, actor=actor, reason=reason)
 
 
 @admin.post("/v1/admin/entries/{entry_id}/withdraw", response_model=EntryOut,
             summary="Withdraw an entry: its hash is erased, the audit record stays")
-def withdraw(body: Reason, request: Request, entry_id: int = EntryId) -> EntryOut:
-    return entry_out(withdraw_entry(_services(request), entry_id, _actor(request), body.reason))
+def withdraw(body: Reason, services: ServicesDep, actor: ActorDep,
+             entry_id: int = EntryId) -> EntryOut:
+    return entry_out(withdraw_entry(services, entry_id, actor, body.reason))
 
 
 @admin.post("/v1/admin/entries/{entry_id}/dispute", response_model=EntryOut,
             summary="Mark an entry disputed: it stops matching until a reviewer decides")
-def dispute(body: Reason, request: Request, entry_id: int = EntryId) -> EntryOut:
-    return entry_out(set_entry_status(_services(request), entry_id, "disputed",
-                                      _actor(request), body.reason))
+def dispute(body: Reason, services: ServicesDep, actor: ActorDep,
+            entry_id: int = EntryId) -> EntryOut:
+    return entry_out(set_entry_status(services, entry_id, "disputed",
+                                      actor, body.reason))
 
 
 # -- keys -----------------------------------------------------------------------------------
 @admin.get("/v1/admin/keys", response_model=KeyList, summary="List API keys (never the keys)")
-def list_keys(request: Request) -> KeyList:
-    return KeyList(keys=[key_out(k) for k in _services(request).store.list_api_keys()])
+def list_keys(services: ServicesDep) -> KeyList:
+    return KeyList(keys=[key_out(k) for k in services.store.list_api_keys()])
 
 
 @admin.post("/v1/admin/keys", response_model=KeyCreated, status_code=201,
             summary="Create an API key (shown once)")
-def create_key(body: KeyIn, request: Request) -> KeyCreated:
-    services = _services(request)
+def create_key(body: KeyIn, services: ServicesDep, actor: ActorDep) -> KeyCreated:
     record, key = services.store.create_api_key(body.scopes, name=body.name,
-                                                actor=_actor(request))
-    services.keys.invalidate()
+                                                actor=actor)
     return KeyCreated(**key_out(record).model_dump(), key=key)
 
 
 @admin.delete("/v1/admin/keys/{key_id}", response_model=KeyOut,
               summary="Revoke an API key (at once)")
-def revoke_key(request: Request, key_id: int = Path(ge=1, le=2**62)) -> KeyOut:
-    services = _services(request)
-    record = services.store.revoke_api_key(key_id, actor=_actor(request))
-    services.keys.invalidate()
+def revoke_key(services: ServicesDep, actor: ActorDep,
+               key_id: int = Path(ge=1, le=2**62)) -> KeyOut:
+    record = services.store.revoke_api_key(key_id, actor=actor)
     return key_out(record)
 
 
 # -- audit ----------------------------------------------------------------------------------
 @admin.get("/v1/admin/audit", response_model=AuditList,
            summary="Audit events, newest first (page with before_id)")
-def audit(request: Request,
+def audit(services: ServicesDep,
           bank: str | None = Query(None, max_length=64),
           entry_id: int | None = Query(None, ge=1, le=2**62),
           action: str | None = Query(None, max_length=64),
@@ -312,7 +297,7 @@ def audit(request: Request,
     for t in (since, until):
         if t is not None and t.tzinfo is None:
             raise ApiError(422, "input.invalid", "since/until need a timezone (e.g. …Z)")
-    events = _services(request).store.audit(
+    events = services.store.audit(
         bank=bank, entry_id=entry_id, action=action, actor=actor, since=since, until=until,
         before_id=before_id, limit=limit)
     return AuditList(

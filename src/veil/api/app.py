@@ -18,15 +18,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from veil import __version__
 from veil.api import errors
 from veil.api.admin import admin
 from veil.api.idempotency import Idempotency
 from veil.api.intake import case, image_refused, looks_binary, public
 from veil.api.limits import ASGIApp, BodyLimits, Message, Receive, Scope, Send
-from veil.api.ops import ops, veil_version
+from veil.api.ops import ops
 from veil.api.pages import pages
 from veil.api.platform import platform
 from veil.api.review import review
+from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
 from veil.config import Settings, load_settings
 
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             if own:
                 services.stop()
 
-    app = FastAPI(title="Veil", version=veil_version(), description=DESCRIPTION,
+    app = FastAPI(title="Veil", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.services = services
     errors.install(app)
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def image_at_intake(request: Request) -> JSONResponse | None:
         # an image posted to intake fails JSON parsing before any handler sees it:
         # say what is actually wrong
-        if request.url.path == "/v1/cases" and looks_binary(await request.body()):
+        if route_for(request.scope).hashes_only and looks_binary(await request.body()):
             e = image_refused()
             return errors.error_json(e.status_code, e.code, e.message)
         return None
@@ -116,8 +118,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    for r in (ops, public, case, platform, review, admin, pages):
+    routers = (ops, public, case, platform, review, admin, pages)
+    for r in routers:
         app.include_router(r)
+    app.state.veil_routes = declared_routes(*routers)
     app.add_middleware(Idempotency, settings=settings, cache=services.idempotency)
     app.add_middleware(BodyLimits, settings=settings)
     app.add_middleware(AccessLog, services=services)

@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -126,6 +127,16 @@ async def public_intake(request: Request, creds: HTTPAuthorizationCredentials | 
     principal = Principal(None, _client(request))
     request.state.principal = principal
     return principal
+
+
+def current_actor(request: Request) -> str:
+    """Who the audit log names for this request (set by the route's scope check)."""
+    principal: Principal = request.state.principal
+    return principal.actor
+
+
+#: The caller, for routes that record who changed something.
+ActorDep = Annotated[str, Depends(current_actor)]
 
 
 def case_holder(request: Request, token: str | None = Depends(case_token_header)) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from veil.store import Store
 from veil.store.coltypes import utcnow
-from veil.verdict import MatchedEntry
+from veil.verdict import Match
 
 log = logging.getLogger("veil.api")
 
@@ -26,7 +26,7 @@ class MatchCounter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def record(self, matches: Iterable[MatchedEntry]) -> None:
+    def record(self, matches: Iterable[Match]) -> None:
         now = utcnow()
         with self._lock:
             for m in matches:

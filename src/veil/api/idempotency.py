@@ -11,8 +11,8 @@ Responses live in memory only, for ``idempotency_ttl_s`` and at most
 ``idempotency_max_keys`` of them: a scan's response holds the upload's hashes,
 and a new case's holds its token, neither of which may be written anywhere. A
 restart forgets them. Server errors (5xx) are not kept, so they can be retried.
-Hash-list imports are not covered (they may be gigabytes; re-importing skips
-duplicates anyway).
+Routes that declare themselves not idempotent (``x-veil-idempotent: false``: hash-list
+imports, which may be gigabytes and skip duplicates when re-run) are passed through.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from veil.api.limits import ASGIApp, Message, Receive, Scope, Send, send_error
+from veil.api.routing import route_for
 from veil.config import Settings
 from veil.errors import VeilError
 
 HEADER = b"idempotency-key"
 MAX_KEY_CHARS = 200
-_SKIP = ("/v1/admin/banks/",)  # imports (…/entries): see the module docstring
 #: Answers that say "try again later" rather than answer the request: not kept.
 _RETRYABLE = frozenset({0, 408, 409, 429})
 
@@ -89,7 +89,7 @@ class Idempotency:
             return
         raw_key = next((v for k, v in scope.get("headers", ()) if k == HEADER), None)
         path: str = scope["path"]
-        if raw_key is None or (path.startswith(_SKIP) and path.endswith("/entries")):
+        if raw_key is None or not route_for(scope).idempotent:
             await self.app(scope, receive, send)
             return
         try:

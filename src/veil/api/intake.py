@@ -12,26 +12,20 @@ from fastapi.responses import JSONResponse
 
 from veil.api.auth import Principal, case_holder, public_intake
 from veil.api.errors import ApiError
-from veil.api.routing import router
+from veil.api.routing import declare, router
 from veil.api.schemas import CaseCreated, CaseIn, CaseSignalOut, CaseStatus
-from veil.api.services import Services
+from veil.api.services import Services, ServicesDep
 from veil.errors import SignalError
+from veil.signals import all_types
 from veil.signals import get as get_signal
 from veil.store.cases import CaseSignalIn, CaseView
 
-#: Signals a case may hold: what the in-browser hasher computes (and sha256).
-#: Video frame hashes will be added here when that signal type exists.
-INTAKE_SIGNALS = ("pdq", "md5", "sha256")
 #: Magic numbers of image files: a body starting with one is a picture, refused.
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF", b"II*\x00",
                b"MM\x00*", b"BM")
 
 public = router("public", tag="intake", extra_statuses=(409, 429))
 case = router("case", tag="intake", extra_statuses=(401, 404, 429))
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 async def refuse_images(request: Request) -> None:
@@ -61,12 +55,16 @@ def _view(v: CaseView, services: Services) -> list[CaseSignalOut]:
             for s in v.signals]
 
 
+def intake_signals() -> list[str]:
+    """Signals a case may hold: the types people's browsers compute."""
+    return [t.name for t in all_types() if t.victim_submittable]
+
+
 @public.post("/v1/cases", status_code=201, response_model=CaseCreated,
-             dependencies=[Depends(refuse_images)],
+             dependencies=[Depends(refuse_images)], openapi_extra=declare(hashes_only=True),
              summary="Submit a case: hashes of one's intimate images (never the images)")
-def create_case(body: CaseIn, request: Request,
+def create_case(body: CaseIn, services: ServicesDep,
                 principal: Principal = Depends(public_intake)) -> JSONResponse:
-    services = _services(request)
     settings = services.settings
     att = body.attestation
     if not (att.self_or_guardian and att.intimate):
@@ -76,29 +74,31 @@ def create_case(body: CaseIn, request: Request,
     limit = settings.api.max_case_signals
     if len(body.signals) > limit:
         raise ApiError(422, "input.too_many", f"a case holds at most {limit} signals")
+    accepted = intake_signals()
     rows = []
     for i, s in enumerate(body.signals):
-        if s.signal not in INTAKE_SIGNALS:
+        if s.signal not in accepted:
             raise ApiError(422, "intake.signal", f"signals[{i}]: intake accepts "
-                           f"{', '.join(INTAKE_SIGNALS)}, not {s.signal!r}")
+                           f"{', '.join(accepted)}, not {s.signal!r}")
+        st = get_signal(s.signal)
         try:
-            value = get_signal(s.signal).parse(s.value)
+            value = st.parse(s.value)
         except SignalError as exc:
             raise ApiError(422, exc.code, f"signals[{i}]: {exc.message}") from None
-        if s.signal == "pdq":
-            minimum = settings.thresholds.pdq_min_quality
+        minimum = settings.quality_floor(st)
+        if minimum is not None:
             if s.quality is None:
-                raise ApiError(422, "intake.quality_missing", f"signals[{i}]: a PDQ hash "
-                               "needs its quality (0-100), which the hasher reports")
+                raise ApiError(422, "intake.quality_missing", f"signals[{i}]: a {st.name} "
+                               "hash needs its quality (0-100), which the hasher reports")
             if s.quality < minimum:
-                raise ApiError(422, "intake.low_quality", f"signals[{i}]: this PDQ hash has "
-                               f"quality {s.quality}, below {minimum}: the picture is too "
-                               "flat or blank for its hash to be reliable (it would match "
-                               "unrelated images); its MD5 can still be submitted")
-        rows.append(CaseSignalIn(s.signal, value, s.quality))
+                raise ApiError(422, "intake.low_quality", f"signals[{i}]: this {st.name} "
+                               f"hash has quality {s.quality}, below {minimum}: the picture "
+                               "is too flat or blank for its hash to be reliable (it would "
+                               "match unrelated images); its MD5 can still be submitted")
+        rows.append(CaseSignalIn(st.name, value, s.quality))
+    # the case's hashes match before this returns (the store's post-commit hook)
     created = services.store.create_case(rows, body.attestation.model_dump(),
                                          bank=settings.api.victim_bank, actor=principal.actor)
-    services.live.applied()  # the case's hashes match before this returns
     view = services.store.case_view(created.case_id)
     out = CaseCreated(case_id=created.case_id, case_token=created.token, status=view.status,
                       signals=_view(view, services))
@@ -108,29 +108,26 @@ def create_case(body: CaseIn, request: Request,
 
 @case.get("/v1/cases/me", response_model=CaseStatus,
           summary="The status of one's case (token in X-Case-Token)")
-def case_status(request: Request, case_id: str = Depends(case_holder)) -> CaseStatus:
-    services = _services(request)
+def case_status(services: ServicesDep, case_id: str = Depends(case_holder)) -> CaseStatus:
     v = services.store.case_view(case_id)
     return CaseStatus(case_id=v.id, status=v.status,  # type: ignore[arg-type]
                       created_at=v.created_at, signals=_view(v, services))
 
 
-def _withdraw(request: Request, case_id: str, n: int | None) -> CaseStatus:
-    services = _services(request)
-    removed = services.store.withdraw_case(case_id, n, actor=f"case:{case_id}")
-    if removed:
-        services.live.applied()  # stops matching before this returns
-    return case_status(request, case_id)
+def _withdraw(services: Services, case_id: str, n: int | None) -> CaseStatus:
+    # what it withdraws stops matching before this returns (post-commit hook)
+    services.store.withdraw_case(case_id, n, actor=f"case:{case_id}")
+    return case_status(services, case_id)
 
 
 @case.delete("/v1/cases/me", response_model=CaseStatus,
              summary="Withdraw every hash of one's case")
-def withdraw_case(request: Request, case_id: str = Depends(case_holder)) -> CaseStatus:
-    return _withdraw(request, case_id, None)
+def withdraw_case(services: ServicesDep, case_id: str = Depends(case_holder)) -> CaseStatus:
+    return _withdraw(services, case_id, None)
 
 
 @case.delete("/v1/cases/me/signals/{n}", response_model=CaseStatus,
              summary="Withdraw one hash of one's case (n from 1, as in the status)")
-def withdraw_signal(request: Request, n: int = Path(ge=1, le=10_000),
+def withdraw_signal(services: ServicesDep, n: int = Path(ge=1, le=10_000),
                     case_id: str = Depends(case_holder)) -> CaseStatus:
-    return _withdraw(request, case_id, n)
+    return _withdraw(services, case_id, n)

@@ -1,21 +1,21 @@
 """Request bodies are bounded in size and time before any handler parses them.
 
-A pure ASGI middleware: it refuses a declared ``Content-Length`` over the route's
-cap at once (a million-item batch never reaches the JSON parser), counts bytes as
-they stream for bodies without one, and gives up on a body that trickles in
-(slow-upload attacks) after ``body_idle_timeout_s`` of silence or
-``body_timeout_s`` in total.
+A pure ASGI middleware: it refuses a declared ``Content-Length`` over the cap the
+route declares (``routing.RoutePolicy.body``) at once (a million-item batch never
+reaches the JSON parser), counts bytes as they stream for bodies without one, and
+gives up on a body that trickles in (slow-upload attacks) after
+``body_idle_timeout_s`` of silence or ``body_timeout_s`` in total.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from veil.api.errors import ApiError
+from veil.api.routing import BodyKind, route_for
 from veil.config import Settings
 
 Scope = MutableMapping[str, Any]
@@ -26,7 +26,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Room for multipart boundaries and headers around an uploaded file.
 MULTIPART_OVERHEAD = 64 * 1024
-_IMPORT = re.compile(r"^/v1/admin/banks/[^/]+/entries$")
 
 
 class BodyTooLarge(ApiError):
@@ -39,11 +38,11 @@ class BodyTimeout(ApiError):
         super().__init__(408, "request.timeout", message, {"Connection": "close"})
 
 
-def body_cap(settings: Settings, method: str, path: str) -> tuple[int, str]:
-    """The largest body a route takes, and the error code for one over it."""
-    if method == "POST" and path == "/v1/scan":
+def body_cap(settings: Settings, kind: BodyKind) -> tuple[int, str]:
+    """The largest body of a kind, and the error code for one over it."""
+    if kind == "media":
         return settings.media.max_bytes + MULTIPART_OVERHEAD, "media.too_large"
-    if method == "POST" and _IMPORT.match(path):
+    if kind == "import":
         return settings.api.max_import_bytes, "request.too_large"
     return settings.api.max_json_bytes, "request.too_large"
 
@@ -68,7 +67,7 @@ class BodyLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap, code = body_cap(self.settings, scope["method"], scope["path"])
+        cap, code = body_cap(self.settings, route_for(scope).body)
         declared = None
         for name, value in scope.get("headers", ()):
             if name == b"content-length":

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from veil.verdict import MatchedEntry
+from veil.verdict import Match
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -54,6 +54,6 @@ class Metrics:
                              registry=self.registry)
         self.registry.register(_IndexCollector(sizes, ready, sync_age))
 
-    def count_matches(self, matches: Iterable[MatchedEntry]) -> None:
+    def count_matches(self, matches: Iterable[Match]) -> None:
         for m in matches:
             self.matches.labels(m.bank, m.signal).inc()

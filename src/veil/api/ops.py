@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import html
 import time
-from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from veil import __version__
 from veil.api.auth import SCOPE_EXT
 from veil.api.errors import responses
 from veil.api.schemas import Health, Ready
-from veil.api.services import Services
+from veil.api.services import ServicesDep
 from veil.verdict import action_for
 
 ops = APIRouter(tags=["operations"])
 PUBLIC = {SCOPE_EXT: "public"}
-
-
-def veil_version() -> str:
-    try:
-        return version("veil")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 @ops.get("/healthz", response_model=Health, openapi_extra=PUBLIC,
@@ -39,8 +28,8 @@ async def healthz() -> Health:
 
 @ops.get("/readyz", response_model=Ready, openapi_extra=PUBLIC, responses=responses(503),
          summary="Readiness: the bank index is loaded")
-async def readyz(request: Request) -> Response:
-    live = _services(request).live
+async def readyz(services: ServicesDep) -> Response:
+    live = services.live
     if not live.ready:
         message = "the bank index is loading" if live.load_error is None else (
             "the bank index failed to load; see the logs")
@@ -52,16 +41,15 @@ async def readyz(request: Request) -> Response:
 @ops.get("/metrics", openapi_extra=PUBLIC, response_class=Response,
          responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
          summary="Prometheus metrics")
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(_services(request).metrics.registry),
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)
 
 
 @ops.get("/", response_class=HTMLResponse, openapi_extra=PUBLIC, include_in_schema=True,
          responses={200: {"content": {"text/html": {}}, "description": "Status page"}},
          summary="What is running")
-def root(request: Request) -> HTMLResponse:
-    services = _services(request)
+def root(request: Request, services: ServicesDep) -> HTMLResponse:
     live = services.live
     esc = html.escape
     banks = services.store.list_banks()
@@ -80,7 +68,7 @@ def root(request: Request) -> HTMLResponse:
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Veil</title><style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;
 padding:0 1rem}}td,th{{padding:.2rem .8rem;text-align:left}}</style></head><body>
-<h1>Veil {esc(veil_version())}</h1>
+<h1>Veil {esc(__version__)}</h1>
 <p>Keeps non-consensual intimate images off platforms with hash banks. This is the Veil
 service: hashes in, matches out; images are never stored.</p>
 <p>Index: <b>{esc(state)}</b> ({esc(index)}). Up {up // 3600} h {up % 3600 // 60} min.</p>

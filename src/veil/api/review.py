@@ -7,26 +7,24 @@ kept until a deadline) belong to the actions layer and are not here yet.
 
 from __future__ import annotations
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 
 from veil.api.admin import entry_out, set_entry_status, withdraw_entry
+from veil.api.auth import ActorDep
+from veil.api.errors import ApiError
 from veil.api.routing import router
 from veil.api.schemas import Decision, EntryList, EntryOut
-from veil.api.services import Services
+from veil.api.services import ServicesDep
 
 review = router("review", tag="review", extra_statuses=(404, 409))
 
 
-def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
-
-
 @review.get("/v1/review/queue", response_model=EntryList,
             summary="Disputed entries awaiting a decision, oldest first")
-def queue(request: Request, bank: str | None = Query(None, max_length=64),
+def queue(services: ServicesDep, bank: str | None = Query(None, max_length=64),
           after_id: int | None = Query(None, ge=0, le=2**62),
           limit: int = Query(100, ge=1, le=1000)) -> EntryList:
-    entries = _services(request).store.list_entries(status="disputed", bank=bank,
+    entries = services.store.list_entries(status="disputed", bank=bank,
                                                     after_id=after_id, limit=limit)
     return EntryList(entries=[entry_out(e) for e in entries],
                      next_after_id=entries[-1].id if len(entries) == limit else None)
@@ -34,14 +32,10 @@ def queue(request: Request, bank: str | None = Query(None, max_length=64),
 
 @review.post("/v1/review/entries/{entry_id}/decision", response_model=EntryOut,
              summary="Decide a disputed entry: restore it or withdraw it")
-def decide(body: Decision, request: Request,
+def decide(body: Decision, services: ServicesDep, actor: ActorDep,
            entry_id: int = Path(ge=1, le=2**62)) -> EntryOut:
-    services = _services(request)
-    actor = request.state.principal.actor
     current = services.store.get_entry(entry_id)
     if current.status != "disputed":
-        from veil.api.errors import ApiError
-
         raise ApiError(409, "review.not_disputed", f"entry {entry_id} is {current.status}, "
                        "not disputed")
     if body.decision == "restore":

@@ -12,9 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from veil.config import ApiLimits
+from veil.verdict import Match
 
-_LIMITS = ApiLimits()
 SignalName = Field(pattern=r"^[a-z0-9_]{1,32}$", description="Signal type: pdq, md5, sha256, "
                    "phash, dhash (more may come, e.g. video frame hashes)")
 HexValue = Field(min_length=1, max_length=130, description="Lowercase hex")
@@ -37,16 +36,6 @@ class SignalOut(BaseModel):
     quality: int | None = None
 
 
-class MatchOut(BaseModel):
-    signal: str
-    entry_id: int
-    bank: str
-    category: str
-    distance: int
-    threshold: int
-    variant: str | None = None
-
-
 # -- intake -------------------------------------------------------------------------------
 class Attestation(Strict):
     self_or_guardian: bool = Field(description="The images show me, or a person I am the "
@@ -55,7 +44,9 @@ class Attestation(Strict):
 
 
 class CaseIn(Strict):
-    signals: list[SignalIn] = Field(min_length=1, max_length=_LIMITS.max_case_signals)
+    # at most VEIL_API_MAX_CASE_SIGNALS (checked by the route: the schema cannot
+    # depend on the environment it is read in; the body cap bounds parsing)
+    signals: list[SignalIn] = Field(min_length=1)
     attestation: Attestation
 
 
@@ -82,7 +73,8 @@ class CaseStatus(BaseModel):
 
 # -- platform -----------------------------------------------------------------------------
 class MatchRequest(Strict):
-    signals: list[SignalIn] = Field(min_length=1, max_length=_LIMITS.max_batch)
+    # at most VEIL_API_MAX_BATCH (checked by the route)
+    signals: list[SignalIn] = Field(min_length=1)
     thresholds: dict[str, int] | None = Field(
         None, description="Per-signal thresholds in bits (default: the configured ones)")
 
@@ -91,7 +83,7 @@ class MatchResult(BaseModel):
     index: int
     signal: str
     decision: Literal["block", "review", "allow"]
-    matches: list[MatchOut]
+    matches: list[Match]
 
 
 class MatchResponse(BaseModel):
@@ -106,7 +98,7 @@ class ScanResponse(BaseModel):
     warnings: list[str]
     decision: Literal["block", "review", "allow"]
     reasons: list[str]
-    matches: list[MatchOut]
+    matches: list[Match]
 
 
 # -- admin and review ---------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Everything one service instance holds: store, live matcher, keys, limits, metrics."""
+"""Everything one service instance holds: store, live matcher, keys, limits, metrics.
+
+Routes reach it through ``ServicesDep``. The store's post-commit hook keeps the
+rest current: a committed change to banks or entries is applied to the live index
+(it matches, or stops matching, before the response), a change to API keys drops
+the key cache. No route has to remember either.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +12,31 @@ import contextlib
 import os
 import threading
 import time
+from typing import Annotated
 
 import anyio
+from fastapi import Depends, Request
 
 from veil.api.auth import KeyCache
 from veil.api.counters import MatchCounter
 from veil.api.idempotency import IdempotencyCache
-from veil.api.live import LiveMatcher
 from veil.api.metrics import Metrics
 from veil.api.ratelimit import RateLimiter
 from veil.config import Settings
+from veil.matching import LiveMatcher, load_matcher
+from veil.matching.live import Loader
 from veil.store import Store, open_store
-from veil.verdict import MatchedEntry
+from veil.store.transactions import Topic
+from veil.verdict import Match
 
 
 class Services:
     def __init__(self, settings: Settings, store: Store | None = None,
-                 live: LiveMatcher | None = None) -> None:
+                 loader: Loader = load_matcher) -> None:
         api = settings.api
         self.settings = settings
         self.store = store or open_store(settings)
-        self.live = live or LiveMatcher(settings)
-        self.live.attach(self.store)
+        self.live = LiveMatcher(settings, self.store, loader)
         self.keys = KeyCache(self.store, api.key_cache_s)
         self.counter = MatchCounter(self.store, api.match_count_flush_s)
         self.intake_limiter = RateLimiter(api.intake_rate_per_min, api.intake_burst)
@@ -37,6 +46,13 @@ class Services:
         self.scan_slots = anyio.CapacityLimiter(workers)
         self.started_at = time.time()
         self._loader: threading.Thread | None = None
+        self.store.after_commit(self._committed)
+
+    def _committed(self, topic: Topic) -> None:
+        if topic == "keys":
+            self.keys.invalidate()
+        else:
+            self.live.after_commit()
 
     def start(self, *, background: bool = True) -> None:
         """Load the index (in a thread: /healthz answers meanwhile, /readyz says 503)."""
@@ -61,7 +77,16 @@ class Services:
         self.counter.stop()
         self.store.close()
 
-    def matched(self, matches: list[MatchedEntry]) -> None:
+    def matched(self, matches: list[Match]) -> None:
         if matches:
             self.counter.record(matches)
             self.metrics.count_matches(matches)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+#: What a route declares to reach the service's parts.
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,6 +1,9 @@
 """The ``veil`` command line (Typer + Rich).
 
-One module per command group; this package may import anything below it in the
+One module per command group. Modules here import only Typer, Rich and the standard
+library at the top; everything heavier (the store, the index, Pillow, FastAPI) is
+imported inside the command that needs it, so ``veil --help`` and ``veil --version``
+start in a fraction of a second. This package may import anything below it in the
 flow, and nothing imports it.
 """
 
@@ -8,20 +11,44 @@ from __future__ import annotations
 
 import typer
 
-from veil.cli import bank, evaluate, hashing, keys, matching, scan, serve
+from veil import __version__
+from veil.cli import bank, config, demo, evaluate, hashing, keys, matching, scan, serve
+from veil.cli.help import install as _install_help
+
+_install_help()
 
 app = typer.Typer(
     name="veil",
-    help="Veil: hash, bank and match media to keep non-consensual intimate images off platforms.",
+    help="Veil: hash, bank and match media to keep non-consensual intimate images off "
+         "platforms.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"veil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Veil: hash, bank and match media to keep non-consensual intimate images off
+    platforms."""
+
+
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(matching.match_command)
-app.command("demo")(scan.demo_command)
+app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
+app.command("config")(config.config_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(evaluate.app, name="eval")

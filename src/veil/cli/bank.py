@@ -5,7 +5,6 @@ Every change is recorded in the store's audit log under the actor ``cli:<user>``
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -13,18 +12,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from veil.cli.output import console, err_console, fail, handles_errors
-from veil.config import load_settings
-from veil.index.factory import snapshot_path
-from veil.store import Action, Category, ImportReport, Store, open_store
-from veil.store.hashlist import Format, HashListFile, detect_format, write_hashlist
-from veil.verdict import action_for
+from veil.cli.identity import cli_actor
+from veil.cli.output import console, counted, err_console, fail, handles_errors, table_console
+from veil.store.vocabulary import Action, Category, Format
+
+if TYPE_CHECKING:
+    from veil.store import ImportReport, Store
 
 app = typer.Typer(help="Manage hash banks.", no_args_is_help=True)
 
@@ -34,29 +31,30 @@ SHOWN_ERRORS = 20
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no passwd entry and no $USER, e.g. in some containers
-        return "cli"
-
-
 def _store() -> Store:
+    from veil.config import load_settings
+    from veil.store import open_store
+
     return open_store(load_settings())
 
 
 @app.command("create")
 @handles_errors
 def create_command(
-    name: str = typer.Argument(..., help="Bank name: letters, digits, '_', '.', '-'."),
-    category: Category = typer.Option(..., "--category", "-c", help="What the bank holds."),
+    name: str = typer.Argument(..., help="Bank name: letters, digits, '_', '.', '-'.",
+                               show_default=False),
+    category: Category = typer.Option(..., "--category", "-c", help="What the bank holds.",
+                                      show_default=False),
     action: Action | None = typer.Option(
-        None, "--action", help="What a match does (default: the category's default)."),
+        None, "--action", help="What a match does (default: the category's default).",
+        show_default=False),
 ) -> None:
     """Create an empty bank."""
+    from veil.verdict import action_for
+
     policy = {"action": action.value} if action else {}
     with _store() as store:
-        bank = store.create_bank(name, category.value, policy, actor=_actor())
+        bank = store.create_bank(name, category.value, policy, actor=cli_actor())
     console.print(f"created bank [bold]{bank.name}[/] ({bank.category}, "
                   f"{action_for(bank.category, bank.policy)} on match)")
 
@@ -67,6 +65,10 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per bank."),
 ) -> None:
     """List banks with their entry counts."""
+    from rich.table import Table
+
+    from veil.verdict import action_for
+
     with _store() as store:
         banks = store.list_banks()
     if as_json:
@@ -81,30 +83,90 @@ def list_command(
                           "--category C[/]")
         return
     table = Table("name", "category", "action", "active", "withdrawn", "disputed")
+    table.columns[0].overflow = "fold"
     for b in banks:
         act = action_for(b.category, b.policy)
         table.add_row(b.name, b.category, act if b.action else f"{act} [dim](default)[/]",
                       f"{b.counts['active']:,}", f"{b.counts['withdrawn']:,}",
                       f"{b.counts['disputed']:,}")
-    console.print(table)
+    table_console().print(table)
 
 
 @app.command("add")
 @handles_errors
 def add_command(
-    name: str = typer.Argument(..., help="Bank to add to."),
-    value: str = typer.Argument(..., help="The hash, as hex.", show_default=False),
-    signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of the hash."),
+    name: str = typer.Argument(..., help="Bank to add to.", show_default=False),
+    items: list[str] = typer.Argument(
+        ..., help="Hashes (hex), or media files and folders to hash and add.",
+        show_default=False),
+    signal: list[str] | None = typer.Option(
+        None, "--signal", "-s", help="Signal type of the hashes given (default pdq); for "
+        "files, the signals to compute (repeat; default pdq and md5).", show_default=False),
     quality: int | None = typer.Option(None, "--quality", min=0, max=100,
-                                       help="PDQ quality 0-100."),
-    source: str | None = typer.Option(None, "--source", help="Where the hash came from."),
-    note: str | None = typer.Option(None, "--note", help="Free text for reviewers."),
+                                       help="PDQ quality 0-100 of a hash given.",
+                                       show_default=False),
+    source: str | None = typer.Option(None, "--source", help="Where the hashes came from.",
+                                      show_default=False),
+    note: str | None = typer.Option(None, "--note", help="Free text for reviewers.",
+                                    show_default=False),
 ) -> None:
-    """Add one hash to a bank."""
+    """Add hashes to a bank: typed ones, or those of media files (hashed here; nothing
+    but the hashes is kept)."""
+    paths = [Path(i) for i in items if Path(i).exists()]
+    if paths and len(paths) != len(items):
+        raise fail("give hashes or files, not both in one command")
+    if paths:
+        _add_files(name, paths, signal, source, note)
+        return
+    from veil.cli.values import parse_typed
+    from veil.signals import get
+
+    if signal and len(signal) > 1:
+        raise fail("one --signal for typed hashes: they are all of one type")
+    st = get((signal[0] if signal else "pdq").strip().lower())
+    values = [parse_typed(st, v) for v in items]
     with _store() as store:
-        entry = store.add_entry(name, signal, value, actor=_actor(), quality=quality,
-                                source=source, note=note)
-    console.print(f"added entry {entry.id} ({entry.signal}) to bank [bold]{name}[/]")
+        for v in values:
+            entry = store.add_entry(name, st.name, v, actor=cli_actor(), quality=quality,
+                                    source=source, note=note)
+            console.print(f"added entry {entry.id} ({entry.signal}) to bank [bold]{name}[/]")
+
+
+def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: str | None,
+               note: str | None) -> None:
+    from veil.cli.progress import progress_bar, worker_count
+    from veil.config import load_settings
+    from veil.media.discover import Skipped
+    from veil.signals import all_types, get
+    from veil.signals.batch import hash_paths
+    from veil.store import HashRow, open_store
+
+    settings = load_settings()
+    wanted = tuple(get(s.strip().lower()).name for s in signals) if signals else tuple(
+        t.name for t in all_types() if t.always_scanned)
+    rows: list[HashRow] = []
+    problems = 0
+    with progress_bar("hashing") as advance:
+        for item in hash_paths(paths, settings.media, wanted,
+                               workers=worker_count(settings, None)):
+            advance()
+            if isinstance(item, Skipped):
+                problems += item.error
+                err_console.print(f"{'error' if item.error else 'skipped'} {item.path}: "
+                                  f"{item.reason}", markup=False, soft_wrap=True)
+            elif not item.ok:
+                problems += 1
+                err_console.print(f"error {item.path}: {item.error_code} {item.error_message}",
+                                  markup=False, soft_wrap=True)
+            else:
+                rows += [HashRow(s.type, s.value, s.quality, source=source or "veil bank add",
+                                 note=note) for s in item.signals]
+    if problems:
+        raise fail(f"{counted(problems, 'file')} could not be hashed; nothing was added")
+    with open_store(settings) as store:
+        report = store.import_entries(name, rows, actor=cli_actor(), source_name="veil bank add")
+    console.print(f"added {counted(report.imported, 'entry', 'entries')} to bank "
+                  f"[bold]{name}[/] ({report.duplicates:,} already there)")
 
 
 def _print_errors(report: ImportReport, path: Path) -> None:
@@ -117,13 +179,18 @@ def _print_errors(report: ImportReport, path: Path) -> None:
 @app.command("import")
 @handles_errors
 def import_command(
-    name: str = typer.Argument(..., help="Bank to import into."),
-    file: Path = typer.Argument(..., help="CSV (header: signal,value,…) or JSON lines.",
-                                show_default=False),
-    fmt: Format | None = typer.Option(None, "--format", "-f",
+    name: str = typer.Argument(..., help="Bank to import into.", show_default=False),
+    file: Path = typer.Argument(..., help="CSV (header: signal,value,…) or JSON lines "
+                                "(also what veil hash --json writes).", show_default=False),
+    fmt: Format | None = typer.Option(None, "--format", "-f", show_default=False,
                                       help="File format (default: from the extension)."),
 ) -> None:
     """Import a hash list: every row, or none if any row is bad (exit 2)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from veil.config import load_settings
+    from veil.store.hashlist import HashListFile, detect_format
+
     settings = load_settings()
     hashlist = HashListFile(file, detect_format(file, fmt.value if fmt else None),
                             settings.import_max_line_bytes)
@@ -141,7 +208,7 @@ def import_command(
     hashlist.on_progress = on_progress
     started = time.perf_counter()
     with _store() as store, progress:
-        report = store.import_entries(name, hashlist, actor=_actor(), source_name=file.name,
+        report = store.import_entries(name, hashlist, actor=cli_actor(), source_name=file.name,
                                       max_errors=SHOWN_ERRORS)
     if not report.ok:
         _print_errors(report, file)
@@ -155,13 +222,16 @@ def import_command(
 @app.command("export")
 @handles_errors
 def export_command(
-    name: str = typer.Argument(..., help="Bank to export."),
+    name: str = typer.Argument(..., help="Bank to export.", show_default=False),
     fmt: Format | None = typer.Option(
-        None, "--format", "-f", help="csv or jsonl (default: from -o's extension, else csv)."),
-    output: Path | None = typer.Option(None, "--output", "-o",
+        None, "--format", "-f", show_default=False,
+        help="csv or jsonl (default: from -o's extension, else csv)."),
+    output: Path | None = typer.Option(None, "--output", "-o", show_default=False,
                                        help="File to write (default: standard output)."),
 ) -> None:
-    """Export a bank's active entries in a format ``veil bank import`` reads back."""
+    """Export a bank's active entries in a format veil bank import reads back."""
+    from veil.store.hashlist import detect_format, write_hashlist
+
     chosen = Format(fmt.value) if fmt else (
         detect_format(output) if output is not None else Format.CSV)
     with _store() as store:
@@ -190,28 +260,42 @@ def _write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
     return count
 
 
+WITHDRAW_WHAT = ("say which entry to withdraw: its hash (veil bank withdraw BANK HASH, with "
+                 "-s md5 for an MD5) or its id (veil bank withdraw BANK --id N)")
+
+
 @app.command("withdraw")
 @handles_errors
 def withdraw_command(
-    name: str = typer.Argument(..., help="Bank holding the entry."),
+    name: str = typer.Argument(..., help="Bank holding the entry.", show_default=False),
     value: str | None = typer.Argument(None, help="The hash to withdraw, as hex.",
                                        show_default=False),
     signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE."),
-    entry_id: int | None = typer.Option(None, "--id", help="Withdraw by entry id instead."),
-    reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log."),
+    entry_id: int | None = typer.Option(None, "--id", help="Withdraw by entry id instead.",
+                                        show_default=False),
+    reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log.",
+                                      show_default=False),
 ) -> None:
     """Withdraw an entry: its hash is erased; the audit log keeps who, when and why."""
-    if (value is None) == (entry_id is None):
-        raise fail("give either VALUE (with --signal) or --id, not both")
+    if value is None and entry_id is None:
+        raise fail(WITHDRAW_WHAT)
+    if value is not None and entry_id is not None:
+        raise fail("give the hash or --id, not both")
+    from veil.index import snapshot_path
+
     with _store() as store:
         if entry_id is not None:
             if store.get_entry(entry_id).bank != name:
                 raise fail(f"entry {entry_id} is not in bank {name!r}", "not_found")
-            entry = store.withdraw(entry_id, actor=_actor(), reason=reason)
+            entry = store.withdraw(entry_id, actor=cli_actor(), reason=reason)
         else:
             assert value is not None
-            entry = store.withdraw((name, signal, value), actor=_actor(), reason=reason)
+            from veil.cli.values import parse_typed
+            from veil.signals import get
+
+            st = get(signal.strip().lower())
+            entry = store.withdraw((name, st.name, parse_typed(st, value)), actor=cli_actor(),
+                                   reason=reason)
         # the index snapshot may hold the hash: gone too (the next start rebuilds it)
         snapshot_path(store.settings.home, entry.signal).unlink(missing_ok=True)
     console.print(f"withdrew entry {entry.id} from bank [bold]{name}[/]; its hash is erased")
-

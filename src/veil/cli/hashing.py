@@ -1,4 +1,10 @@
-"""``veil hash FILE…``: every signal of each file, as a table or JSON lines."""
+"""``veil hash FILE|FOLDER…``: every signal of each media file, as a table or JSON lines.
+
+Folders are walked like ``veil scan`` walks them, files are hashed in parallel, and
+what is skipped is reported. ``--json`` writes one object per file whose
+``signals`` ``veil bank import`` reads directly, so ``veil hash --json photos/ >
+list.jsonl && veil bank import BANK list.jsonl`` banks a folder.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +12,87 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from veil.cli.output import EXIT_ERROR, console, err_console, handles_errors
-from veil.config import load_settings
-from veil.errors import VeilError
-from veil.media.source import Media
-from veil.signals import all_types
+from veil.cli.output import EXIT_ERROR, EXIT_OK, counted, err_console, handles_errors
+from veil.cli.progress import progress_bar, worker_count
 
 
 @handles_errors
 def hash_command(
-    files: list[Path] = typer.Argument(..., help="Image files to hash.", show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    paths: list[Path] = typer.Argument(..., help="Media files or folders (recursive).",
+                                       show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file."),
+    signals: str | None = typer.Option(
+        None, "--signals", "-s", help="Comma-separated signal types (default: all of them).",
+        show_default=False),
+    workers: int | None = typer.Option(None, "--workers", min=1,
+                                       help="Hashing processes (default: one per core).",
+                                       show_default=False),
 ) -> None:
-    """Compute every signal (pdq, md5, sha256, phash, dhash) of each file."""
+    """Compute the signals (PDQ with quality, MD5, SHA-256, pHash, dHash) of each file.
+    Exit 0: all hashed, 2: some could not be."""
+    from rich.table import Table
+
+    from veil.cli.output import table_console
+    from veil.config import load_settings
+    from veil.media.discover import Skipped
+    from veil.signals import get, names
+    from veil.signals.batch import hash_paths
+
     settings = load_settings()
-    failed = False
+    wanted = tuple(get(n.strip().lower()).name for n in signals.split(",") if n.strip()) if (
+        signals) else tuple(names())
     table = Table("file", "signal", "value", "quality")
-    for path in files:
-        try:
-            media = Media.from_path(path, settings.media)
-            signals = [t.compute(media) for t in all_types()]
-        except VeilError as exc:
-            failed = True
+    for col in table.columns[:3]:
+        col.overflow = "fold"  # a hash or a path is never cut
+    counts = {"hashed": 0, "errors": 0, "skipped": 0}
+    with progress_bar("hashing") as advance:
+        for item in hash_paths(paths, settings.media, wanted,
+                               workers=worker_count(settings, workers)):
+            advance()
+            if isinstance(item, Skipped):
+                counts["errors" if item.error else "skipped"] += 1
+                _report_skipped(item, as_json)
+                continue
+            if not item.ok:
+                counts["errors"] += 1
+                if as_json:
+                    print(json.dumps({"file": item.path, "error": {
+                        "code": item.error_code, "message": item.error_message}}))
+                else:
+                    err_console.print(f"[red]{item.path}[/]: [dim]{item.error_code}[/] "
+                                      f"{item.error_message}", markup=True, soft_wrap=True)
+                continue
+            counts["hashed"] += 1
             if as_json:
-                print(json.dumps({"file": str(path), "error": {"code": exc.code,
-                                                               "message": exc.message}}))
-            else:
-                err_console.print(f"[red]{path}[/]: [dim]{exc.code}[/] {exc.message}")
-            continue
-        if as_json:
-            print(json.dumps({"file": str(path), "format": media.format,
-                              "width": media.size[0], "height": media.size[1],
-                              "signals": [s.as_dict() for s in signals],
-                              "warnings": media.warnings}))
-        else:
-            for i, s in enumerate(signals):
-                q = "" if s.quality is None else str(s.quality)
-                table.add_row(str(path) if i == 0 else "", s.type, s.value, q)
-    if not as_json and table.row_count:
-        console.print(table)
-    if failed:
-        raise typer.Exit(EXIT_ERROR)
+                width, height = item.size or (None, None)
+                print(json.dumps({"file": item.path, "format": item.format, "width": width,
+                                  "height": height,
+                                  "signals": [s.as_dict() for s in item.signals],
+                                  "warnings": list(item.warnings)}))
+                continue
+            for i, s in enumerate(item.signals):
+                table.add_row(item.path if i == 0 else "", s.type, s.value,
+                              "" if s.quality is None else str(s.quality))
+            for w in item.warnings:
+                table.add_row("", "[yellow]warning[/]", w, "")
+    if table.row_count:
+        table_console().print(table)
+    err_console.print(f"{counted(counts['hashed'], 'file')} hashed, "
+                      f"{counted(counts['errors'], 'error')}, {counts['skipped']:,} skipped")
+    raise typer.Exit(EXIT_ERROR if counts["errors"] else EXIT_OK)
+
+
+def _report_skipped(item: object, as_json: bool) -> None:
+    from veil.media.discover import Skipped
+
+    assert isinstance(item, Skipped)
+    if as_json:
+        key = "error" if item.error else "skipped"
+        value: object = ({"code": "input.unreadable", "message": item.reason} if item.error
+                         else item.reason)
+        print(json.dumps({"file": item.path, key: value}))
+    else:
+        word = "[red]error[/]" if item.error else "[yellow]skipped[/]"
+        err_console.print(f"{word} {item.path}: {item.reason}", markup=True, soft_wrap=True,
+                          highlight=False)

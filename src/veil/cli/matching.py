@@ -7,11 +7,11 @@ line number) and the rest still run; the exit code is then 2.
 
 ``--dihedral``: a rotated or mirrored copy of an image has a different PDQ hash, and
 the other seven orientations cannot be derived from a hash (they are computed from
-the image's DCT; see ``veil.signals.pdq.PDQResult.dihedral``). So with
-``--dihedral`` each query line holds the 8 variant hashes, comma-separated, in the
-order ``compute_pdq(media).dihedral()`` gives them (original, rotate90, rotate180,
-rotate270, flipx, flipy, flipplus1, flipminus1); each entry is reported once, at its
-closest variant. Without variants only the hash as given is matched.
+the image's DCT). So with ``--dihedral`` each query line holds the 8 variant hashes,
+comma-separated, in the order ``veil hash`` cannot show but ``compute_pdq(media)
+.dihedral()`` gives (``PDQ.variants``); each entry is reported once, at its closest
+variant, named for how the query relates to the banked picture ("rotated 90°
+clockwise", "mirrored left to right" …).
 
 Exit codes: 0 nothing matched, 1 something matched, 2 errors.
 """
@@ -21,46 +21,33 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from veil.cli.output import EXIT_ERROR, EXIT_MATCH, EXIT_OK, console, err_console, handles_errors
-from veil.config import Settings, load_settings
-from veil.errors import BadInput, VeilError
-from veil.signals import SignalType, get
-from veil.signals.pdq import DIHEDRAL_NAMES
+from veil.cli.output import (
+    EXIT_ERROR,
+    EXIT_MATCH,
+    EXIT_OK,
+    counted,
+    err_console,
+    handles_errors,
+    table_console,
+)
 
 if TYPE_CHECKING:
-    from veil.index import HammingIndex, IndexSource, Match
-
-
-#: Width of the match table when stdout is not a terminal (a file, a pipe).
-TABLE_WIDTH_PIPED = 200
-
-
-def open_source(settings: Settings) -> AbstractContextManager[IndexSource]:
-    """The banks to match against (the store; tests substitute their own)."""
-    from veil.store import open_store
-
-    return open_store(settings)
-
-
-def _load_index(signal: SignalType, settings: Settings) -> HammingIndex:
-    from veil.index import open_index, snapshot_path
-
-    with open_source(settings) as source:
-        return open_index(signal, source, snapshot=snapshot_path(settings.home, signal.name),
-                          save_min_entries=settings.index_snapshot_min_entries)
+    from veil.config import Settings
+    from veil.errors import VeilError
+    from veil.matching import BankMatcher
+    from veil.signals import SignalType
 
 
 def _lines(hashes: list[str], file: Path | None) -> Iterator[tuple[str, str]]:
     """(where, text) for every query line, streamed."""
+    from veil.errors import BadInput
+
     for i, h in enumerate(hashes, 1):
         if h == "-":
             for n, line in enumerate(sys.stdin, 1):
@@ -77,19 +64,22 @@ def _lines(hashes: list[str], file: Path | None) -> Iterator[tuple[str, str]]:
 
 
 def _parse(text: str, signal: SignalType, dihedral: bool) -> list[str]:
+    from veil.cli.values import parse_typed
+    from veil.errors import BadInput
+
     parts = [p for p in text.replace(",", " ").split()] if dihedral else [text.strip()]
-    if dihedral and len(parts) != len(DIHEDRAL_NAMES):
-        raise BadInput(f"--dihedral needs {len(DIHEDRAL_NAMES)} comma-separated hashes per "
-                       f"line (original first), got {len(parts)}")
-    return [signal.parse(p) for p in parts]
+    if dihedral and len(parts) != len(signal.variants):
+        raise BadInput(f"--dihedral needs {len(signal.variants)} comma-separated hashes per "
+                       f"line (as banked first), got {len(parts)}")
+    if dihedral:
+        return [signal.parse(p) for p in parts]
+    return [parse_typed(signal, parts[0])]
 
 
-def _check_threshold(signal: SignalType, threshold: int | None) -> int:
-    t = signal.default_threshold() if threshold is None else threshold
-    if not 0 <= t <= signal.bits:
-        raise BadInput(f"{signal.name} threshold must be between 0 and {signal.bits}, got {t}",
-                       code="input.bad_threshold")
-    return t
+def _types() -> list[SignalType]:
+    from veil.signals import all_types
+
+    return all_types()
 
 
 @handles_errors
@@ -98,43 +88,63 @@ def match_command(
         None, help="Hashes to check; '-' reads them from stdin, one per line.",
         show_default=False),
     file: Path | None = typer.Option(None, "--file", "-f", help="Read hashes from this file.",
-                                     dir_okay=False),
+                                     dir_okay=False, show_default=False),
     signal_name: str = typer.Option("pdq", "--signal", "-s", help="Signal type of the hashes."),
     threshold: int | None = typer.Option(
-        None, "--threshold", "-t", help="Match threshold in bits (default: the signal's)."),
+        None, "--threshold", "-t", help="Match threshold in bits (default: the signal's).",
+        show_default=False),
     dihedral: bool = typer.Option(
         False, "--dihedral",
-        help="Each line holds the 8 orientation hashes (comma-separated, original first); "
+        help="Each line holds the 8 orientation hashes (comma-separated, as banked first); "
              "report entries matching any of them."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per query."),
 ) -> None:
     """Check hashes against the banks. Exit 0: no match, 1: matches, 2: errors."""
+    from veil.config import load_settings
+    from veil.errors import BadInput, VeilError
+    from veil.signals import get
+
     signal = get(signal_name.strip().lower())
-    t = _check_threshold(signal, threshold)
-    if dihedral and signal.name != "pdq":
-        raise BadInput("--dihedral applies to pdq hashes only")
+    if dihedral and not signal.variants:
+        raise BadInput(f"--dihedral applies to signals with rotated and mirrored variants "
+                       f"({', '.join(t.name for t in _types() if t.variants)}), not "
+                       f"{signal.name}")
     if not hashes and file is None:
         raise BadInput("no hashes given: pass them as arguments, with --file, or '-' for stdin")
     settings = load_settings()
-    index = _load_index(signal, settings)
-    if not len(index):
+    matcher = _load(settings, signal.name)
+    t = matcher.threshold(signal, threshold)
+    size = matcher.sizes().get(signal.name, 0)
+    if not size:
         raise VeilError(f"the banks hold no active {signal.name} entries: nothing to match "
                         "against", code="index.empty")
     totals = {"queries": 0, "matched": 0, "errors": 0}
     lines = _lines(hashes or [], file)
     while batch := list(islice(lines, settings.match_batch)):
-        _run_batch(batch, index, signal, t, dihedral, as_json, totals)
+        _run_batch(batch, matcher, signal, t, dihedral, as_json, totals)
+    entries = counted(size, f"{signal.name} entry", f"{signal.name} entries")
     err_console.print(
-        f"{totals['queries']:,} queries, {totals['matched']:,} with matches, "
-        f"{totals['errors']:,} bad, against {len(index):,} {signal.name} entries "
-        f"(threshold {t})")
+        f"{counted(totals['queries'], 'query', 'queries')}, {totals['matched']:,} with "
+        f"matches, {totals['errors']:,} bad, against {entries} (threshold {t})")
     if totals["errors"]:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_MATCH if totals["matched"] else EXIT_OK)
 
 
-def _run_batch(batch: list[tuple[str, str]], index: HammingIndex, signal: SignalType,
+def _load(settings: Settings, signal: str) -> BankMatcher:
+    from veil.matching import BankMatcher
+    from veil.store import open_store
+
+    with open_store(settings) as store:
+        return BankMatcher.load(settings, store, signals=[signal])
+
+
+def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: SignalType,
                threshold: int, dihedral: bool, as_json: bool, totals: dict[str, int]) -> None:
+    from rich.table import Table
+
+    from veil.errors import VeilError
+
     parsed: list[tuple[str, list[str] | VeilError, str]] = []
     for where, text in batch:
         if not text.strip() or text.lstrip().startswith("#"):
@@ -145,15 +155,19 @@ def _run_batch(batch: list[tuple[str, str]], index: HammingIndex, signal: Signal
             parsed.append((where, exc, text))
     queries = [q for _, q, _ in parsed if not isinstance(q, VeilError)]
     if dihedral:
-        found = iter(index.search_dihedral(queries, threshold) if queries else [])
+        found = iter(matcher.search_variants(signal.name, queries, threshold, with_values=True)
+                     if queries else [])
     else:
-        found = iter(index.search([q[0] for q in queries], threshold) if queries else [])
+        found = iter(matcher.search(signal.name, [q[0] for q in queries], threshold,
+                                    with_values=True) if queries else [])
+    # the query and the matched hash whole (folded on a narrow terminal): they are what
+    # the analyst copies
     table = Table("query", "bank", "category", "entry")
-    # the matched hash whole (folded on a narrow terminal): it is what the analyst copies
+    table.columns[0].overflow = "fold"
     table.add_column("matched hash", overflow="fold")
     table.add_column("distance", justify="right")
     if dihedral:
-        table.add_column("variant")
+        table.add_column("how")
     # results go out in input order, errors included, so JSON lines pair with input lines
     for where, q, text in parsed:
         if isinstance(q, VeilError):
@@ -164,7 +178,7 @@ def _run_batch(batch: list[tuple[str, str]], index: HammingIndex, signal: Signal
                 print(json.dumps({"source": where, "query": shown,
                                   "error": {"code": q.code, "message": q.message}}))
             else:
-                err_console.print(f"[red]{where}[/]: [dim]{q.code}[/] {q.message}",
+                err_console.print(f"[red]{where}[/]: [dim]{q.code}[/] {_esc(q.message)}",
                                   soft_wrap=True)
             continue
         matches = next(found)
@@ -173,22 +187,18 @@ def _run_batch(batch: list[tuple[str, str]], index: HammingIndex, signal: Signal
         if as_json:
             print(json.dumps({"source": where, "query": q[0], "signal": signal.name,
                               "threshold": threshold,
-                              "matches": [_as_json(m, dihedral) for m in matches]}))
+                              "matches": [m.as_json() for m in matches]}))
             continue
         for i, m in enumerate(matches):
-            table.add_row(f"{q[0][:12]}… ({where})" if i == 0 else "", m.bank, m.category,
-                          str(m.entry_id), m.value, str(m.distance),
-                          *([DIHEDRAL_NAMES[m.variant]] if dihedral else []))
+            how = [] if not dihedral else [
+                next((v.label for v in signal.variants if v.key == m.variant), "as banked")]
+            table.add_row(f"{q[0]}\n({where})" if i == 0 else "", m.bank, m.category,
+                          str(m.entry_id), m.value or "", str(m.distance), *how)
     if table.row_count:
-        # piped or redirected output is not cut to 80 columns: hashes stay whole
-        out = console if console.is_terminal else Console(width=TABLE_WIDTH_PIPED,
-                                                          highlight=False)
-        out.print(table)
+        table_console().print(table)
 
 
-def _as_json(m: Match, dihedral: bool) -> dict[str, object]:
-    d: dict[str, object] = {"bank": m.bank, "category": m.category, "entry_id": m.entry_id,
-                            "value": m.value, "distance": m.distance}
-    if dihedral:
-        d["variant"] = DIHEDRAL_NAMES[m.variant]
-    return d
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,4 +1,5 @@
-"""Console objects and the one place VeilErrors become a one-line message + exit code."""
+"""Console objects, counted nouns, and the one place VeilErrors become a one-line
+message and an exit code."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from veil.errors import VeilError
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
+#: Width of tables when stdout is not a terminal (a file, a pipe): wide enough that
+#: nothing a person copies (a hash, a path) is folded.
+PIPED_WIDTH = 200
+
 #: Exit codes shared by every command.
 EXIT_OK = 0
 EXIT_MATCH = 1
@@ -24,8 +29,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def table_console() -> Console:
+    """Where tables go: the terminal as it is, or a wide console for a pipe or file."""
+    return console if console.is_terminal else Console(width=PIPED_WIDTH, highlight=False)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``1,000 entries``."""
+    word = noun if n == 1 else (plural or noun + "s")
+    return f"{n:,} {word}"
+
+
 def fail(message: str, code: str = "input.invalid") -> typer.Exit:
-    err_console.print(f"[bold red]error[/] [dim]{code}[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]error[/] [dim]{code}[/] {message}", soft_wrap=True,
+                      markup=True, highlight=False)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -37,9 +54,15 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VeilError as exc:
-            raise fail(exc.message, exc.code) from None
+            raise fail(_escape(exc.message), exc.code) from None
         except BrokenPipeError:  # e.g. `veil scan … | head`
             sys.stderr.close()
             raise typer.Exit(EXIT_OK) from None
 
     return wrapper
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

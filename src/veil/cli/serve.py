@@ -6,9 +6,27 @@ lets in-flight requests finish, up to ``VEIL_API_GRACEFUL_SHUTDOWN_S`` seconds.
 
 from __future__ import annotations
 
+import socket
+from typing import TYPE_CHECKING
+
 import typer
 
-from veil.cli.output import handles_errors
+from veil.cli.output import fail, handles_errors
+
+if TYPE_CHECKING:
+    from veil.config import Settings
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be listened on now (checked before printing keys)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 @handles_errors
@@ -22,19 +40,23 @@ def serve_command(
         "the intake rate limit sees real client addresses.", show_default=False),
 ) -> None:
     """Run the Veil service: intake, platform, review and admin APIs (docs at /docs)."""
-    serve(host=host, port=port, log_level=log_level, forwarded_allow_ips=forwarded_allow_ips)
+    from veil.config import load_settings
+
+    if port and not port_is_free(host, port):
+        raise fail(f"port {port} on {host} is in use: stop what uses it or pass another "
+                   "--port", "serve.port_in_use")
+    serve(load_settings(), host=host, port=port, log_level=log_level,
+          forwarded_allow_ips=forwarded_allow_ips)
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info",
-          forwarded_allow_ips: str | None = None) -> None:
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
+          log_level: str = "info", forwarded_allow_ips: str | None = None) -> None:
     """Start uvicorn in this process until SIGTERM/Ctrl-C (also used by ``veil demo``)."""
     import uvicorn
 
     from veil.api import create_app
     from veil.api.logs import configure
-    from veil.config import load_settings
 
-    settings = load_settings()
     configure(log_level)
     app = create_app(settings)
     config = uvicorn.Config(

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veil.config import load_settings
 from veil.evaluation.metrics import (
     Breakdown,
     Rate,
@@ -21,6 +20,7 @@ from veil.evaluation.metrics import (
 )
 from veil.evaluation.runner import ModeInfo, Results
 from veil.evaluation.transforms import Family
+from veil.signals import get as get_signal
 
 #: False-match rates the thresholds are tuned for.
 TARGETS = (1e-3, 1e-4)
@@ -125,7 +125,7 @@ def summarise_mode(results: Results, info: ModeInfo,
     low = None
     # Quality belongs to the type's plain hash: reported once, on its plain mode.
     q = results.quality.get(info.base) if info.name == info.base else None
-    floor = getattr(load_settings().thresholds, f"{info.base}_min_quality", None)
+    floor = get_signal(info.base).min_quality
     if q is not None and floor is not None:
         low = np.mean(np.nan_to_num(q, nan=np.inf) < floor, axis=0)
     return ModeSummary(

@@ -6,11 +6,11 @@ of the original's plain signal — what a platform does to catch rotated or mirr
 re-uploads without storing 8 hashes per bank entry.
 
 Variants are found by capability, so a new signal type gets its dihedral mode with
-no change here: a type offering ``compute_variants(media) -> Sequence[Signal]``
-(variant 0 being the plain signal, as ``compute`` gives it; PDQ's 8 come from one
-DCT) is used through it. Because variant 0 is the plain signal, a type evaluated
-in both modes is hashed once per image, not twice (tests check variant 0 against
-``compute``).
+no change here: a type declaring ``variants`` hashes them with
+``compute_variants(media) -> Sequence[Signal]`` (variant 0 being the plain signal,
+as ``compute`` gives it; PDQ's 8 come from one DCT). Because variant 0 is the plain
+signal, a type evaluated in both modes is hashed once per image, not twice (tests
+check variant 0 against ``compute``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from veil.errors import BadInput
 from veil.media.source import Media
 from veil.signals import SignalType, all_types
-from veil.signals.base import Signal, variants_of
+from veil.signals.base import Signal
 
 DIHEDRAL_SUFFIX = "_dihedral"
 
@@ -67,8 +67,9 @@ class Mode:
     def perceptual(self) -> bool:
         return self.base.perceptual
 
+    @property
     def default_threshold(self) -> int:
-        return self.base.default_threshold()
+        return self.base.default_threshold
 
     def reference(self, fp: Fingerprints) -> str:
         """What a bank would hold for this image: the plain signal."""
@@ -88,9 +89,8 @@ def available() -> list[Mode]:
     modes: list[Mode] = []
     for t in all_types():
         modes.append(Mode(t.name, t))
-        fn = variants_of(t)
-        if fn is not None:
-            modes.append(Mode(t.name + DIHEDRAL_SUFFIX, t, fn))
+        if t.variants:
+            modes.append(Mode(t.name + DIHEDRAL_SUFFIX, t, t.compute_variants))
     return modes
 
 

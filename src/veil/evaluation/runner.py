@@ -208,7 +208,7 @@ def run(photos: Sequence[Path], mode_names: Sequence[str], variants: Sequence[Va
         tick("pairs", k, len(modes))
     t2 = time.perf_counter()
 
-    infos = [ModeInfo(m.name, m.base.name, m.bits, m.perceptual, m.default_threshold())
+    infos = [ModeInfo(m.name, m.base.name, m.bits, m.perceptual, m.default_threshold)
              for m in modes]
     return Results(
         photos=[o.name for o in good], variants=list(variants), modes=infos,

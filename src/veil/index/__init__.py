@@ -1,7 +1,7 @@
 """In-memory matchers, one per signal type, exact within the threshold.
 
 ``open_index``/``build_index`` (``factory``) give a ``HammingIndex`` (``hamming``):
-live add/withdraw, ``search``/``match``/``match_dihedral`` returning ``Match``
+live add/withdraw, ``search``/``match``/``match_dihedral`` returning ``Hit``
 (``matches``), snapshots (``snapshot``). The search itself is multi-index hashing
 (``multi_index``) over cycle tables that hold each hash once (``cycle``), in
 compiled loops (``kernels``); ``reference`` is the numpy brute force the tests and
@@ -14,7 +14,7 @@ it never imports the store.
 
 from veil.index.factory import ExactIndex, build_index, empty_index, open_index, snapshot_path
 from veil.index.hamming import HammingIndex, IndexStats
-from veil.index.matches import Match
+from veil.index.matches import Hit
 from veil.index.snapshot import load_snapshot, save_snapshot
 from veil.index.source import EntryRow, IndexSource
 
@@ -22,9 +22,9 @@ __all__ = [
     "EntryRow",
     "ExactIndex",
     "HammingIndex",
+    "Hit",
     "IndexSource",
     "IndexStats",
-    "Match",
     "build_index",
     "empty_index",
     "load_snapshot",

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from veil.index import kernels
-from veil.index.multi_index import CHUNK_BITS, chunk_values, row_bits_for, top_bits_for
+from veil.index.chunks import CHUNK_BITS, chunk_values, row_bits_for, top_bits_for
 
 #: Bytes per record: up to 40 bits of (rest of the chunk << row_bits | position).
 RECORD_BYTES = kernels.RECORD_BYTES

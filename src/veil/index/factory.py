@@ -32,12 +32,12 @@ PERCEPTUAL_256_TABLES = 8
 
 def empty_index(signal: SignalType | str, *, watermark: int = 0) -> HammingIndex:
     st = get(signal) if isinstance(signal, str) else signal
-    if not st.perceptual:
+    if st.exact_digest:
         return HammingIndex(st.name, st.bits, tables=st.bits // 32, default_threshold=0,
                             equality=True, watermark=watermark)
     tables = PERCEPTUAL_256_TABLES if st.bits == 256 else 0
     return HammingIndex(st.name, st.bits, tables=tables,
-                        default_threshold=st.default_threshold(), watermark=watermark)
+                        default_threshold=st.default_threshold, watermark=watermark)
 
 
 def build_index(signal: SignalType | str, entries: Iterable[Sequence[object]], *,

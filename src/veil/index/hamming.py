@@ -28,9 +28,10 @@ from itertools import islice
 import numpy as np
 
 from veil.errors import BadInput
+from veil.index.chunks import sort_order
 from veil.index.cycle import CycleTables, build_cycle
-from veil.index.matches import Match
-from veil.index.multi_index import RowHits, search_rows, sort_order
+from veil.index.matches import Hit
+from veil.index.multi_index import RowHits, search_rows
 from veil.index.packing import pack_hex, unpack_hex, words_per_hash
 
 #: Rows the tail holds before it is turned into a block. Scanning 4096 rows costs a
@@ -358,38 +359,42 @@ class HammingIndex:
             np.concatenate([p.query for p in parts]), np.concatenate([p.row for p in parts]),
             np.concatenate([p.distance for p in parts]))) for b, parts in found]
 
-    def search(self, queries: Sequence[str], threshold: int | None = None) -> list[list[Match]]:
+    def search(self, queries: Sequence[str], threshold: int | None = None, *,
+               values: bool = False) -> list[list[Hit]]:
         """For each query hash (normalised hex), every live entry within ``threshold``
-        bits, closest first. Exact: never a sample."""
+        bits, closest first. Exact: never a sample. ``values``: also decode each
+        hit's hash (a cycle walk per hit; only callers allowed to see hashes ask)."""
         r = self.radius(threshold)
-        results: list[list[Match]] = [[] for _ in queries]
+        results: list[list[Hit]] = [[] for _ in queries]
         for start in range(0, len(queries), SEARCH_BATCH):
             batch = queries[start:start + SEARCH_BATCH]
             packed = pack_hex(list(batch), self.bits, self.signal)
             for block, hits in self.search_packed(packed, r):
-                values = unpack_hex(block.row_words(hits.row))
                 ids = block.entry_ids[hits.row].tolist()
                 labels = block.labels[hits.row].tolist()
                 dists = [0] * len(ids) if self.equality else hits.distance.tolist()
-                for qi, eid, lab, val, d in zip(hits.query.tolist(), ids, labels, values, dists,
+                decoded: list[str | None] = (
+                    list(unpack_hex(block.row_words(hits.row))) if values else [None] * len(ids))
+                for qi, eid, lab, d, val in zip(hits.query.tolist(), ids, labels, dists, decoded,
                                                 strict=True):
                     bank, category = self.labels[lab]
-                    results[start + qi].append(Match(eid, bank, category, val, d))
+                    results[start + qi].append(Hit(eid, bank, category, d, 0, val))
         for found in results:
             found.sort(key=lambda m: (m.distance, m.entry_id))
         return results
 
-    def match(self, value: str, threshold: int | None = None) -> list[Match]:
-        return self.search([value], threshold)[0]
+    def match(self, value: str, threshold: int | None = None, *,
+              values: bool = False) -> list[Hit]:
+        return self.search([value], threshold, values=values)[0]
 
-    def match_dihedral(self, variants: Sequence[str],
-                       threshold: int | None = None) -> list[Match]:
+    def match_dihedral(self, variants: Sequence[str], threshold: int | None = None, *,
+                       values: bool = False) -> list[Hit]:
         """Entries within ``threshold`` of any of ``variants`` (e.g. the 8 orientations
         of ``compute_pdq(media).dihedral()``), each once at its closest variant."""
-        return self.search_dihedral([variants], threshold)[0]
+        return self.search_dihedral([variants], threshold, values=values)[0]
 
-    def search_dihedral(self, groups: Sequence[Sequence[str]],
-                        threshold: int | None = None) -> list[list[Match]]:
+    def search_dihedral(self, groups: Sequence[Sequence[str]], threshold: int | None = None,
+                        *, values: bool = False) -> list[list[Hit]]:
         """``match_dihedral`` for many queries in one batch."""
         flat: list[str] = []
         owner: list[tuple[int, int]] = []
@@ -398,14 +403,15 @@ class HammingIndex:
                 raise BadInput(f"query {gi} has no variants")
             flat.extend(variants)
             owner.extend((gi, vi) for vi in range(len(variants)))
-        best: list[dict[int, Match]] = [{} for _ in groups]
-        for (gi, vi), found in zip(owner, self.search(flat, threshold), strict=True):
+        best: list[dict[int, Hit]] = [{} for _ in groups]
+        for (gi, vi), found in zip(owner, self.search(flat, threshold, values=values),
+                                   strict=True):
             seen = best[gi]
             for m in found:
                 prev = seen.get(m.entry_id)
                 if prev is None or m.distance < prev.distance:
-                    seen[m.entry_id] = Match(m.entry_id, m.bank, m.category, m.value,
-                                             m.distance, vi)
+                    seen[m.entry_id] = Hit(m.entry_id, m.bank, m.category, m.distance, vi,
+                                           m.value)
         return [sorted(b.values(), key=lambda m: (m.distance, m.entry_id)) for b in best]
 
     # -- snapshot support (``snapshot`` module) --------------------------------------

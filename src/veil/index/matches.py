@@ -6,20 +6,18 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class Match:
+class Hit:
     """A bank entry within the threshold of a query.
 
     ``variant`` is the position, in the variants passed to ``match_dihedral``, of the
     query hash that came closest (0 for a plain search: the hash as given).
+    ``value`` (the entry's hash) is decoded only when the search asks for values:
+    most callers identify matches by entry id and must not see banked hashes.
     """
 
     entry_id: int
     bank: str
     category: str
-    value: str
     distance: int
     variant: int = 0
-
-    def as_dict(self) -> dict[str, object]:
-        return {"entry_id": self.entry_id, "bank": self.bank, "category": self.category,
-                "value": self.value, "distance": self.distance, "variant": self.variant}
+    value: str | None = None

@@ -17,16 +17,11 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from math import comb
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from veil.index import kernels
-
-if TYPE_CHECKING:
-    from veil.index.cycle import CycleTables
-
-CHUNK_BITS = kernels.CHUNK_BITS
+from veil.index.cycle import CycleTables
 
 #: Matches per query the first kernel pass keeps room for; queries with more (a
 #: cluster of near-identical bank hashes) are rerun alone with an exact buffer.
@@ -43,17 +38,6 @@ MAX_CHUNK_RADIUS = 6
 _COST_PROBE, _COST_MEMBER, _COST_SCAN, _COST_DECODE = 12.0, 1.0, 1.5, 60.0
 #: Rows of a cycle block decoded per step when it has to be scanned.
 DECODE_ROWS = 65_536
-
-
-def row_bits_for(n: int) -> int:
-    return max(1, (max(n, 1) - 1).bit_length())
-
-
-def top_bits_for(n: int) -> int:
-    """Directory width: ~8 hashes per bucket keeps directories at ~3.4 bytes a hash
-    over 8 tables while a bucket is still one cache line of 5-byte records, and
-    leaves few enough chunk bits to store that a record fits 40 bits."""
-    return min(24, max(1, (max(n, 1) // 8).bit_length() - 1))
 
 
 def probe_radii(radius: int, tables: int) -> np.ndarray:
@@ -88,16 +72,6 @@ def probe_cost(n: int, top_bits: int, radii: np.ndarray) -> float:
 
 def scan_cost(n: int, *, decoded: bool = False) -> float:
     return (_COST_DECODE if decoded else _COST_SCAN) * n
-
-
-def chunk_values(words: np.ndarray, t: int) -> np.ndarray:
-    w = words[:, t >> 1]
-    return (w & np.uint64(0xFFFFFFFF) if t & 1 else w >> np.uint64(32)).astype(np.uint32)
-
-
-def sort_order(words: np.ndarray) -> np.ndarray:
-    """Row order that makes ``words`` sorted by chunk 0 (what ``build_tables`` needs)."""
-    return np.argsort(chunk_values(words, 0), kind="stable")
 
 
 @dataclass(frozen=True)

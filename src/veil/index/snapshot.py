@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from veil.errors import BadSnapshot, StaleSnapshot
+from veil.index.chunks import CHUNK_BITS, row_bits_for, top_bits_for
 from veil.index.cycle import RECORD_BYTES, CycleTables, check_cycle, rank_samples
 from veil.index.hamming import Block, HammingIndex
-from veil.index.multi_index import CHUNK_BITS, row_bits_for, top_bits_for
 
 MAGIC = b"VEILIDX\x00"
 #: 2: cycle tables (the hashes live only in the tables); 1 had a hash array.

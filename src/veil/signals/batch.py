@@ -1,15 +1,29 @@
-"""Hash one file into a picklable result: what a scan worker process runs."""
+"""Hash media into picklable results: one file, bytes, or whole folders in parallel.
+
+``hash_bytes`` raises ``VeilError`` for bad media (what the service wants);
+``hash_file`` turns errors into data (what a worker process returns); ``hash_paths``
+walks folders and hashes their files in worker processes, in order, memory bounded.
+Warnings a decoder raises while reading a file become that file's warnings.
+"""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from veil.config import MediaLimits
-from veil.errors import VeilError
+from veil.errors import MediaTooLarge, VeilError
+from veil.media.discover import Skipped, discover
+from veil.media.library_warnings import collecting
 from veil.media.source import Media
-from veil.signals.base import Signal, variants_of
+from veil.signals.base import Signal
 from veil.signals.registry import get
+
+#: Files in flight per worker: enough to keep every core busy, no more in memory.
+IN_FLIGHT_PER_WORKER = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,30 +44,67 @@ class FileSignals:
 
 def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = False,
                label: str | None = None) -> FileSignals:
-    """Compute ``signal_names`` (with variants, where offered, if ``dihedral``)."""
+    """Compute ``signal_names`` (with their variants, where offered, if ``dihedral``)."""
     sigs = []
     variants: dict[str, tuple[str, ...]] = {}
-    for name in signal_names:
-        st = get(name)
-        fn = variants_of(st) if dihedral else None
-        if fn is None:
-            sigs.append(st.compute(media))
-        else:
-            found = fn(media)
-            sigs.append(found[0])
-            variants[name] = tuple(v.value for v in found)
+    with collecting() as raised:
+        for name in signal_names:
+            st = get(name)
+            if dihedral and st.variants:
+                found = st.compute_variants(media)
+                sigs.append(found[0])
+                variants[name] = tuple(v.value for v in found)
+            else:
+                sigs.append(st.compute(media))
     return FileSignals(label or media.name or "", tuple(sigs), media.format, media.size,
-                       tuple(media.warnings), variants=variants)
+                       (*media.warnings, *raised), variants=variants)
+
+
+def hash_bytes(data: bytes, limits: MediaLimits, signal_names: tuple[str, ...], *,
+               dihedral: bool = False, label: str | None = None) -> FileSignals:
+    """``hash_media`` of in-memory bytes; raises ``VeilError`` for bad media."""
+    try:
+        with collecting() as raised:
+            media = Media.from_bytes(data, limits, label)
+        media.warnings.extend(raised)
+        return hash_media(media, signal_names, dihedral=dihedral, label=label)
+    except MemoryError:
+        raise MediaTooLarge("not enough memory to decode this file") from None
 
 
 def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ...],
               dihedral: bool = False) -> FileSignals:
     """``hash_media`` of one file, for a worker process: errors become data."""
     try:
-        return hash_media(Media.from_path(path, limits), signal_names, dihedral=dihedral,
-                          label=str(path))
+        with collecting() as raised:
+            media = Media.from_path(path, limits)
+        media.warnings.extend(raised)
+        return hash_media(media, signal_names, dihedral=dihedral, label=str(path))
     except VeilError as exc:
         return FileSignals(str(path), error_code=exc.code, error_message=exc.message)
     except MemoryError:
         return FileSignals(str(path), error_code="media.too_large",
                            error_message="not enough memory to decode this file")
+
+
+def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, ...], *,
+               workers: int, dihedral: bool = False) -> Iterator[FileSignals | Skipped]:
+    """Hash every media file under ``paths`` in ``workers`` processes, yielding results
+    (and what was skipped, and why) in discovery order."""
+    found = discover(paths, max_bytes=limits.max_bytes)
+    if workers <= 1:
+        for item in found:
+            yield item if isinstance(item, Skipped) else hash_file(
+                item, limits, signal_names, dihedral)
+        return
+    window = workers * IN_FLIGHT_PER_WORKER
+    pending: deque[Future[FileSignals] | Skipped] = deque()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for item in found:
+            pending.append(item if isinstance(item, Skipped) else pool.submit(
+                hash_file, item, limits, signal_names, dihedral))
+            while len(pending) >= window:
+                head = pending.popleft()
+                yield head if isinstance(head, Skipped) else head.result()
+        for head in pending:
+            yield head if isinstance(head, Skipped) else head.result()

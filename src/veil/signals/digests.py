@@ -7,27 +7,19 @@ import hashlib
 from typing import ClassVar
 
 from veil.media.source import Media
-from veil.signals.base import Signal
-from veil.signals.hexhash import parse_hex
+from veil.signals.base import Signal, SignalType
 
 
-class _Digest:
-    name: ClassVar[str]
-    bits: ClassVar[int]
-    perceptual: ClassVar[bool] = False
+class _Digest(SignalType):
+    exact_digest: ClassVar[bool] = True
+    victim_submittable: ClassVar[bool] = True
     _algo: ClassVar[str]
 
-    def default_threshold(self) -> int:
-        return 0
-
     def compute(self, media: Media) -> Signal:
-        return Signal(self.name, hashlib.new(self._algo, media.data).hexdigest())
+        return self.compute_bytes(media.data)
 
     def compute_bytes(self, data: bytes) -> Signal:
         return Signal(self.name, hashlib.new(self._algo, data).hexdigest())
-
-    def parse(self, value: str) -> str:
-        return parse_hex(value, self.bits, self.name)
 
     def distance(self, a: str, b: str) -> int:
         return 0 if a == b else self.bits
@@ -36,6 +28,7 @@ class _Digest:
 class MD5(_Digest):
     name = "md5"
     bits = 128
+    always_scanned = True
     _algo = "md5"
 
 

@@ -8,29 +8,15 @@ from typing import ClassVar
 import imagehash
 from PIL import Image
 
-from veil.config import load_settings
 from veil.media.source import Media
-from veil.signals.base import Signal
-from veil.signals.hexhash import hamming_hex, parse_hex
+from veil.signals.base import Signal, SignalType
 
 
-class ImageHashType:
-    name: ClassVar[str]
+class ImageHashType(SignalType):
     bits: ClassVar[int] = 64
-    perceptual: ClassVar[bool] = True
+    #: The usual operating point for 64-bit perceptual hashes (about 15% of the bits).
+    default_threshold: ClassVar[int] = 10
     _fn: ClassVar[Callable[[Image.Image], imagehash.ImageHash]]
-
-    def default_threshold(self) -> int:
-        return int(getattr(load_settings().thresholds, self.name))
 
     def compute(self, media: Media) -> Signal:
         return Signal(self.name, str(type(self)._fn(media.image)))
-
-    def compute_image(self, image: Image.Image) -> Signal:
-        return Signal(self.name, str(type(self)._fn(image)))
-
-    def parse(self, value: str) -> str:
-        return parse_hex(value, self.bits, self.name)
-
-    def distance(self, a: str, b: str) -> int:
-        return hamming_hex(a, b)

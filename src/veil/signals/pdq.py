@@ -17,11 +17,9 @@ from typing import ClassVar
 import numpy as np
 import pdqhash
 
-from veil.config import load_settings
 from veil.media.source import Media
 from veil.signals import pdq_core
-from veil.signals.base import Signal
-from veil.signals.hexhash import hamming_hex, parse_hex
+from veil.signals.base import Signal, SignalType, Variant
 
 #: The fast path reduces by the largest factor k in (8, 4, 2) for which the
 #: reference's box window (ceil(side/128)) spans at least this many k-blocks on the
@@ -29,8 +27,22 @@ from veil.signals.hexhash import hamming_hex, parse_hex
 #: unevenly; 2 keeps the drift within bench/hashing.py's limits (see BENCHMARKS.md).
 BLOCKS_PER_WINDOW = 2
 
-DIHEDRAL_NAMES = ("original", "rotate90", "rotate180", "rotate270",
-                  "flipx", "flipy", "flipplus1", "flipminus1")
+#: The 8 dihedral variants in the reference's order (original, rotate90, rotate180,
+#: rotate270, flipx, flipy, flipplus1, flipminus1), named for how an upload relates
+#: to the banked picture when that variant of the upload's hash matches it: variant
+#: "rotate90" rotates the picture 90° counter-clockwise, so it matches an upload that
+#: is the banked picture turned 90° clockwise (tests/signals check each against
+#: Pillow's transposes).
+DIHEDRAL = (
+    Variant("original", "as banked"),
+    Variant("rotated_90_cw", "rotated 90° clockwise"),
+    Variant("rotated_180", "rotated 180°"),
+    Variant("rotated_90_ccw", "rotated 90° counter-clockwise"),
+    Variant("mirrored_top_bottom", "mirrored top to bottom"),
+    Variant("mirrored_left_right", "mirrored left to right"),
+    Variant("mirrored_diagonal", "mirrored across the diagonal"),
+    Variant("mirrored_antidiagonal", "mirrored across the other diagonal"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,27 +93,25 @@ def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
     return PDQResult(pdq_core.bits_hex(dct), int(q), dct)
 
 
-class PDQ:
+class PDQ(SignalType):
     name: ClassVar[str] = "pdq"
     bits: ClassVar[int] = 256
-    perceptual: ClassVar[bool] = True
-
-    def default_threshold(self) -> int:
-        return load_settings().thresholds.pdq
+    #: Meta's published guidance: PDQ distance <= 31 is a match.
+    default_threshold: ClassVar[int] = 31
+    #: Meta recommends discarding hashes of quality <= 49: they describe near-flat
+    #: images, which all look alike to PDQ.
+    min_quality: ClassVar[int | None] = 50
+    variants = DIHEDRAL
+    victim_submittable = True
+    always_scanned = True
 
     def compute(self, media: Media) -> Signal:
         r = compute_pdq(media)
         return Signal(self.name, r.hash, r.quality)
 
     def compute_variants(self, media: Media) -> list[Signal]:
-        """The hashes of the 8 rotations/mirrors (``DIHEDRAL_NAMES`` order; the first is
+        """The hashes of the 8 rotations/mirrors (``DIHEDRAL`` order; the first is
         ``compute``'s), from one DCT. Quality is the same for all: rotating or mirroring
         leaves the gradients it measures unchanged."""
         r = compute_pdq(media)
         return [Signal(self.name, h, r.quality) for h in r.dihedral()]
-
-    def parse(self, value: str) -> str:
-        return parse_hex(value, self.bits, self.name)
-
-    def distance(self, a: str, b: str) -> int:
-        return hamming_hex(a, b)

@@ -1,36 +1,70 @@
-"""Banks, entries and the audit log in a SQL database (SQLAlchemy 2 + Alembic).
+"""Banks, entries, cases, keys and the audit log in a SQL database (SQLAlchemy 2 +
+Alembic).
 
-``open_store()`` gives a ``Store`` (``repository``), the API the rest of Veil calls;
-it hands out records (``records``), never ORM objects (``models``). Hash-list files
-are read and written by ``hashlist``. Schema changes are Alembic revisions in
-``migrations/versions``, applied when a store is opened.
+``open_store(settings)`` gives a ``Store`` (``repository``); the API and CLI use it
+through the narrow ``BankStore`` interface (``interface``). It hands out records
+(``records``), never ORM objects (``models``). Hash-list files are read and written
+by ``hashlist``. Schema changes are Alembic revisions in ``migrations/versions``,
+applied when a store is opened.
 
-Imports ``veil.signals`` (to validate values), ``veil.config`` and ``veil.errors``."""
+Imports ``veil.signals`` (to validate values), ``veil.config`` and ``veil.errors``.
+The names below load on first use, so importing a light module of this package
+(``vocabulary``) does not pull in SQLAlchemy: the CLI's help starts fast.
+"""
 
 from __future__ import annotations
 
-from veil.config import Settings, load_settings
-from veil.store.database import make_engine, upgrade
-from veil.store.records import (
-    ActiveEntry,
-    AuditRecord,
-    BankInfo,
-    EntryKey,
-    EntryRecord,
-    ImportReport,
-)
-from veil.store.repository import Store
-from veil.store.rows import HashRow, RowError
-from veil.store.vocabulary import Action, Category, EntryStatus
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from veil.config import Settings
+    from veil.store.interface import BankStore
+    from veil.store.records import (
+        ActiveEntry,
+        AuditRecord,
+        BankInfo,
+        EntryKey,
+        EntryRecord,
+        ImportReport,
+    )
+    from veil.store.repository import Store
+    from veil.store.rows import HashRow, RowError
+    from veil.store.vocabulary import Action, Category, EntryStatus
+
+_LAZY = {
+    "BankStore": "veil.store.interface",
+    "ActiveEntry": "veil.store.records",
+    "AuditRecord": "veil.store.records",
+    "BankInfo": "veil.store.records",
+    "EntryKey": "veil.store.records",
+    "EntryRecord": "veil.store.records",
+    "ImportReport": "veil.store.records",
+    "Store": "veil.store.repository",
+    "HashRow": "veil.store.rows",
+    "RowError": "veil.store.rows",
+    "Action": "veil.store.vocabulary",
+    "Category": "veil.store.vocabulary",
+    "EntryStatus": "veil.store.vocabulary",
+}
 
 
-def open_store(settings: Settings | None = None) -> Store:
-    """Open the store of ``settings`` (default: from the environment).
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'veil.store' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def open_store(settings: Settings) -> Store:
+    """Open the store of ``settings``.
 
     Creates ``$VEIL_HOME`` (owner-only: it holds victims' hashes) and the database if
     missing, and migrates the schema to the newest revision.
     """
-    settings = settings or load_settings()
+    from veil.store.database import make_engine, upgrade
+    from veil.store.repository import Store
+
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
     try:
@@ -46,6 +80,7 @@ __all__ = [
     "ActiveEntry",
     "AuditRecord",
     "BankInfo",
+    "BankStore",
     "Category",
     "EntryKey",
     "EntryRecord",

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,10 +24,8 @@ from veil.store.coltypes import utcnow
 from veil.store.keys import key_hash, same_hash
 from veil.store.models import Bank, Case, CaseSignal, Entry, EntryMatchCount
 from veil.store.records import ActiveEntry
+from veil.store.transactions import StoreBase, check_actor, database_errors
 from veil.store.vocabulary import Category, EntryStatus
-
-if TYPE_CHECKING:
-    from veil.store.repository import Store
 
 
 def uuid7() -> str:
@@ -79,16 +77,15 @@ class CreatedCase:
     added: tuple[tuple[str, ActiveEntry], ...]
 
 
-class Cases:
+class Cases(StoreBase):
     """The ``Store`` methods for victims' cases and match counters."""
 
-    def create_case(self: Store, signals: Sequence[CaseSignalIn], attestation: dict[str, Any],
+    @database_errors
+    def create_case(self, signals: Sequence[CaseSignalIn], attestation: dict[str, Any],
                     *, bank: str, actor: str) -> CreatedCase:
         """Record a case and its signals in ``bank`` (created, category
         victim_submitted, if missing) in one transaction."""
-        from veil.store.repository import _actor
-
-        actor = _actor(actor)
+        actor = check_actor(actor)
         if not signals:
             raise BadInput("a case needs at least one signal")
         parsed = []
@@ -144,7 +141,8 @@ class Cases:
                         signals=[p[0] for p in parsed], new_entries=len(added))
         return CreatedCase(case_id, token, bank, created, tuple(added))
 
-    def case_by_token(self: Store, token: str) -> str | None:
+    @database_errors
+    def case_by_token(self, token: str) -> str | None:
         """The id of the case whose token this is, or None."""
         if not token or len(token) > 200:
             return None
@@ -156,7 +154,8 @@ class Cases:
             return None
         return str(row[0])
 
-    def case_view(self: Store, case_id: str) -> CaseView:
+    @database_errors
+    def case_view(self, case_id: str) -> CaseView:
         with self._reading() as s:
             case = s.get(Case, case_id)
             if case is None:
@@ -170,14 +169,13 @@ class Cases:
                                cs.created_at, cs.withdrawn_at)
                 for cs, count, last in rows))
 
-    def withdraw_case(self: Store, case_id: str, n: int | None = None, *,
+    @database_errors
+    def withdraw_case(self, case_id: str, n: int | None = None, *,
                       actor: str) -> list[tuple[str, int]]:
         """Withdraw one signal of a case (``n``) or all of them. Each entry no other
         case still holds is withdrawn too (its hash erased); returns those entries as
         ``(signal, entry_id)``. Withdrawing twice is a no-op."""
-        from veil.store.repository import _actor
-
-        actor = _actor(actor)
+        actor = check_actor(actor)
         now = utcnow()
         removed: list[tuple[str, int]] = []
         with self._writing() as s:
@@ -222,7 +220,8 @@ class Cases:
                         entries_withdrawn=len(removed))
         return removed
 
-    def add_match_counts(self: Store, counts: Mapping[int, tuple[int, datetime]]) -> None:
+    @database_errors
+    def add_match_counts(self, counts: Mapping[int, tuple[int, datetime]]) -> None:
         """Add ``{entry_id: (matches, last matched at)}`` to the counters."""
         if not counts:
             return
@@ -234,7 +233,7 @@ class Cases:
             index_elements=["entry_id"],
             set_={"count": EntryMatchCount.count + ins.excluded.count,
                   "last_matched_at": ins.excluded.last_matched_at})
-        with self._writing(bump=False) as s:
+        with self._writing(bump=False, topic=None) as s:
             # entries are never deleted, but a counter must not fail on a stray id
             known = set(s.scalars(select(Entry.id).where(Entry.id.in_(list(counts)))))
             rows = [r for r in rows if r["entry_id"] in known]

@@ -12,20 +12,15 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
 
 from veil.errors import BadInput
 from veil.store.lines import read_lines
 from veil.store.rows import FIELDS, REQUIRED, HashRow, RowError, RowValidator
+from veil.store.vocabulary import Format
 
 _KNOWN = frozenset(FIELDS)
-
-
-class Format(StrEnum):
-    CSV = "csv"
-    JSONL = "jsonl"
 
 
 _SUFFIXES = {".csv": Format.CSV, ".jsonl": Format.JSONL, ".ndjson": Format.JSONL}

@@ -14,16 +14,14 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from veil.errors import BadInput, Conflict, NotFound
 from veil.store.coltypes import utcnow
-from veil.store.models import KEY_NAME_MAX, SCOPES, ApiKey
-
-if TYPE_CHECKING:
-    from veil.store.repository import Store
+from veil.store.models import KEY_NAME_MAX, ApiKey
+from veil.store.transactions import StoreBase, check_actor, database_errors
+from veil.store.vocabulary import SCOPES
 
 KEY_PREFIX = "veil_"
 #: Characters of a key kept in clear to tell keys apart (``veil_`` + 7).
@@ -71,21 +69,20 @@ def _record(k: ApiKey) -> ApiKeyRecord:
                         revoked_at=k.revoked_at)
 
 
-class ApiKeys:
+class ApiKeys(StoreBase):
     """The ``Store`` methods for API keys."""
 
-    def create_api_key(self: Store, scopes: Iterable[str], *, name: str = "",
+    @database_errors
+    def create_api_key(self, scopes: Iterable[str], *, name: str = "",
                        actor: str) -> tuple[ApiKeyRecord, str]:
         """A new key with ``scopes``; returns its record and the key, which is never
         stored and cannot be shown again."""
         wanted = check_scopes(scopes)
         if len(name) > KEY_NAME_MAX or any(c in name for c in "\r\n\x00"):
             raise BadInput(f"key name must be one line of at most {KEY_NAME_MAX} characters")
-        from veil.store.repository import _actor
-
-        actor = _actor(actor)
+        actor = check_actor(actor)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        with self._writing(bump=False) as s:
+        with self._writing(bump=False, topic="keys") as s:
             row = ApiKey(name=name, key_hash=key_hash(key), prefix=key[:SHOWN_CHARS],
                          scopes=list(wanted), created_by=actor, created_at=utcnow())
             s.add(row)
@@ -94,18 +91,18 @@ class ApiKeys:
             record = _record(row)
         return record, key
 
-    def list_api_keys(self: Store, *, include_revoked: bool = True) -> list[ApiKeyRecord]:
+    @database_errors
+    def list_api_keys(self, *, include_revoked: bool = True) -> list[ApiKeyRecord]:
         with self._reading() as s:
             q = select(ApiKey).order_by(ApiKey.id)
             if not include_revoked:
                 q = q.where(ApiKey.revoked_at.is_(None))
             return [_record(k) for k in s.scalars(q)]
 
-    def revoke_api_key(self: Store, key_id: int, *, actor: str) -> ApiKeyRecord:
-        from veil.store.repository import _actor
-
-        actor = _actor(actor)
-        with self._writing(bump=False) as s:
+    @database_errors
+    def revoke_api_key(self, key_id: int, *, actor: str) -> ApiKeyRecord:
+        actor = check_actor(actor)
+        with self._writing(bump=False, topic="keys") as s:
             row = s.get(ApiKey, key_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"no API key {key_id}")
@@ -116,7 +113,8 @@ class ApiKeys:
             s.flush()
             return _record(row)
 
-    def active_key_hashes(self: Store) -> dict[str, ApiKeyRecord]:
+    @database_errors
+    def active_key_hashes(self) -> dict[str, ApiKeyRecord]:
         """Every unrevoked key by its hash: what the service caches to authenticate."""
         with self._reading() as s:
             rows = s.execute(select(ApiKey).where(ApiKey.revoked_at.is_(None))).scalars()

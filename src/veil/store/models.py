@@ -139,7 +139,6 @@ class StoreState(Base):
 
 # -- the service (``veil serve``): API keys, victims' cases, match counters ------------
 #: Scopes an API key may carry (see docs/api.md).
-SCOPES = ("intake", "platform", "review", "admin")
 KEY_NAME_MAX = 100
 CASE_STATUSES = ("open", "withdrawn")
 CASE_SIGNAL_STATUSES = ("active", "withdrawn")

@@ -7,29 +7,24 @@ tell cheaply whether it is stale.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from veil.config import Settings
 from veil.errors import BadInput, Conflict, NotFound, StoreError
 from veil.signals import get as get_signal
 from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
 from veil.store.database import WRITE
-from veil.store.generations import GENERATION, StampingSession
 from veil.store.keys import ApiKeys
 from veil.store.models import (
-    ACTOR_MAX,
     CASE_REF_MAX,
     NAME_MAX,
     AuditEvent,
@@ -47,6 +42,7 @@ from veil.store.records import (
     ImportReport,
 )
 from veil.store.rows import HashRow, RowError, RowValidator
+from veil.store.transactions import check_actor, database_errors
 from veil.store.vocabulary import Action, Category, EntryStatus, choices
 
 log = logging.getLogger(__name__)
@@ -57,37 +53,8 @@ STREAM_ROWS = 10_000
 #: Bad rows kept in an ImportReport by default (all are counted).
 MAX_IMPORT_ERRORS = 1000
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _database_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Database failures become StoreErrors: one line for the CLI, a 5xx for the API."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except OperationalError as exc:
-            if "locked" in str(exc.orig):
-                raise StoreError("the database is busy (another import or change is "
-                                 "running); try again", code="store.busy") from exc
-            raise StoreError(f"database unavailable: {exc.orig}",
-                             code="store.unavailable") from exc
-        except DBAPIError as exc:
-            raise StoreError(f"database error: {exc.orig}") from exc
-
-    return wrapper
-
-
 class _RollBack(Exception):
     """Raised inside a write transaction to undo it without an error to report."""
-
-
-def _actor(actor: str) -> str:
-    if not actor or not actor.strip() or len(actor) > ACTOR_MAX:
-        raise BadInput(f"actor must be 1-{ACTOR_MAX} characters")
-    return actor
 
 
 def _entry_record(e: Entry, bank: str) -> EntryRecord:
@@ -104,51 +71,11 @@ class Store(ApiKeys, Cases):
     API keys (``keys``) and victims' cases (``cases``) are mixed in from their modules.
     """
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
-        self._writer = engine.execution_options(**{WRITE: True})
-
-    def close(self) -> None:
-        self.engine.dispose()
-
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- transactions ---------------------------------------------------------------
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        with Session(self.engine) as s, s.begin():
-            yield s
-
-    @contextmanager
-    def _writing(self, *, bump: bool = True) -> Iterator[Session]:
-        # bump=False for changes that do not touch what an index holds (API keys,
-        # match counters), so they do not make index snapshots stale. The bump comes
-        # first: it locks the generation row, so generations commit in order (see
-        # StoreState), and every entry the transaction touches is stamped with it.
-        with StampingSession(self._writer, expire_on_commit=False) as s, s.begin():
-            if bump:
-                s.info[GENERATION] = self._bump(s)
-            yield s
-
-    @staticmethod
-    def _bump(s: Session | Connection) -> int:
-        """Take the next generation for this transaction; returns it."""
-        s.execute(update(StoreState).where(StoreState.id == 1)
-                  .values(generation=StoreState.generation + 1))
-        return int(s.execute(select(StoreState.generation)
-                             .where(StoreState.id == 1)).scalar_one())
-
-    @staticmethod
-    def _audit(s: Session | Connection, actor: str, action: str, *, bank: str | None = None,
-               entry_id: int | None = None, **detail: Any) -> None:
-        # never a hash value in here: see AuditEvent
-        s.execute(insert(AuditEvent).values(at=utcnow(), actor=actor, action=action, bank=bank,
-                                            entry_id=entry_id, detail=detail))
 
     @staticmethod
     def _bank(s: Session, name: str, *, lock: bool = False) -> Bank:
@@ -159,7 +86,7 @@ class Store(ApiKeys, Cases):
         return bank
 
     # -- banks ------------------------------------------------------------------------
-    @_database_errors
+    @database_errors
     def create_bank(self, name: str, category: str, policy: dict[str, Any] | None = None,
                     *, actor: str) -> BankInfo:
         """A new, empty bank. ``policy`` e.g. ``{"action": "review"}``; without an
@@ -172,7 +99,7 @@ class Store(ApiKeys, Cases):
         policy = dict(policy or {})
         if "action" in policy and policy["action"] not in set(Action):
             raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
-        actor = _actor(actor)
+        actor = check_actor(actor)
         try:
             with self._writing() as s:
                 if s.scalar(select(Bank.id).where(Bank.name == name)) is not None:
@@ -207,7 +134,7 @@ class Store(ApiKeys, Cases):
             out.setdefault(bid, {})[status] = n
         return out
 
-    @_database_errors
+    @database_errors
     def list_banks(self) -> list[BankInfo]:
         """Every bank, by name, with its entry counts per status."""
         with self._reading() as s:
@@ -215,21 +142,21 @@ class Store(ApiKeys, Cases):
             banks = s.scalars(select(Bank).order_by(Bank.name)).all()
             return [self._info(b, counts.get(b.id, {})) for b in banks]
 
-    @_database_errors
+    @database_errors
     def get_bank(self, name: str) -> BankInfo:
         """One bank with its counts; raises ``NotFound``."""
         with self._reading() as s:
             bank = self._bank(s, name)
             return self._info(bank, self._counts(s, bank.id).get(bank.id, {}))
 
-    @_database_errors
+    @database_errors
     def update_bank_policy(self, name: str, policy: dict[str, Any], *,
                            actor: str) -> BankInfo:
         """Replace a bank's policy (e.g. ``{"action": "block"}``)."""
         policy = dict(policy)
         if "action" in policy and policy["action"] not in set(Action):
             raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
-        actor = _actor(actor)
+        actor = check_actor(actor)
         with self._writing() as s:
             bank = self._bank(s, name, lock=True)
             previous = dict(bank.policy)
@@ -239,7 +166,7 @@ class Store(ApiKeys, Cases):
             return self._info(bank, self._counts(s, bank.id).get(bank.id, {}))
 
     # -- entries ------------------------------------------------------------------------
-    @_database_errors
+    @database_errors
     def list_entries(self, *, status: str | None = None, bank: str | None = None,
                      after_id: int | None = None, limit: int = 100) -> list[EntryRecord]:
         """Entries in id order (page on with ``after_id`` = the last id seen)."""
@@ -253,7 +180,7 @@ class Store(ApiKeys, Cases):
         with self._reading() as s:
             return [_entry_record(e, b) for e, b in s.execute(q)]
 
-    @_database_errors
+    @database_errors
     def add_entry(self, bank: str, signal: str, value: str, *, actor: str,
                   quality: int | None = None, source: str | None = None,
                   note: str | None = None, case_ref: str | None = None) -> EntryRecord:
@@ -271,7 +198,7 @@ class Store(ApiKeys, Cases):
             raise BadInput(row.message)
         if case_ref is not None and not 0 < len(case_ref) <= CASE_REF_MAX:
             raise BadInput(f"case_ref must be 1-{CASE_REF_MAX} characters")
-        actor = _actor(actor)
+        actor = check_actor(actor)
         now = utcnow()
         try:
             with self._writing() as s:
@@ -293,7 +220,7 @@ class Store(ApiKeys, Cases):
             raise Conflict(f"bank {bank!r} already has this {row.signal} hash") from exc
         return record
 
-    @_database_errors
+    @database_errors
     def get_entry(self, entry_id: int) -> EntryRecord:
         with self._reading() as s:
             found = s.execute(select(Entry, Bank.name).join(Bank)
@@ -302,7 +229,7 @@ class Store(ApiKeys, Cases):
                 raise NotFound(f"no entry {entry_id}")
             return _entry_record(found[0], found[1])
 
-    @_database_errors
+    @database_errors
     def import_entries(self, bank: str, rows: Iterable[HashRow | RowError], *, actor: str,
                        source_name: str | None = None,
                        max_errors: int = MAX_IMPORT_ERRORS) -> ImportReport:
@@ -314,7 +241,7 @@ class Store(ApiKeys, Cases):
         Duplicates, within the input or of entries already in the bank, are
         counted and skipped.
         """
-        actor = _actor(actor)
+        actor = check_actor(actor)
         info = self.get_bank(bank)
         checks = importer.RowChecks(info.category, max_errors)
         with self.engine.connect() as conn:
@@ -347,6 +274,7 @@ class Store(ApiKeys, Cases):
                 # drops it instead of handing it back to the pool
                 conn.invalidate()
                 raise
+        self._committed("banks")
         log.info("bank import", extra={"bank": bank, "imported": imported,
                                        "duplicates": report.duplicates})
         return report
@@ -405,7 +333,7 @@ class Store(ApiKeys, Cases):
                     Entry.generation <= upto))
         return map(EntryChange._make, self._stream(q))
 
-    @_database_errors
+    @database_errors
     def watermark(self) -> int:
         """A number that goes up with every committed change to any bank or entry."""
         with self.engine.connect() as conn:
@@ -428,7 +356,7 @@ class Store(ApiKeys, Cases):
             raise NotFound(f"bank {key.bank!r} has no {st.name} entry with that value")
         return e
 
-    @_database_errors
+    @database_errors
     def withdraw(self, target: int | EntryKey | tuple[str, str, str], *, actor: str,
                  reason: str | None = None) -> EntryRecord:
         """A victim's withdrawal: the entry stays (status ``withdrawn``) but its hash is
@@ -436,7 +364,7 @@ class Store(ApiKeys, Cases):
 
         ``target`` is an entry id or ``EntryKey(bank, signal, value)``.
         """
-        actor = _actor(actor)
+        actor = check_actor(actor)
         with self._writing() as s:
             e = self._find(s, target)
             if e.status == EntryStatus.WITHDRAWN:
@@ -454,13 +382,13 @@ class Store(ApiKeys, Cases):
         log.info("entry withdrawn", extra={"bank": bank, "entry_id": record.id})
         return record
 
-    @_database_errors
+    @database_errors
     def set_status(self, entry_id: int, status: str, *, actor: str,
                    reason: str | None = None) -> EntryRecord:
         """Move an entry between ``active`` and ``disputed`` (withdrawal is ``withdraw``)."""
         if status not in (EntryStatus.ACTIVE, EntryStatus.DISPUTED):
             raise BadInput("status must be active or disputed; use withdraw to withdraw")
-        actor = _actor(actor)
+        actor = check_actor(actor)
         with self._writing() as s:
             e = self._find(s, entry_id)
             if e.status == EntryStatus.WITHDRAWN:
@@ -475,7 +403,7 @@ class Store(ApiKeys, Cases):
             return _entry_record(e, bank)
 
     # -- audit ----------------------------------------------------------------------------
-    @_database_errors
+    @database_errors
     def audit(self, *, bank: str | None = None, entry_id: int | None = None,
               action: str | None = None, actor: str | None = None,
               since: datetime | None = None, until: datetime | None = None,

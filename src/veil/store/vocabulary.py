@@ -32,5 +32,16 @@ class EntryStatus(StrEnum):
     DISPUTED = "disputed"
 
 
+#: What an API key may be allowed to do (``veil.api.auth``).
+SCOPES = ("intake", "platform", "review", "admin")
+
+
+class Format(StrEnum):
+    """Hash-list file formats (``veil.store.hashlist``)."""
+
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
 def choices(enum: type[StrEnum]) -> str:
     return ", ".join(m.value for m in enum)

@@ -1,12 +1,12 @@
-"""The banks' matcher as the service uses it: loaded once, then kept current.
+"""``LiveMatcher``: the banks' matcher a long-running process holds, kept current.
 
-Changes reach it through the store's change feed (``veil.feed``), whoever made
-them. The service catches up right after each of its own writes (a case, a
-withdrawal, an import, a dispute), so a withdrawn hash stops matching before the
-request that withdrew it returns; a background thread catches up every
-``index_sync_ms`` with what other processes commit (``veil bank import`` run
-elsewhere, other workers). Changes committed while the first load runs are picked
-up by the catch-up that ends the load.
+Changes reach it through the store's change feed (``BankMatcher.catch_up``), whoever
+made them. The service registers ``after_commit`` as the store's post-commit hook,
+so its own writes (a case, a withdrawal, an import, a dispute) are applied before
+the request that made them returns, without any route having to remember it; a
+background thread catches up every ``index_sync_ms`` with what other processes
+commit (``veil bank import`` run elsewhere, other workers). Changes committed while
+the first load runs are picked up by the catch-up that ends the load.
 """
 
 from __future__ import annotations
@@ -14,30 +14,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 
 from veil.config import Settings
 from veil.errors import ApiNotReady
-from veil.feed import CatchUp, catch_up
-from veil.matching import BankMatcher
-from veil.signals.batch import FileSignals
-from veil.store import Store
-from veil.verdict import MatchedEntry, Verdict
+from veil.matching.loading import MatchSource
+from veil.matching.matcher import BankMatcher, CatchUp
 
-log = logging.getLogger("veil.api")
+log = logging.getLogger("veil.matching")
+
+Loader = Callable[[Settings, MatchSource], BankMatcher]
 
 
-def load_matcher(settings: Settings) -> BankMatcher:
+def load_matcher(settings: Settings, source: MatchSource) -> BankMatcher:
     # index snapshots make a restart with millions of entries fast
-    return BankMatcher.load(settings, snapshots=True)
+    return BankMatcher.load(settings, source, snapshots=True)
 
 
 class LiveMatcher:
-    def __init__(self, settings: Settings,
-                 loader: Callable[[Settings], BankMatcher] = load_matcher) -> None:
+    def __init__(self, settings: Settings, source: MatchSource,
+                 loader: Loader = load_matcher) -> None:
         self.settings = settings
+        self.source = source
         self.loader = loader
-        self.store: Store | None = None
         self._matcher: BankMatcher | None = None
         self._sync_lock = threading.Lock()
         self._stop = threading.Event()
@@ -47,9 +46,6 @@ class LiveMatcher:
         #: When the feed was last read successfully (monotonic), and the last failure.
         self.synced_at: float | None = None
         self.sync_error: str | None = None
-
-    def attach(self, store: Store) -> None:
-        self.store = store
 
     # -- loading ------------------------------------------------------------------------
     @property
@@ -66,7 +62,7 @@ class LiveMatcher:
     def load(self) -> None:
         started = time.perf_counter()
         try:
-            m = self.loader(self.settings)
+            m = self.loader(self.settings, self.source)
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("bank index failed to load")
@@ -85,9 +81,9 @@ class LiveMatcher:
         first load). Raises the store's error if it cannot be read."""
         with self._sync_lock:
             m = self._matcher
-            if m is None or self.store is None:
+            if m is None:
                 return None
-            done = catch_up(m, self.store, home=self.settings.home)
+            done = m.catch_up(self.source)
             self.synced_at = time.monotonic()
             self.sync_error = None
         if done.changed:
@@ -96,11 +92,12 @@ class LiveMatcher:
                 "banks_reloaded": done.banks_reloaded})
         return done
 
-    def applied(self) -> None:
-        """Catch up right after this service committed a change, so it matches (or
-        stops matching) before the response. The change is committed whatever happens
-        here: a failure is logged and left to the poller, not turned into an error
-        that would make the client retry a write that succeeded."""
+    def after_commit(self) -> None:
+        """The store's post-commit hook: catch up right after this process committed a
+        change, so it matches (or stops matching) before the response. The change is
+        committed whatever happens here: a failure is logged and left to the poller,
+        not turned into an error that would make the client retry a write that
+        succeeded."""
         self._sync_or_log(logging.ERROR, "change not applied to the index yet")
 
     def _sync_or_log(self, level: int, message: str) -> None:
@@ -137,17 +134,3 @@ class LiveMatcher:
     def sizes(self) -> dict[str, int]:
         m = self._matcher
         return m.sizes() if m is not None else {}
-
-    def match_many(self, signal: str, values: Sequence[str],
-                   threshold: int | None) -> list[list[MatchedEntry]]:
-        m = self.matcher
-        return m.match_many(signal, values, m.threshold(signal, threshold))
-
-    def verdict(self, file: FileSignals, pdq_threshold: int | None) -> Verdict:
-        return self.matcher.verdict(file, pdq_threshold=pdq_threshold)
-
-    def decide(self, matches: Iterable[MatchedEntry]) -> Verdict:
-        from veil.verdict import decide
-
-        m = self.matcher
-        return decide(matches, {n: b.policy for n, b in m.banks.items()})

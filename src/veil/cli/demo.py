@@ -1,4 +1,5 @@
-"""The demo behind ``make run``: a bank of re-encoded copies of some photos, then a scan.
+"""``veil demo`` (what ``make run`` runs): a bank of re-encoded copies of some photos,
+a scan of the folder, then, with ``--serve``, the service and what to try next.
 
 It uses ``../shared/data/photos`` where it exists; elsewhere it draws a small set of
 synthetic pictures itself (gradients and shapes), so no photo is ever committed.
@@ -7,21 +8,25 @@ synthetic pictures itself (gradients and shapes), so no photo is ever committed.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-from PIL import Image, ImageDraw
+import typer
+
+from veil.cli.output import EXIT_ERROR, console, fail
+from veil.cli.serve import port_is_free
 
 if TYPE_CHECKING:
+    from veil.config import Settings
     from veil.store import Store
 
 #: Photos whose re-encoded copies go into the demo bank (the rest must stay clean).
 BANKED = 12
 SYNTHETIC_COUNT = 24
+DEMO_BANK = "demo-protected"
+DEMO_KEYS = {"demo-admin": ["admin", "review"], "demo-platform": ["platform"]}
 
 
 def shared_photos() -> Path | None:
@@ -29,7 +34,7 @@ def shared_photos() -> Path | None:
     env = os.environ.get("VEIL_TEST_DATA")
     candidates = [Path(env)] if env else [
         Path.cwd().parent / "shared" / "data",
-        Path(__file__).resolve().parents[3] / "shared" / "data",  # src/veil/demo.py
+        Path(__file__).resolve().parents[4] / "shared" / "data",  # src/veil/cli/demo.py
     ]
     for base in candidates:
         photos = base / "photos"
@@ -40,6 +45,9 @@ def shared_photos() -> Path | None:
 
 def synthetic_photos(folder: Path, count: int = SYNTHETIC_COUNT) -> Path:
     """Draw ``count`` distinct, textured 640x480 pictures (deterministic)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         path = folder / f"synthetic_{i:02d}.jpg"
@@ -65,6 +73,10 @@ def synthetic_photos(folder: Path, count: int = SYNTHETIC_COUNT) -> Path:
 
 def reencoded_copy(path: Path) -> bytes:
     """What a re-share does to a photo: a smaller, recompressed JPEG."""
+    import io
+
+    from PIL import Image
+
     img = Image.open(path).convert("RGB")
     img = img.resize((img.width * 9 // 10, img.height * 9 // 10), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
@@ -87,69 +99,102 @@ def demo_corpus(home: Path) -> DemoCorpus:
     return DemoCorpus(folder, files[::7][:BANKED], synthetic=shared is None)
 
 
-DEMO_BANK = "demo-protected"
-
-
-def build_demo_bank(store: Store, corpus: DemoCorpus) -> int:
+def build_demo_bank(store: Store, corpus: DemoCorpus, settings: Settings) -> int:
     """Create (once) the demo bank and add the copies' PDQ + MD5; returns entries added."""
-    from veil.config import MediaLimits
     from veil.errors import Conflict
-    from veil.media.source import Media
-    from veil.signals.digests import MD5
-    from veil.signals.pdq import compute_pdq
-    from veil.store.rows import HashRow
+    from veil.signals.batch import hash_bytes
+    from veil.store import HashRow
 
     with contextlib.suppress(Conflict):  # the second run reuses the bank
         store.create_bank(DEMO_BANK, "protected_photo", {"action": "review"}, actor="demo")
     rows = []
     for path in corpus.banked:
-        data = reencoded_copy(path)
-        r = compute_pdq(Media.from_bytes(data, MediaLimits()))
+        copy = hash_bytes(reencoded_copy(path), settings.media, ("pdq", "md5"))
         note = f"re-encoded copy of {path.name}"
-        rows.append(HashRow("pdq", r.hash, r.quality, source="demo", note=note))
-        rows.append(HashRow("md5", MD5().compute_bytes(data).value, source="demo", note=note))
+        rows += [HashRow(s.type, s.value, s.quality, source="demo", note=note)
+                 for s in copy.signals]
     report = store.import_entries(DEMO_BANK, rows, actor="demo", source_name="veil demo")
     return int(report.imported)
 
 
-def run_demo() -> int:
-    """Build the bank, scan the corpus, explain. Returns the process exit status."""
-    from veil.cli.output import console
-    from veil.config import load_settings
+def run_demo(settings: Settings) -> tuple[int, DemoCorpus]:
+    """Build the bank, scan the corpus, explain. Returns the exit status and corpus."""
+    from veil.cli.scan import run_scan
     from veil.store import open_store
 
-    settings = load_settings()
     corpus = demo_corpus(settings.home)
     where = "synthetic pictures drawn by the demo" if corpus.synthetic else "the shared corpus"
     console.print(f"[bold]Veil demo[/] — data in {settings.home}")
     console.print(f"Photos: {corpus.folder} ({where})")
     with open_store(settings) as store:
-        added = build_demo_bank(store, corpus)
+        added = build_demo_bank(store, corpus, settings)
     console.print(f"Bank [bold]{DEMO_BANK}[/] (protected_photo, action review): "
                   f"PDQ + MD5 of re-encoded, 90%-size copies of {len(corpus.banked)} photos "
                   f"({added} new entries).")
     console.print("Scanning the originals: the banked photos should be found by PDQ (their "
                   "bytes differ from the copies, so MD5 can't), the rest should be clean.\n")
-    from veil.cli.scan import run_scan
-
     code = run_scan([corpus.folder], as_json=False, threshold=None, dihedral=False,
                     workers=None, show_clean=False, settings=settings)
     # a scan that finds matches exits 1; for the demo that is the expected outcome
-    return 0 if code in (0, 1) else code
+    return (0 if code in (0, 1) else code), corpus
 
 
-DEMO_KEY_NAME = "demo-admin"
-
-
-def demo_admin_key() -> str:
-    """A fresh admin key for the demo service; earlier demo keys are revoked, since a
+def demo_keys(settings: Settings) -> dict[str, str]:
+    """Fresh demo keys by name (``DEMO_KEYS``); earlier demo keys are revoked, since a
     key is shown only once and the last one printed is the one a person has."""
     from veil.store import open_store
 
-    with open_store() as store:
+    with open_store(settings) as store:
         for k in store.list_api_keys(include_revoked=False):
-            if k.name == DEMO_KEY_NAME:
+            if k.name in DEMO_KEYS:
                 store.revoke_api_key(k.id, actor="demo")
-        _, key = store.create_api_key(["admin", "platform", "review"], name=DEMO_KEY_NAME,
-                                      actor="demo")
-    return key
+        return {name: store.create_api_key(scopes, name=name, actor="demo")[1]
+                for name, scopes in DEMO_KEYS.items()}
+
+
+def next_steps(base: str, keys: dict[str, str], corpus: DemoCorpus) -> str:
+    """What to try once the service is up: each audience, one ready command."""
+    photo = corpus.banked[0] if corpus.banked else corpus.folder
+    platform, admin = keys["demo-platform"], keys["demo-admin"]
+    return (
+        f"\n[bold]Service[/] on {base}/ (status page; API documentation at {base}/docs)\n"
+        f"\n[bold]Try next[/]\n"
+        f"• A person protecting their photos: open {base}/protect — the photos are hashed "
+        "in the browser and never leave it.\n"
+        f"• A platform scanning an upload (this photo's copy is in the demo bank):\n"
+        f"  curl -s {base}/v1/scan -H 'Authorization: Bearer {platform}' -F 'file=@{photo}'\n"
+        f"• An admin listing the banks:\n"
+        f"  curl -s {base}/v1/admin/banks -H 'Authorization: Bearer {admin}'\n"
+        f"\nDemo keys, shown once (earlier demo keys are now revoked):\n"
+        f"  platform:      {platform}\n"
+        f"  admin, review: {admin}\n"
+        f"\nStop the service with Ctrl-C.")
+
+
+def demo_command(
+    serve: bool = typer.Option(False, "--serve", help="Then start the service with fresh "
+                               "demo keys (what make run does)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address for --serve."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port for --serve."),
+) -> None:
+    """Build a demo bank from re-encoded copies of some photos, then scan the folder."""
+    from veil.config import load_settings
+
+    settings = load_settings()
+    if serve and not port_is_free(host, port):
+        raise fail(f"port {port} on {host} is in use: stop what uses it, or pick another "
+                   f"(PORT={port + 1} make run, or veil demo --serve --port {port + 1})",
+                   "serve.port_in_use")
+    code, corpus = run_demo(settings)
+    if code or not serve:
+        raise typer.Exit(code)
+    from veil.cli.serve import serve as start_service
+
+    keys = demo_keys(settings)
+    console.print(next_steps(f"http://{host}:{port}", keys, corpus), soft_wrap=True,
+                  highlight=False)
+    try:
+        start_service(settings, host=host, port=port, log_level="warning")
+    except OSError as exc:
+        raise fail(f"the service could not start: {exc}", "serve.failed") from None
+    raise typer.Exit(0 if code == 0 else EXIT_ERROR)

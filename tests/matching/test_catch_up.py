@@ -1,4 +1,5 @@
-"""``veil.feed``: a loaded matcher catches up with what another process committed."""
+"""``BankMatcher.catch_up``: a loaded matcher catches up with what another process
+committed, through the store's change feed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 
 from veil.config import Settings
 from veil.errors import StoreError
-from veil.feed import catch_up
 from veil.index import save_snapshot, snapshot_path
 from veil.matching import BankMatcher
 from veil.store import HashRow, Store, open_store
@@ -26,7 +26,7 @@ def near(value: str, bits: int) -> str:
 
 
 def matched(m: BankMatcher, value: str) -> list[tuple[int, str, int]]:
-    return [(x.entry_id, x.bank, x.distance) for x in m.match("pdq", value, 31)]
+    return [(x.entry_id, x.bank, x.distance) for x in m.search("pdq", [value], 31)[0]]
 
 
 @pytest.fixture
@@ -41,15 +41,15 @@ def test_adds_imports_disputes_withdrawals_and_policies_from_elsewhere(
     rng = np.random.default_rng(7)
     store.create_bank("ncii", "confirmed_ncii", actor="t")
     a = store.add_entry("ncii", "pdq", pdq(rng), actor="t")
-    m = BankMatcher.load(settings, snapshots=False)
-    assert catch_up(m, store).changed is False
+    m = BankMatcher.load(settings, store, snapshots=False)
+    assert m.catch_up(store).changed is False
 
     b = other.add_entry("ncii", "pdq", pdq(rng), actor="elsewhere")
     rows = [pdq(rng) for _ in range(5000)]
     other.create_bank("imported", "protected_photo", {"action": "review"}, actor="elsewhere")
     other.import_entries("imported", [HashRow("pdq", v) for v in rows], actor="elsewhere")
     assert matched(m, near(b.value or "", 5)) == []  # not seen before catching up
-    done = catch_up(m, store)
+    done = m.catch_up(store)
     assert (done.added, done.removed, done.banks_reloaded) == (5001, 0, True)
     assert matched(m, near(b.value or "", 5)) == [(b.id, "ncii", 5)]
     assert matched(m, near(rows[-1], 31))[0][1:] == ("imported", 31)
@@ -59,15 +59,15 @@ def test_adds_imports_disputes_withdrawals_and_policies_from_elsewhere(
     other.withdraw(a.id, actor="victim")
     other.set_status(b.id, "disputed", actor="platform")
     other.update_bank_policy("imported", {"action": "block"}, actor="admin")
-    done = catch_up(m, store)
+    done = m.catch_up(store)
     assert (done.added, done.removed) == (0, 2)
     assert matched(m, a.value or "") == [] and matched(m, b.value or "") == []
     assert m.banks["imported"].policy == {"action": "block"}
 
     other.set_status(b.id, "active", actor="reviewer")
-    assert catch_up(m, store).added == 1
+    assert m.catch_up(store).added == 1
     assert matched(m, b.value or "") == [(b.id, "ncii", 0)]
-    assert catch_up(m, store).changed is False  # idempotent once current
+    assert m.catch_up(store).changed is False  # idempotent once current
 
 
 def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
@@ -75,37 +75,37 @@ def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
     rng = np.random.default_rng(8)
     store.create_bank("victims", "victim_submitted", actor="t")
     a = store.add_entry("victims", "pdq", pdq(rng), actor="t")
-    m = BankMatcher.load(settings, snapshots=False)
+    m = BankMatcher.load(settings, store, snapshots=False)
     path = save_snapshot(m.indexes["pdq"], snapshot_path(settings.home, "pdq"))
     assert path.exists()
 
     other.add_entry("victims", "pdq", pdq(rng), actor="t")
-    catch_up(m, store, home=settings.home)
+    m.catch_up(store)
     assert path.exists()  # adds leave it (stale, so rebuilt at the next start)
     other.withdraw(a.id, actor="victim")
-    catch_up(m, store, home=settings.home)
+    m.catch_up(store)
     assert not path.exists()
 
 
 def test_an_index_ahead_of_the_store_is_refused(settings: Settings, store: Store) -> None:
-    m = BankMatcher.load(settings, snapshots=False)
+    m = BankMatcher.load(settings, store, snapshots=False)
     m.indexes["pdq"].watermark = store.watermark() + 5  # e.g. a database restored from backup
     with pytest.raises(StoreError) as e:
-        catch_up(m, store)
+        m.catch_up(store)
     assert e.value.code == "index.ahead_of_store"
 
 
 def test_a_large_import_is_applied_in_steps(settings: Settings, store: Store, other: Store,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import veil.feed
+    import veil.matching.matcher
 
-    monkeypatch.setattr(veil.feed, "FEED_CHUNK", 1000)
+    monkeypatch.setattr(veil.matching.matcher, "FEED_CHUNK", 1000)
     rng = np.random.default_rng(9)
-    m = BankMatcher.load(settings, snapshots=False)
+    m = BankMatcher.load(settings, store, snapshots=False)
     other.create_bank("big", "confirmed_ncii", actor="t")
     values = [pdq(rng) for _ in range(12_345)]
     other.import_entries("big", [HashRow("pdq", v) for v in values], actor="t")
-    assert catch_up(m, store).added == 12_345
+    assert m.catch_up(store).added == 12_345
     assert all(matched(m, v) for v in values[::997])
 
 

@@ -1,0 +1,35 @@
+"""Chunk geometry shared by the multi-index search and the cycle tables.
+
+A hash of ``32·m`` bits is cut into ``m`` chunks of ``CHUNK_BITS`` (32) bits; a
+block of ``n`` rows numbers them in ``row_bits_for(n)`` bits and keys each table's
+directory on a chunk's top ``top_bits_for(n)`` bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from veil.index import kernels
+
+CHUNK_BITS = kernels.CHUNK_BITS
+
+
+def row_bits_for(n: int) -> int:
+    return max(1, (max(n, 1) - 1).bit_length())
+
+
+def top_bits_for(n: int) -> int:
+    """Directory width: ~8 hashes per bucket keeps directories at ~3.4 bytes a hash
+    over 8 tables while a bucket is still one cache line of 5-byte records, and
+    leaves few enough chunk bits to store that a record fits 40 bits."""
+    return min(24, max(1, (max(n, 1) // 8).bit_length() - 1))
+
+
+def chunk_values(words: np.ndarray, t: int) -> np.ndarray:
+    w = words[:, t >> 1]
+    return (w & np.uint64(0xFFFFFFFF) if t & 1 else w >> np.uint64(32)).astype(np.uint32)
+
+
+def sort_order(words: np.ndarray) -> np.ndarray:
+    """Row order that makes ``words`` sorted by chunk 0 (what ``build_cycle`` needs)."""
+    return np.argsort(chunk_values(words, 0), kind="stable")

@@ -1,0 +1,31 @@
+"""The banks as one matcher: loading, catching up, the live matcher, scanning.
+
+* ``matcher``: ``BankMatcher``, an exact index per signal type plus the banks'
+  policies; searches, verdicts, and ``catch_up`` with the store's change feed.
+* ``loading``: the one loader of indexes (snapshots where current, else the store).
+* ``live``: ``LiveMatcher``, the matcher a service holds, kept current after every
+  commit and by polling.
+* ``scanning``: media → signals → verdict, for ``POST /v1/scan`` and ``veil scan``.
+
+May import ``verdict``, ``index``, ``signals``, ``media``, ``config`` and ``errors``;
+reads the store only through the ``MatchSource`` protocol (``veil.store.Store``
+satisfies it), so it never imports ``veil.store``.
+"""
+
+from veil.matching.live import LiveMatcher, load_matcher
+from veil.matching.loading import BankPolicy, MatchSource, load_indexes
+from veil.matching.matcher import BankMatcher, CatchUp
+from veil.matching.scanning import ScanResult, scan_bytes, scan_paths
+
+__all__ = [
+    "BankMatcher",
+    "BankPolicy",
+    "CatchUp",
+    "LiveMatcher",
+    "MatchSource",
+    "ScanResult",
+    "load_indexes",
+    "load_matcher",
+    "scan_bytes",
+    "scan_paths",
+]

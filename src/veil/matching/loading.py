@@ -1,0 +1,54 @@
+"""The one way the banks become indexes: ``veil scan``, ``veil match`` and ``veil serve``
+all load through ``load_indexes``.
+
+Each signal's index comes from its snapshot in ``$VEIL_HOME/index`` when that is
+sound and current, otherwise from the store; it is then written back as a snapshot
+only when it holds at least ``index_snapshot_min_entries`` entries (a small index
+rebuilds faster than a snapshot is checked, and needs no file on disk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from veil.config import Settings
+from veil.index import HammingIndex, IndexSource, open_index, snapshot_path
+from veil.signals import get, names
+
+if TYPE_CHECKING:
+    from veil.store.records import BankInfo, EntryChange
+
+
+@dataclass(frozen=True)
+class BankPolicy:
+    """What a matcher needs of a bank: its category and policy."""
+
+    category: str
+    policy: dict[str, object] = field(default_factory=dict)
+
+
+class MatchSource(IndexSource, Protocol):
+    """What a matcher is loaded from and kept current with (``veil.store.Store``)."""
+
+    def list_banks(self) -> Sequence[BankInfo]: ...
+
+    def changes(self, signal: str, *, after: int, upto: int) -> Iterable[EntryChange]: ...
+
+
+def load_indexes(settings: Settings, source: IndexSource, *,
+                 signals: Sequence[str] | None = None,
+                 snapshots: bool = True) -> dict[str, HammingIndex]:
+    """The index of every registered signal type (or of ``signals``)."""
+    wanted = [get(n).name for n in signals] if signals is not None else names()
+    return {
+        n: open_index(n, source,
+                      snapshot=snapshot_path(settings.home, n) if snapshots else None,
+                      save_min_entries=settings.index_snapshot_min_entries)
+        for n in wanted
+    }
+
+
+def load_banks(source: MatchSource) -> dict[str, BankPolicy]:
+    return {b.name: BankPolicy(b.category, dict(b.policy)) for b in source.list_banks()}

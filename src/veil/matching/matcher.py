@@ -1,0 +1,205 @@
+"""``BankMatcher``: every bank as one matcher, an exact index per signal type.
+
+It is loaded once (``load``: snapshots where current, else the store), answers
+searches and verdicts with the thresholds of the settings it was given, and keeps
+itself current with ``catch_up``, which applies the store's change feed.
+
+Catching up: every index records the store watermark it reflects. The store stamps
+each entry a transaction changes with that transaction's generation, and
+generations commit in order (``veil.store.models.StoreState``). So: read the store's
+watermark G, take every entry stamped in (W, G] as it is now (active: added or
+replaced; disputed or withdrawn: removed), reload the bank policies if anything
+changed, and record G. It is idempotent: a change seen twice (the service's own,
+then through the poller) does no harm. A withdrawal also deletes the signal's index
+snapshot, which would otherwise keep the withdrawn victim's hash on disk until the
+next rebuild rewrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from veil.config import Settings
+from veil.errors import BadInput, StoreError
+from veil.index import HammingIndex, Hit, snapshot_path
+from veil.matching.loading import BankPolicy, MatchSource, load_banks, load_indexes
+from veil.signals import SignalType, all_types, get
+from veil.signals.batch import FileSignals
+from veil.verdict import Match, Verdict, decide
+
+if TYPE_CHECKING:
+    from veil.store.records import EntryChange
+
+#: Changes applied per step: bounds memory when the feed carries a whole import.
+FEED_CHUNK = 65_536
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    watermark: int
+    added: int = 0
+    removed: int = 0
+    banks_reloaded: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.banks_reloaded)
+
+
+class BankMatcher:
+    def __init__(self, indexes: dict[str, HammingIndex], banks: dict[str, BankPolicy],
+                 settings: Settings, *, banks_watermark: int = 0) -> None:
+        self.indexes = indexes
+        self.banks = banks
+        self.settings = settings
+        #: The store watermark ``banks`` reflects (each index records its own).
+        self.banks_watermark = banks_watermark
+
+    @classmethod
+    def load(cls, settings: Settings, source: MatchSource, *, snapshots: bool = True,
+             signals: Sequence[str] | None = None) -> BankMatcher:
+        """Every signal's index (or only ``signals``'), from its snapshot when current,
+        else from ``source`` (the store), writing a snapshot where the index is at least
+        ``settings.index_snapshot_min_entries``."""
+        mark = source.watermark()  # before reading, as for the indexes
+        banks = load_banks(source)
+        indexes = load_indexes(settings, source, signals=signals, snapshots=snapshots)
+        return cls(indexes, banks, settings, banks_watermark=mark)
+
+    # -- what is loaded ------------------------------------------------------------------
+    def scan_names(self) -> tuple[str, ...]:
+        """Signals a scan computes: the types every scan reports, and those some bank
+        holds."""
+        return tuple(t.name for t in all_types()
+                     if t.always_scanned or len(self.indexes.get(t.name, ())))
+
+    def sizes(self) -> dict[str, int]:
+        return {n: len(i) for n, i in self.indexes.items()}
+
+    def __len__(self) -> int:
+        return sum(self.sizes().values())
+
+    def describe(self) -> str:
+        loaded = [f"{size:,} {n}" for n, size in self.sizes().items() if size]
+        return ", ".join(loaded) if loaded else "no active entries"
+
+    def bank_names(self) -> list[str]:
+        return sorted(self.banks)
+
+    # -- matching -----------------------------------------------------------------------
+    def threshold(self, signal: str | SignalType, override: int | None = None) -> int:
+        """The threshold to search ``signal`` at: ``override`` if given (checked against
+        the type's maximum), else the configured one."""
+        st = get(signal) if isinstance(signal, str) else signal
+        if override is None:
+            return self.settings.threshold(st)
+        if isinstance(override, bool) or not 0 <= override <= st.max_threshold:
+            raise BadInput(f"{st.name} threshold must be between 0 and {st.max_threshold}, "
+                           f"got {override}", code="input.bad_threshold")
+        return override
+
+    def _as_matches(self, st: SignalType, hits: list[Hit], threshold: int) -> list[Match]:
+        return [Match(signal=st.name, entry_id=h.entry_id, bank=h.bank, category=h.category,
+                      distance=h.distance, threshold=threshold,
+                      variant=st.variant(h.variant).key if st.variants and h.variant else None,
+                      value=h.value) for h in hits]
+
+    def search(self, signal: str, values: Sequence[str], threshold: int | None = None, *,
+               with_values: bool = False) -> list[list[Match]]:
+        """Each value's matches (closest first), in one batched index search."""
+        st = get(signal)
+        t = self.threshold(st, threshold)
+        idx = self.indexes.get(st.name)
+        if idx is None or not len(idx):
+            return [[] for _ in values]
+        return [self._as_matches(st, hits, t)
+                for hits in idx.search(list(values), t, values=with_values)]
+
+    def search_variants(self, signal: str, groups: Sequence[Sequence[str]],
+                        threshold: int | None = None, *,
+                        with_values: bool = False) -> list[list[Match]]:
+        """For each group of variant hashes (``SignalType.variants`` order), the entries
+        within the threshold of any, each once at its closest variant."""
+        st = get(signal)
+        if not st.variants:
+            raise BadInput(f"{st.name} has no rotated or mirrored variants")
+        t = self.threshold(st, threshold)
+        for i, g in enumerate(groups):
+            if len(g) != len(st.variants):
+                raise BadInput(f"query {i}: {st.name} takes {len(st.variants)} variant hashes "
+                               f"({', '.join(v.key for v in st.variants)}), got {len(g)}")
+        idx = self.indexes.get(st.name)
+        if idx is None or not len(idx):
+            return [[] for _ in groups]
+        return [self._as_matches(st, hits, t)
+                for hits in idx.search_dihedral(list(groups), t, values=with_values)]
+
+    def verdict(self, file: FileSignals,
+                thresholds: Mapping[str, int] | None = None) -> Verdict:
+        """Match every signal of ``file`` (its variants too, where computed) and decide.
+
+        ``thresholds``: per-signal overrides of the configured thresholds. A signal
+        below its type's quality floor is not matched, and the verdict says why.
+        """
+        found: list[Match] = []
+        notes: list[str] = []
+        for s in file.signals:
+            st = get(s.type)
+            floor = self.settings.quality_floor(st)
+            if floor is not None and s.quality is not None and s.quality < floor:
+                notes.append(f"{st.name} not matched: quality {s.quality} is below {floor} "
+                             "(the image is too flat for a reliable hash)")
+                continue
+            override = (thresholds or {}).get(st.name)
+            variants = file.variants.get(st.name)
+            if variants:
+                found += self.search_variants(st.name, [variants], override)[0]
+            else:
+                found += self.search(st.name, [s.value], override)[0]
+        return self.decide(found).noting(notes)
+
+    def decide(self, matches: Iterable[Match]) -> Verdict:
+        return decide(matches, {n: b.policy for n, b in self.banks.items()})
+
+    # -- keeping current ----------------------------------------------------------------
+    def catch_up(self, source: MatchSource) -> CatchUp:
+        """Apply every change ``source`` committed since this matcher was last current."""
+        upto = source.watermark()
+        added = removed = 0
+        for signal, index in self.indexes.items():
+            after = index.watermark
+            if after > upto:
+                # the database went back (restored from a backup, or swapped): entries
+                # the index holds may no longer exist, and the feed cannot say which
+                raise StoreError(f"the {signal} index is at store generation {after} but the "
+                                 f"store is at {upto}; restart the service to rebuild it",
+                                 code="index.ahead_of_store")
+            if after == upto:
+                continue
+            a, r, withdrawn = _apply(index, source.changes(signal, after=after, upto=upto))
+            added, removed = added + a, removed + r
+            index.watermark = upto
+            if withdrawn:
+                snapshot_path(self.settings.home, signal).unlink(missing_ok=True)
+        reloaded = self.banks_watermark < upto
+        if reloaded:
+            self.banks = load_banks(source)
+            self.banks_watermark = upto
+        return CatchUp(upto, added, removed, reloaded)
+
+
+def _apply(index: HammingIndex, changes: Iterable[EntryChange]) -> tuple[int, int, bool]:
+    """(added, removed, whether any was a withdrawal), ``FEED_CHUNK`` changes a step."""
+    added = removed = 0
+    withdrawn = False
+    it = iter(changes)
+    while chunk := list(islice(it, FEED_CHUNK)):
+        kills = [c.entry_id for c in chunk if not c.active]
+        withdrawn |= any(c.withdrawn for c in chunk)
+        removed += index.withdraw_many(kills) if kills else 0
+        adds = [c.as_active() for c in chunk if c.active]
+        added += index.add_many(adds) if adds else 0
+    return added, removed, withdrawn

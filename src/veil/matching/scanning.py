@@ -1,0 +1,48 @@
+"""Media → signals → verdict: what ``POST /v1/scan`` and ``veil scan`` both run.
+
+``scan_bytes`` takes one upload in memory; ``scan_paths`` takes files and folders,
+hashes them in worker processes (``veil.signals.batch.hash_paths``) and decides
+each in this process. Both compute the same signals (``BankMatcher.scan_names``)
+and reach the same verdict through ``BankMatcher.verdict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from veil.matching.matcher import BankMatcher
+from veil.media.discover import Skipped
+from veil.signals.batch import FileSignals, hash_bytes, hash_paths
+from veil.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    file: FileSignals
+    #: None when the file could not be hashed (``file.error_code`` says why).
+    verdict: Verdict | None
+
+
+def scan_bytes(data: bytes, matcher: BankMatcher, *, dihedral: bool = False,
+               thresholds: Mapping[str, int] | None = None,
+               label: str | None = None) -> ScanResult:
+    """Hash ``data`` (in memory; nothing is written) and decide. Raises ``VeilError``
+    for media that cannot be decoded."""
+    file = hash_bytes(data, matcher.settings.media, matcher.scan_names(), dihedral=dihedral,
+                      label=label)
+    return ScanResult(file, matcher.verdict(file, thresholds))
+
+
+def scan_paths(paths: list[Path], matcher: BankMatcher, *, workers: int,
+               dihedral: bool = False,
+               thresholds: Mapping[str, int] | None = None) -> Iterator[ScanResult | Skipped]:
+    """Every media file under ``paths``, hashed in ``workers`` processes and decided
+    here, in discovery order; what was skipped is yielded too, with its reason."""
+    for item in hash_paths(paths, matcher.settings.media, matcher.scan_names(),
+                           workers=workers, dihedral=dihedral):
+        if isinstance(item, Skipped):
+            yield item
+        else:
+            yield ScanResult(item, matcher.verdict(item, thresholds) if item.ok else None)
