@@ -1,7 +1,7 @@
 """Veil: keep non-consensual intimate images off platforms.
 
 Data flows one way: media bytes -> decode (``veil.media``) -> signals
-(``veil.signals``) / observations (``veil.inspect``) -> index (``veil.index``)
+(``veil.signals``) -> index (``veil.index``)
 -> verdict -> actions. See ../shared/DESIGN.md for the vocabulary.
 """
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from reference import brute_force
 
 from veil.index import HammingIndex, Hit
 from veil.index.packing import pack_hex, unpack_hex
-from veil.index.reference import brute_force
 
 
 def random_rows(rng: np.random.Generator, n: int, words: int = 4) -> np.ndarray:

@@ -39,8 +39,9 @@ from veil.api.schemas import (
     RowErrorOut,
 )
 from veil.api.services import Services, ServicesDep
-from veil.store import BankInfo, EntryRecord, HashRow, ImportReport, Store
+from veil.store import BankInfo, EntryRecord, HashRow, ImportReport
 from veil.store.hashlist import Format, parse_csv, parse_jsonl, write_hashlist
+from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord
 from veil.store.lines import read_lines
 from veil.verdict import action_for
@@ -203,7 +204,7 @@ def export_entries(services: ServicesDep, name: str = BankName,
         "Content-Disposition": f'attachment; filename="{name}.{format}"'})
 
 
-def _export(store: Store, name: str, fmt: Format) -> Iterator[str]:
+def _export(store: BankStore, name: str, fmt: Format) -> Iterator[str]:
     """The hash list in pieces of a few thousand rows (a CSV header only at the top)."""
     rows = store.export_entries(name)
     buf = io.StringIO()

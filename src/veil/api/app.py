@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from veil import __version__
 from veil.api import errors
 from veil.api.admin import admin
+from veil.api.docs import docs
 from veil.api.idempotency import Idempotency
 from veil.api.intake import case, image_refused, looks_binary, public
 from veil.api.limits import ASGIApp, BodyLimits, Message, Receive, Scope, Send
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 services.stop()
 
     app = FastAPI(title="Veil", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, docs_url="/docs", redoc_url=None)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
     errors.install(app)
 
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    routers = (ops, public, case, platform, review, admin, pages)
+    routers = (ops, public, case, platform, review, admin, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

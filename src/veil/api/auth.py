@@ -14,17 +14,18 @@ the spec and check each route refuses what it should):
 
 from __future__ import annotations
 
+import asyncio
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from veil.api.errors import ApiError
-from veil.store import Store
+from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord, key_hash, same_hash
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer veil_…`")
@@ -51,25 +52,28 @@ class Principal:
 
 
 class KeyCache:
-    """Active keys by hash, re-read from the store every ``ttl_s`` seconds."""
+    """Active keys by hash, re-read from the store every ``ttl_s`` seconds.
 
-    def __init__(self, store: Store, ttl_s: float) -> None:
+    The store is read on a worker thread, never on the event loop. A key the cache
+    does not know makes it re-read the store (a key just created from the CLI works
+    at once), but at most once every ``MISS_REFRESH_S``: a flood of made-up keys
+    costs one database read a second, not one per request.
+    """
+
+    #: Least time between two re-reads caused by unknown keys.
+    MISS_REFRESH_S = 1.0
+
+    def __init__(self, store: BankStore, ttl_s: float) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self._keys: dict[str, tuple[str, ApiKeyRecord]] = {}
         self._loaded = -math.inf
-        self._lock = threading.Lock()
+        self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
         self._loaded = -math.inf
 
-    def lookup(self, key: str) -> ApiKeyRecord | None:
-        if time.monotonic() - self._loaded > self.ttl_s:
-            with self._lock:
-                if time.monotonic() - self._loaded > self.ttl_s:
-                    self._keys = {h: (h, r) for h, r in
-                                  self.store.active_key_hashes().items()}
-                    self._loaded = time.monotonic()
+    def _find(self, key: str) -> ApiKeyRecord | None:
         wanted = key_hash(key)
         found = self._keys.get(wanted)
         # the dict finds the candidate; the comparison itself is constant-time
@@ -77,18 +81,37 @@ class KeyCache:
             return None
         return found[1]
 
+    async def _refresh(self, older_than: float) -> None:
+        async with self._lock:  # one read at a time; the others use its result
+            if time.monotonic() - self._loaded <= older_than:
+                return
+            keys = await anyio.to_thread.run_sync(self.store.active_key_hashes)
+            self._keys = {h: (h, r) for h, r in keys.items()}
+            self._loaded = time.monotonic()
+
+    async def lookup(self, key: str) -> ApiKeyRecord | None:
+        await self._refresh(self.ttl_s)
+        found = self._find(key)
+        if found is None:
+            wait = self.MISS_REFRESH_S - (time.monotonic() - self._loaded)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._refresh(self.MISS_REFRESH_S)
+            found = self._find(key)
+        return found
+
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
-                  scope: str) -> Principal:
+async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
+                        scope: str) -> Principal:
     services = request.app.state.services
     if creds is None or not creds.credentials:
         raise ApiError(401, "auth.missing", "this route needs an API key: send "
                        "'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
-    record = services.keys.lookup(creds.credentials)
+    record = await services.keys.lookup(creds.credentials)
     if record is None:
         raise ApiError(401, "auth.invalid", "unknown or revoked API key",
                        {"WWW-Authenticate": "Bearer"})
@@ -102,10 +125,10 @@ def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
 
 def require(scope: str) -> Depends:  # type: ignore[valid-type]
     # async: a sync dependency would cost a thread hand-off on every request; the key
-    # look-up is a dict read (the store is read at most every key_cache_s)
+    # look-up is a dict read (the store is read on a thread, at most every key_cache_s)
     async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
             bearer)) -> Principal:
-        return _authenticate(request, creds, scope)
+        return await _authenticate(request, creds, scope)
 
     dependency.__name__ = f"require_{scope}"
     return Depends(dependency)
@@ -122,7 +145,7 @@ def _rate_limit(request: Request) -> None:
 async def public_intake(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
         bearer)) -> Principal:
     if creds is not None:
-        return _authenticate(request, creds, "intake")
+        return await _authenticate(request, creds, "intake")
     _rate_limit(request)
     principal = Principal(None, _client(request))
     request.state.principal = principal

@@ -10,15 +10,15 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 
-from veil.store import Store
 from veil.store.coltypes import utcnow
+from veil.store.interface import BankStore
 from veil.verdict import Match
 
 log = logging.getLogger("veil.api")
 
 
 class MatchCounter:
-    def __init__(self, store: Store, every_s: float) -> None:
+    def __init__(self, store: BankStore, every_s: float) -> None:
         self.store = store
         self.every_s = every_s
         self._pending: dict[int, tuple[int, datetime]] = {}

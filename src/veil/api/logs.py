@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+#: Extras other libraries attach that a JSON line must not carry: uvicorn's
+#: ``color_message`` repeats the message with ANSI colour codes.
+_DROPPED = frozenset({"color_message"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,7 +28,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key not in _DROPPED and not key.startswith("_"):
                 out[key] = value if isinstance(value, str | int | float | bool | None) else str(
                     value)
         if record.exc_info and record.exc_info[0] is not None:

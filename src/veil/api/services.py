@@ -25,13 +25,14 @@ from veil.api.ratelimit import RateLimiter
 from veil.config import Settings
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.live import Loader
-from veil.store import Store, open_store
+from veil.store import open_store
+from veil.store.interface import BankStore
 from veil.store.transactions import Topic
 from veil.verdict import Match
 
 
 class Services:
-    def __init__(self, settings: Settings, store: Store | None = None,
+    def __init__(self, settings: Settings, store: BankStore | None = None,
                  loader: Loader = load_matcher) -> None:
         api = settings.api
         self.settings = settings

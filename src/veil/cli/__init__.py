@@ -14,6 +14,7 @@ import typer
 from veil import __version__
 from veil.cli import bank, config, demo, evaluate, hashing, keys, matching, scan, serve
 from veil.cli.help import install as _install_help
+from veil.cli.output import configure_logging
 
 _install_help()
 
@@ -41,6 +42,7 @@ def main(
 ) -> None:
     """Veil: hash, bank and match media to keep non-consensual intimate images off
     platforms."""
+    configure_logging()
 
 
 app.command("hash")(hashing.hash_command)

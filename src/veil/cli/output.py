@@ -4,6 +4,7 @@ message and an exit code."""
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -38,6 +39,29 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``1 file``, ``2 files``, ``1,000 entries``."""
     word = noun if n == 1 else (plural or noun + "s")
     return f"{n:,} {word}"
+
+
+class _LogLine(logging.Handler):
+    """Warnings and errors logged by Veil's modules, as one formatted stderr line
+    (never Python's raw last-resort text); quieter levels are not shown."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from rich.markup import escape
+
+        level = "[red]error[/]" if record.levelno >= logging.ERROR else "[yellow]warning[/]"
+        err_console.print(f"{level} {escape(record.getMessage())}", soft_wrap=True)
+
+
+def configure_logging() -> None:
+    """Logging for a CLI run: warnings and errors as one line each; library warnings
+    (``warnings.warn``) go to the file they concern, or to the debug log."""
+    from veil.media.library_warnings import install
+
+    root = logging.getLogger()
+    if not any(isinstance(h, _LogLine) for h in root.handlers):
+        handler = _LogLine(logging.WARNING)
+        root.addHandler(handler)
+    install()
 
 
 def fail(message: str, code: str = "input.invalid") -> typer.Exit:

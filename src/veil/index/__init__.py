@@ -3,9 +3,10 @@
 ``open_index``/``build_index`` (``factory``) give a ``HammingIndex`` (``hamming``):
 live add/withdraw, ``search``/``match``/``match_dihedral`` returning ``Hit``
 (``matches``), snapshots (``snapshot``). The search itself is multi-index hashing
-(``multi_index``) over cycle tables that hold each hash once (``cycle``), in
-compiled loops (``kernels``); ``reference`` is the numpy brute force the tests and
-benchmark check it against.
+(``multi_index``) over cycle tables that hold each hash once (``cycle``, with the
+chunk geometry both share in ``chunks``), in compiled loops (``kernels``). The
+tests check every result against a numpy brute force kept with them
+(``tests/index/reference.py``).
 
 Imports ``veil.signals``, ``veil.config`` and ``veil.errors``; reads banks through
 the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies, so

@@ -68,8 +68,9 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
         try:
             index = load_snapshot(snapshot, empty_index(st), watermark=watermark)
         except BadSnapshot as exc:
-            log.warning("index snapshot not used, rebuilding: %s", exc,
-                        extra={"code": exc.code, "signal": st.name})
+            # routine (a change since it was written); the rebuild is the remedy
+            log.info("index snapshot not used, rebuilding: %s", exc,
+                     extra={"code": exc.code, "signal": st.name})
         else:
             log.info("index loaded from snapshot", extra={
                 "signal": st.name, "entries": len(index),

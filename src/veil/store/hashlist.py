@@ -5,6 +5,12 @@
 
 Reading never raises for bad content: every problem becomes a ``RowError`` with
 its line number, so an import can report all of them and take none.
+
+JSON lines may also be the per-file records ``veil hash --json`` and ``veil scan
+--json`` write (``{"file": …, "signals": [{"signal", "value", "quality"}, …]}``):
+each signal becomes a row, so hashing a folder and banking it is two commands. A
+record of a file that could not be hashed is a bad row; one that was skipped
+(not a media file) adds nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from veil.store.rows import FIELDS, REQUIRED, HashRow, RowError, RowValidator
 from veil.store.vocabulary import Format
 
 _KNOWN = frozenset(FIELDS)
+#: Keys of a ``veil hash`` / ``veil scan`` record that say nothing a bank keeps.
+_MEDIA_RECORD = frozenset({"file", "format", "width", "height", "warnings", "decision",
+                           "reasons", "matches", "signals", "skipped", "error"})
 
 
 _SUFFIXES = {".csv": Format.CSV, ".jsonl": Format.JSONL, ".ndjson": Format.JSONL}
@@ -113,6 +122,9 @@ def parse_jsonl(lines: Iterable[tuple[int, str | RowError]]) -> Iterator[HashRow
         if not isinstance(obj, dict):
             yield RowError(number, f"expected a JSON object, got {type(obj).__name__}")
             continue
+        if "file" in obj and "value" not in obj:
+            yield from _media_record(obj, number, validate)
+            continue
         if unknown := [k for k in obj if k not in _KNOWN]:
             shown = ", ".join(repr(k[:40]) for k in unknown[:5])
             yield RowError(number, f"unknown field(s) {shown}; known: {', '.join(FIELDS)}")
@@ -120,6 +132,36 @@ def parse_jsonl(lines: Iterable[tuple[int, str | RowError]]) -> Iterator[HashRow
         yield validate(obj, number)
     if not seen_any:
         yield RowError(None, "file is empty (expected one JSON object per line)")
+
+
+def _media_record(obj: dict[str, object], number: int,
+                  validate: RowValidator) -> Iterator[HashRow | RowError]:
+    """The rows of one ``veil hash``/``veil scan`` JSON record."""
+    if unknown := [k for k in obj if k not in _MEDIA_RECORD]:
+        shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+        yield RowError(number, f"unknown field(s) {shown} in a media record")
+        return
+    if "skipped" in obj:
+        return
+    if "error" in obj:
+        error = obj["error"]
+        why = error.get("message") if isinstance(error, dict) else error
+        yield RowError(number, f"{str(obj['file'])[:200]} could not be hashed: "
+                               f"{str(why)[:200]}; fix or leave out this file")
+        return
+    signals = obj.get("signals")
+    if not isinstance(signals, list) or not signals:
+        yield RowError(number, "a media record needs a non-empty 'signals' list")
+        return
+    for s in signals:
+        if not isinstance(s, dict):
+            yield RowError(number, "each of 'signals' must be a JSON object")
+            continue
+        fields = {k: v for k, v in s.items() if k in ("signal", "value", "quality")}
+        if len(fields) != len(s):
+            yield RowError(number, "a signal takes 'signal', 'value' and 'quality' only")
+            continue
+        yield validate(fields, number)
 
 
 _PARSERS = {Format.CSV: parse_csv, Format.JSONL: parse_jsonl}

@@ -1,16 +1,12 @@
 """The brute-force reference: every bank hash compared with every query, in numpy.
 
-Independent of the compiled kernels on purpose: tests and ``bench/matching.py``
-check the index against it, so a bug shared by both would have to be written twice.
+Independent of the compiled kernels on purpose: the tests check the index against
+it, so a bug shared by both would have to be written twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-
-from veil.index.packing import pack_hex
 
 #: (query, row, word) triples compared per step: bounds the temporaries to ~32 MiB
 #: whatever the number of queries.
@@ -34,16 +30,3 @@ def brute_force(queries: np.ndarray, rows: np.ndarray, radius: int) -> list[np.n
             if len(hit):
                 found[qi].append(np.stack([hit + start, d[qi, hit]], axis=1))
     return [np.concatenate(f) if f else np.empty((0, 2), np.int64) for f in found]
-
-
-class BruteForceMatcher:
-    """Exact by construction; O(bank) per query. For tests, benchmarks, tiny banks."""
-
-    def __init__(self, values: Sequence[str], bits: int) -> None:
-        self.bits = bits
-        self.rows = pack_hex(list(values), bits)
-
-    def search(self, queries: Sequence[str], radius: int) -> list[list[tuple[int, int]]]:
-        """For each query, ``(position in values, distance)`` within ``radius``."""
-        q = pack_hex(list(queries), self.bits)
-        return [[(int(r), int(d)) for r, d in hits] for hits in brute_force(q, self.rows, radius)]
