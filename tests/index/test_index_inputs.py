@@ -100,3 +100,16 @@ def test_pack_and_unpack_round_trip() -> None:
     assert (pack_hex(unpack_hex(rows), 256) == rows).all()
     assert unpack_hex(pack_hex(["ff" + "00" * 31], 256)) == ["ff" + "00" * 31]
     assert pack_hex([], 256).shape == (0, 4)
+
+
+def test_hashes_shorter_than_a_word_are_padded_and_given_back_whole() -> None:
+    from veil.index import empty_index
+    from veil.index.hamming import HammingIndex
+
+    values = ["abcde", "abcdf", "00000"]
+    assert unpack_hex(pack_hex(values, 20), 20) == values
+    index = HammingIndex("toy", 20, tables=0, default_threshold=2)
+    index.load([(i + 1, "b", "imported", v, None) for i, v in enumerate(values)])
+    assert [(h.entry_id, h.distance, h.value) for h in index.match("abcdc", 2, values=True)] == [
+        (1, 1, "abcde"), (2, 2, "abcdf")]
+    assert empty_index("pdq").bits == 256

@@ -374,7 +374,8 @@ class HammingIndex:
                 labels = block.labels[hits.row].tolist()
                 dists = [0] * len(ids) if self.equality else hits.distance.tolist()
                 decoded: list[str | None] = (
-                    list(unpack_hex(block.row_words(hits.row))) if values else [None] * len(ids))
+                    list(unpack_hex(block.row_words(hits.row), self.bits)) if values
+                    else [None] * len(ids))
                 for qi, eid, lab, d, val in zip(hits.query.tolist(), ids, labels, dists, decoded,
                                                 strict=True):
                     bank, category = self.labels[lab]

@@ -1,7 +1,9 @@
 """Hex hashes to rows of 64-bit words and back, many at a time.
 
 Row layout: big-endian words, so bit 0 of the hex string is the top bit of word 0
-and the Hamming distance of two rows is the popcount of their XOR.
+and the Hamming distance of two rows is the popcount of their XOR. A hash whose
+length is not a multiple of 64 bits is padded with zero bits at the end, which never
+add to a distance.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from veil.errors import BadHash
 
 
 def words_per_hash(bits: int) -> int:
-    if bits <= 0 or bits % 64:
-        raise ValueError(f"packed hashes need a multiple of 64 bits, got {bits}")
-    return bits // 64
+    if bits <= 0 or bits % 4:
+        raise ValueError(f"packed hashes are hex: a positive multiple of 4 bits, got {bits}")
+    return -(-bits // 64)
 
 
 def pack_hex(values: Sequence[str], bits: int, signal: str = "hash") -> np.ndarray:
@@ -29,11 +31,12 @@ def pack_hex(values: Sequence[str], bits: int, signal: str = "hash") -> np.ndarr
     chars = bits // 4
     if not values:
         return np.empty((0, w), np.uint64)
+    pad = "0" * (w * 16 - chars)
     try:
-        raw = bytes.fromhex("".join(values))
+        raw = bytes.fromhex(pad.join(values) + pad if pad else "".join(values))
     except (ValueError, TypeError):
         raw = b""
-    if len(raw) != len(values) * (bits // 8) or any(len(v) != chars for v in values):
+    if len(raw) != len(values) * w * 8 or any(len(v) != chars for v in values):
         _raise_first_bad(values, chars, signal)
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(len(values), w)
 
@@ -52,10 +55,12 @@ def _raise_first_bad(values: Sequence[str], chars: int, signal: str) -> None:
     raise BadHash(f"{signal} values could not be decoded")
 
 
-def unpack_hex(rows: np.ndarray) -> list[str]:
-    """Lowercase hex of each row (inverse of ``pack_hex``)."""
+def unpack_hex(rows: np.ndarray, bits: int | None = None) -> list[str]:
+    """Lowercase hex of each row (inverse of ``pack_hex``; ``bits`` trims the padding
+    of a hash that is not a multiple of 64 bits)."""
     if rows.ndim != 2:
         raise ValueError("expected a 2-D array of packed rows")
     raw = np.ascontiguousarray(rows, dtype=">u8").tobytes()
     step = rows.shape[1] * 8
-    return [raw[i:i + step].hex() for i in range(0, len(raw), step)]
+    chars = step * 2 if bits is None else bits // 4
+    return [raw[i:i + step].hex()[:chars] for i in range(0, len(raw), step)]

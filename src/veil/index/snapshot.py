@@ -31,6 +31,7 @@ from veil.errors import BadSnapshot, StaleSnapshot
 from veil.index.chunks import CHUNK_BITS, row_bits_for, top_bits_for
 from veil.index.cycle import RECORD_BYTES, CycleTables, check_cycle, rank_samples
 from veil.index.hamming import Block, HammingIndex
+from veil.index.packing import words_per_hash
 
 MAGIC = b"VEILIDX\x00"
 #: 2: cycle tables (the hashes live only in the tables); 1 had a hash array.
@@ -209,7 +210,7 @@ def _read_verified(path: Path) -> bytearray:
 
 def _block(name: str, arrays: dict[str, np.ndarray], header: dict[str, object], rows: int,
            template: HammingIndex, n_labels: int) -> Block | None:
-    w = template.bits // 64
+    w = words_per_hash(template.bits)
 
     def need(key: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
         a = arrays.get(key)
