@@ -9,7 +9,7 @@ loopback port; then, bounded in requests and time:
   rate, p50/p99/max latency measured from each request's *scheduled* send time
   (no coordinated omission);
 * ``/v1/scan`` with 1 MP JPEGs, ``--scan-clients`` requests in flight;
-* the same work in-process (``BankMatcher.match``; hashing + verdict for scans),
+* the same work in-process (``BankMatcher.search``; ``scan_bytes`` for scans),
   and the ratio HTTP / in-process = the cost of the service around the matcher.
 
 The load generator is a minimal asyncio HTTP/1.1 client on persistent
@@ -255,25 +255,24 @@ async def closed_loop(port: int, raws: list[bytes], requests: int, clients: int
 
 # -- in-process baselines -------------------------------------------------------------------
 def in_process(queries: list[str], images: list[bytes]) -> dict[str, float]:
-    from veil.api.platform import hash_upload
     from veil.config import load_settings
-    from veil.matching import BankMatcher
+    from veil.matching import BankMatcher, scan_bytes
+    from veil.store import open_store
 
     settings = load_settings()
     t = time.perf_counter()
-    matcher = BankMatcher.load(settings)
+    with open_store(settings) as store:
+        matcher = BankMatcher.load(settings, store)
     load_s = time.perf_counter() - t
-    threshold = matcher.threshold("pdq", None)
     times = []
     for q in queries:
         t = time.perf_counter()
-        matcher.match("pdq", q, threshold)
+        matcher.search("pdq", [q])
         times.append(time.perf_counter() - t)
     scan_times = []
-    names = matcher.signal_names()
     for data in images:
         t = time.perf_counter()
-        matcher.verdict(hash_upload(data, settings, names, False))
+        scan_bytes(data, matcher)
         scan_times.append(time.perf_counter() - t)
     return {"load_s": load_s, "match_p50": pct(times, 0.5) * 1000,
             "match_p99": pct(times, 0.99) * 1000,

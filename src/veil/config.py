@@ -25,15 +25,22 @@ from veil.errors import ConfigError
 class SignalDefaults(Protocol):
     """What settings need to know of a signal type to resolve its thresholds."""
 
-    name: str
-    default_threshold: int
-    max_threshold: int
-    min_quality: int | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def default_threshold(self) -> int: ...
+    @property
+    def max_threshold(self) -> int: ...
+    @property
+    def min_quality(self) -> int | None: ...
 
 
-def _settings_config(prefix: str, **extra: Any) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore",
-                              validate_default=True, **extra)
+def _settings_config(prefix: str, *, nested: bool = False) -> SettingsConfigDict:
+    config = SettingsConfigDict(env_prefix=prefix, frozen=True, extra="ignore",
+                                validate_default=True)
+    if nested:
+        config["env_nested_delimiter"] = "__"
+    return config
 
 
 class MediaLimits(BaseSettings):
@@ -116,7 +123,7 @@ def _default_home() -> Path:
 class Settings(BaseSettings):
     """Everything configurable, with its default and why (``VEIL_<FIELD>``)."""
 
-    model_config = _settings_config("VEIL_", env_nested_delimiter="__")
+    model_config = _settings_config("VEIL_", nested=True)
 
     home: Path = Field(default_factory=_default_home, description=(
         "Data folder: the SQLite database, index snapshots. Created owner-only."))

@@ -40,10 +40,11 @@ from veil.api.schemas import (
 )
 from veil.api.services import Services, ServicesDep
 from veil.store import BankInfo, EntryRecord, HashRow, ImportReport
-from veil.store.hashlist import Format, parse_csv, parse_jsonl, write_hashlist
+from veil.store.hashlist import parse_csv, parse_jsonl, write_hashlist
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord
 from veil.store.lines import read_lines
+from veil.store.vocabulary import Format
 from veil.verdict import action_for
 
 admin = router("admin", tag="admin", extra_statuses=(404, 409))
@@ -60,7 +61,7 @@ def bank_out(b: BankInfo) -> BankOut:
 
 def entry_out(e: EntryRecord) -> EntryOut:
     return EntryOut(id=e.id, bank=e.bank, signal=e.signal, value=e.value, quality=e.quality,
-                    status=e.status, source=e.source, note=e.note,  # type: ignore[arg-type]
+                    status=e.status, source=e.source, note=e.note,
                     case_ref=e.case_ref, created_by=e.created_by, created_at=e.created_at,
                     updated_at=e.updated_at)
 

@@ -8,6 +8,7 @@ one format. Nothing here echoes request bodies back (they may hold victims' hash
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -42,7 +43,7 @@ class ApiError(HTTPException):
 
 
 def error_json(status: int, code: str, message: str,
-               headers: dict[str, str] | None = None) -> JSONResponse:
+               headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
                         headers=headers)
 

@@ -50,7 +50,7 @@ def image_refused() -> ApiError:
 
 
 def _view(v: CaseView, services: Services) -> list[CaseSignalOut]:
-    return [CaseSignalOut(n=s.n, signal=s.signal, status=s.status,  # type: ignore[arg-type]
+    return [CaseSignalOut(n=s.n, signal=s.signal, status=s.status,
                           matched=s.matched + services.counter.pending(s.entry_id))
             for s in v.signals]
 
@@ -110,7 +110,7 @@ def create_case(body: CaseIn, services: ServicesDep,
           summary="The status of one's case (token in X-Case-Token)")
 def case_status(services: ServicesDep, case_id: str = Depends(case_holder)) -> CaseStatus:
     v = services.store.case_view(case_id)
-    return CaseStatus(case_id=v.id, status=v.status,  # type: ignore[arg-type]
+    return CaseStatus(case_id=v.id, status=v.status,
                       created_at=v.created_at, signals=_view(v, services))
 
 

@@ -49,9 +49,9 @@ def _match(services: Services, body: MatchRequest) -> dict[str, object]:
         by_signal.setdefault(signal, []).append(i)
     answers: list[list[Match]] = [[] for _ in queries]
     for signal, positions in by_signal.items():
-        found = matcher.search(signal, [queries[i][1] for i in positions],
-                               thresholds.get(signal))
-        for i, hits in zip(positions, found, strict=True):
+        per_query = matcher.search(signal, [queries[i][1] for i in positions],
+                                   thresholds.get(signal))
+        for i, hits in zip(positions, per_query, strict=True):
             answers[i] = hits
     results = []
     found_all: list[Match] = []

@@ -9,6 +9,9 @@ parser, keeping only the ``file`` part. Either stops as soon as the file passes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -49,39 +52,51 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
     return data
 
 
+@dataclass
+class _Parsing:
+    """Where the streaming multipart parser is: the part's headers so far, and whether
+    it is the (first) ``file`` part."""
+
+    field: bytes = b""
+    value: bytes = b""
+    headers: dict[bytes, bytes] = dataclass_field(default_factory=dict)
+    is_file: bool = False
+    found: bool = False
+    ended: bool = False
+
+
 async def _multipart(request: Request, boundary: bytes, max_bytes: int) -> bytes:
-    state = {"field": b"", "value": b"", "headers": {}, "is_file": False, "found": False,
-             "ended": False}
+    state = _Parsing()
     buf = bytearray()
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] += data[start:end]
+        state.field += data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
+        state.value += data[start:end]
 
     def on_header_end() -> None:
-        state["headers"][state["field"].lower()] = state["value"]
-        state["field"] = state["value"] = b""
+        state.headers[state.field.lower()] = state.value
+        state.field = state.value = b""
 
     def on_headers_finished() -> None:
-        _, opts = parse_options_header(state["headers"].get(b"content-disposition", b""))
-        state["is_file"] = opts.get(b"name") == FILE_FIELD and not state["found"]
-        if state["is_file"]:
-            state["found"] = True
+        _, opts = parse_options_header(state.headers.get(b"content-disposition", b""))
+        state.is_file = opts.get(b"name") == FILE_FIELD and not state.found
+        if state.is_file:
+            state.found = True
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["is_file"]:
+        if state.is_file:
             buf.extend(data[start:end])
             if len(buf) > max_bytes:
                 raise _too_large(max_bytes)
 
     def on_part_begin() -> None:
-        state["headers"] = {}
-        state["is_file"] = False
+        state.headers = {}
+        state.is_file = False
 
     def on_end() -> None:
-        state["ended"] = True
+        state.ended = True
 
     parser = MultipartParser(boundary, {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data,
@@ -94,9 +109,9 @@ async def _multipart(request: Request, boundary: bytes, max_bytes: int) -> bytes
         parser.finalize()
     except MultipartParseError as exc:
         raise ApiError(400, "upload.malformed", f"malformed multipart body: {exc}") from None
-    if not state["ended"]:
+    if not state.ended:
         raise ApiError(400, "upload.malformed", "malformed multipart body: it ends before "
                        "its closing boundary")
-    if not state["found"]:
+    if not state.found:
         raise ApiError(422, "upload.no_file", "the multipart body has no 'file' field")
     return bytes(buf)

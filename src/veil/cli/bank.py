@@ -21,7 +21,7 @@ from veil.cli.output import console, counted, err_console, fail, handles_errors,
 from veil.store.vocabulary import Action, Category, Format
 
 if TYPE_CHECKING:
-    from veil.store import ImportReport, Store
+    from veil.store import BankStore, ImportReport
 
 app = typer.Typer(help="Manage hash banks.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ SHOWN_ERRORS = 20
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
 
-def _store() -> Store:
+def _store() -> BankStore:
     from veil.config import load_settings
     from veil.store import open_store
 

@@ -20,7 +20,7 @@ from veil.cli.serve import port_is_free
 
 if TYPE_CHECKING:
     from veil.config import Settings
-    from veil.store import Store
+    from veil.store import BankStore
 
 #: Photos whose re-encoded copies go into the demo bank (the rest must stay clean).
 BANKED = 12
@@ -63,8 +63,8 @@ def synthetic_photos(folder: Path, count: int = SYNTHETIC_COUNT) -> Path:
         img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
         draw = ImageDraw.Draw(img)
         for _ in range(12):
-            x0, y0 = rng.integers(0, 560), rng.integers(0, 400)
-            box = (x0, y0, x0 + rng.integers(20, 200), y0 + rng.integers(20, 200))
+            x0, y0 = int(rng.integers(0, 560)), int(rng.integers(0, 400))
+            box = (x0, y0, x0 + int(rng.integers(20, 200)), y0 + int(rng.integers(20, 200)))
             color = tuple(int(c) for c in rng.integers(0, 256, 3))
             (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=color)
         img.save(path, quality=92)
@@ -99,7 +99,7 @@ def demo_corpus(home: Path) -> DemoCorpus:
     return DemoCorpus(folder, files[::7][:BANKED], synthetic=shared is None)
 
 
-def build_demo_bank(store: Store, corpus: DemoCorpus, settings: Settings) -> int:
+def build_demo_bank(store: BankStore, corpus: DemoCorpus, settings: Settings) -> int:
     """Create (once) the demo bank and add the copies' PDQ + MD5; returns entries added."""
     from veil.errors import Conflict
     from veil.signals.batch import hash_bytes

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 from typer.core import TyperArgument, TyperOption
 
 #: Types whose name adds nothing to the option's own name and help.
@@ -17,7 +16,7 @@ _SILENT = {"<bool>", "<str>", "<path>", "<list[Path]>", "<list[str]>", "<file>",
            "<directory>", "<int>"}
 
 
-def _display_type(self: Any, ctx: click.Context) -> str | None:
+def _display_type(self: Any, ctx: Any) -> str | None:
     desc = self.type_descriptor
     if isinstance(self, TyperOption) and self.is_flag:
         return None
@@ -30,5 +29,6 @@ def _display_type(self: Any, ctx: click.Context) -> str | None:
 
 
 def install() -> None:
-    TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
-    TyperArgument.display_type_rich = _display_type  # type: ignore[method-assign]
+    # setattr: a deliberate replacement of Typer's method (see the module docstring)
+    setattr(TyperOption, "display_type_rich", _display_type)  # noqa: B010
+    setattr(TyperArgument, "display_type_rich", _display_type)  # noqa: B010

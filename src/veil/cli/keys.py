@@ -17,12 +17,12 @@ from veil.cli.output import console, err_console, handles_errors
 from veil.store.vocabulary import SCOPES
 
 if TYPE_CHECKING:
-    from veil.store import Store
+    from veil.store import BankStore
 
 app = typer.Typer(help="Manage API keys of the service.", no_args_is_help=True)
 
 
-def _store() -> Store:
+def _store() -> BankStore:
     from veil.config import load_settings
     from veil.store import open_store
 

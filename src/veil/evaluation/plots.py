@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -25,7 +26,7 @@ PALETTE_COLOURS = 64
 DPI = 72
 
 
-def _pyplot():
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,7 +48,7 @@ def _style(summary: Summary) -> dict[str, tuple[str, str]]:
     return out
 
 
-def save_compact(fig, path: Path) -> Path:
+def save_compact(fig: Any, path: Path) -> Path:
     """Save ``fig`` as a palette PNG (a fraction of matplotlib's RGBA size)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white")

@@ -134,12 +134,12 @@ def headlines(summary: Summary) -> list[str]:
     out.append(f"- Highest recall over the whole suite at default thresholds: **{best.name}** "
                f"({pct(float(best.recall_default.mean()))}% of all edited copies; false "
                f"matches there {best.fmr_default.describe()}).")
-    tuned = [(m, t) for m in summary.modes
+    tuned = [(m, t, t.recall) for m in summary.modes
              if (t := m.tuned_for(TARGETS[0])) is not None and t.recall is not None]
     if tuned:
-        m, t = max(tuned, key=lambda mt: float(mt[1].recall.mean()))  # type: ignore[union-attr]
+        m, t, recall = max(tuned, key=lambda x: float(x[2].mean()))
         out.append(f"- At thresholds tuned for the same false-match rate (≤ {TARGETS[0]:g}): "
-                   f"**{m.name}** ≤ {t.threshold} ({pct(float(t.recall.mean()))}%); see the "
+                   f"**{m.name}** ≤ {t.threshold} ({pct(float(recall.mean()))}%); see the "
                    "caveat on tuned thresholds below.")
     return out
 

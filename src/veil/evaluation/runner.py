@@ -13,7 +13,7 @@ import math
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,7 +143,7 @@ def available_cores() -> int:
 
 
 def _outcomes(photos: Sequence[Path], modes: Sequence[Mode], variants: Sequence[Variant],
-              seed: int, limits: MediaLimits, workers: int):
+              seed: int, limits: MediaLimits, workers: int) -> Iterator[PhotoOutcome]:
     if workers <= 1:
         for i, p in enumerate(photos):
             yield evaluate_photo(i, p, modes, variants, seed, limits)

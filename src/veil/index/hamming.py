@@ -63,7 +63,8 @@ class Block:
     cycle: CycleTables | None
 
     def live_mask(self) -> np.ndarray:
-        return self.dead[: self.n] == 0
+        mask: np.ndarray = self.dead[: self.n] == 0
+        return mask
 
     @property
     def live(self) -> int:
@@ -79,13 +80,15 @@ class Block:
     def row_words(self, rows: np.ndarray) -> np.ndarray:
         """The packed hashes of ``rows``."""
         if self.words is not None:
-            return self.words[rows]
+            found: np.ndarray = self.words[rows]
+            return found
         assert self.cycle is not None
         return self.cycle.decode(rows)
 
     def live_words(self, mask: np.ndarray) -> np.ndarray:
         if self.words is not None:
-            return self.words[: self.n][mask]
+            live: np.ndarray = self.words[: self.n][mask]
+            return live
         return self.row_words(np.flatnonzero(mask))
 
     def erase(self, rows: np.ndarray) -> None:
@@ -227,6 +230,7 @@ class HammingIndex:
                 tail = self._tail
                 take = min(len(ids) - at, self._tail_rows - tail.n)
                 sl = slice(tail.n, tail.n + take)
+                assert tail.words is not None  # the tail always keeps plain rows
                 tail.words[sl] = words[at:at + take]
                 tail.entry_ids[sl] = ids[at:at + take]
                 tail.labels[sl] = labels[at:at + take]
@@ -273,6 +277,7 @@ class HammingIndex:
     def _freeze_tail(self) -> None:
         t = self._tail
         live = t.live_mask()
+        assert t.words is not None  # the tail always keeps plain rows
         block = self._build(t.words[: t.n][live].copy(), t.entry_ids[: t.n][live].copy(),
                             t.labels[: t.n][live].copy())
         self._tail = self._new_tail()

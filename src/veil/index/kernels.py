@@ -15,6 +15,8 @@ of the exact size, so output memory is bounded by the batch, not by the bank.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -253,12 +255,18 @@ def _twin(fn: object, suffix: str) -> object:
     return twin
 
 
+#: What callers see of a compiled kernel: it fills its output arrays, returns nothing.
+Kernel = Callable[..., None]
+
 # Parallel over queries for batches; the serial twins serve small batches, where
 # waking a thread pool on a busy machine costs more than the work.
-brute_search = njit(parallel=True, nogil=True, cache=True)(_twin(_brute_search, "_parallel"))
-brute_search_serial = njit(nogil=True, cache=True)(_twin(_brute_search, "_serial"))
-cycle_search = njit(parallel=True, nogil=True, cache=True)(_twin(_cycle_search, "_parallel"))
-cycle_search_serial = njit(nogil=True, cache=True)(_twin(_cycle_search, "_serial"))
+brute_search: Kernel = njit(parallel=True, nogil=True, cache=True)(
+    _twin(_brute_search, "_parallel"))
+brute_search_serial: Kernel = njit(nogil=True, cache=True)(_twin(_brute_search, "_serial"))
+cycle_search: Kernel = njit(parallel=True, nogil=True, cache=True)(
+    _twin(_cycle_search, "_parallel"))
+cycle_search_serial: Kernel = njit(nogil=True, cache=True)(_twin(_cycle_search, "_serial"))
 # decoding the few matches of a query must not wake the thread pool (~0.1 ms)
-cycle_decode = njit(parallel=True, nogil=True, cache=True)(_twin(_cycle_decode, "_parallel"))
-cycle_decode_serial = njit(nogil=True, cache=True)(_twin(_cycle_decode, "_serial"))
+cycle_decode: Kernel = njit(parallel=True, nogil=True, cache=True)(
+    _twin(_cycle_decode, "_parallel"))
+cycle_decode_serial: Kernel = njit(nogil=True, cache=True)(_twin(_cycle_decode, "_serial"))

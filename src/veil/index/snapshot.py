@@ -94,7 +94,7 @@ def save_snapshot(index: HammingIndex, path: Path) -> Path:
             put(b"\0" * _pad(len(prefix) + len(head)))
             for a in arrays.values():
                 if a.size:  # memoryview refuses to cast an empty array's view
-                    put(memoryview(np.ascontiguousarray(a)).cast("B"))
+                    put(np.ascontiguousarray(a).view(np.uint8).reshape(-1).data)
                 put(b"\0" * _pad(a.nbytes))
             f.write(digest.digest())
             f.flush()
@@ -152,8 +152,12 @@ def load_snapshot(path: Path, template: HammingIndex, *,
         if watermark is not None and header["watermark"] != watermark:
             raise StaleSnapshot(f"{path.name}: built at watermark {header['watermark']}, "
                                 f"the store is at {watermark}")
-        rows = int(header["rows"])  # type: ignore[call-overload]
-        labels = [(str(b), str(c)) for b, c in header["labels"]]  # type: ignore[union-attr, misc]
+        rows = header["rows"]
+        listed = header["labels"]
+        if not isinstance(rows, int) or not isinstance(listed, list) or not all(
+                isinstance(x, list) and len(x) == 2 for x in listed):
+            raise BadSnapshot(f"{path.name}: malformed header (rows or labels)")
+        labels = [(str(b), str(c)) for b, c in listed]
         specs = header["arrays"]
         assert isinstance(specs, dict)
     except StaleSnapshot:

@@ -126,7 +126,7 @@ def block_weights(n: int, factor: int, flipped: bool) -> np.ndarray:
         # [n - edge[nb-J], n - edge[nb-1-J]).
         edges = (n - edges)[::-1]
     csum = np.concatenate([np.zeros((OUT, 1)), np.cumsum(w, axis=1)], axis=1)
-    agg = csum[:, edges[1:]] - csum[:, edges[:-1]]
+    agg: np.ndarray = csum[:, edges[1:]] - csum[:, edges[:-1]]
     agg.flags.writeable = False
     return agg
 
@@ -147,7 +147,8 @@ def downsample_reduced(
     wc = block_weights(n_cols, factor, orientation.flip_cols)
     if wr.shape[1] != plane.shape[0] or wc.shape[1] != plane.shape[1]:
         raise ValueError(f"reduced plane {plane.shape} does not match {full_size}/{factor}")
-    return (wr @ plane @ wc.T).astype(_F32)
+    out: np.ndarray = (wr @ plane @ wc.T).astype(_F32)
+    return out
 
 
 # -- quality, DCT, bits: same float32 arithmetic as the reference ------------------------

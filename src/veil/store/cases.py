@@ -89,11 +89,11 @@ class Cases(StoreBase):
         if not signals:
             raise BadInput("a case needs at least one signal")
         parsed = []
-        for s in signals:
-            st = get_signal(s.signal)
-            if s.quality is not None and not 0 <= s.quality <= 100:
+        for sig in signals:
+            st = get_signal(sig.signal)
+            if sig.quality is not None and not 0 <= sig.quality <= 100:
                 raise BadInput("quality must be an integer 0-100")
-            parsed.append((st.name, st.parse(s.value), s.quality))
+            parsed.append((st.name, st.parse(sig.value), sig.quality))
         now = utcnow()
         token = secrets.token_urlsafe(32)
         case_id = uuid7()

@@ -24,7 +24,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    Insert,
     Integer,
     MetaData,
     String,
@@ -134,12 +133,12 @@ def drop_staging(conn: Connection) -> None:
     _staging.drop(conn, checkfirst=True)
 
 
-def _insert(conn: Connection) -> Insert:
+def _insert(conn: Connection) -> sqlite.Insert | postgresql.Insert:
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        return sqlite.insert(Entry.__table__)
+        return sqlite.insert(Entry)
     if dialect == "postgresql":
-        return postgresql.insert(Entry.__table__)
+        return postgresql.insert(Entry)
     raise StoreError(f"bulk import is not supported on {dialect} (use SQLite or PostgreSQL)")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from veil.config import Settings
 from veil.store.cases import CaseSignalIn, CaseView, CreatedCase
@@ -30,6 +30,8 @@ class BankStore(Protocol):
     settings: Settings
 
     # lifecycle and change notification
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
     def close(self) -> None: ...
     def after_commit(self, hook: CommitHook) -> None: ...
 

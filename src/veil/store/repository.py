@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -293,7 +293,7 @@ class Store(ApiKeys, Cases):
             yield HashRow(signal=signal, value=value, quality=quality, category=info.category,
                           source=source, note=note)
 
-    def _stream(self, q: Select[Any]) -> Iterator[Any]:
+    def _stream(self, q: Executable) -> Iterator[Any]:
         # One read transaction for the whole stream: a consistent snapshot, and on
         # SQLite (WAL) writers are not held up meanwhile.
         try:

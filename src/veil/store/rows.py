@@ -110,7 +110,7 @@ class RowValidator:
             raw = get("value")
             if raw is None or raw == "":
                 raise _Invalid("value is missing")
-            value = st.parse(raw)  # type: ignore[arg-type]  # parse reports non-str itself
+            value = st.parse(raw)  # parse reports a non-str itself
             # optional fields are usually absent: test before calling out
             quality = _quality(q) if (q := get("quality")) is not None and q != "" else None
             category = _text(fields, "category", 32) if get("category") else None

@@ -4,6 +4,7 @@ open connection; given only a URL (``alembic_config(url=...)``) it connects itse
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from veil.store.database import make_engine
 from veil.store.models import Base
@@ -46,7 +47,7 @@ def run_online() -> None:
         engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     # batch mode: SQLite can only ALTER tables by copying them, and Alembic's batch
     # operations do that; on PostgreSQL they are plain ALTERs.
     context.configure(connection=connection, target_metadata=target_metadata,
