@@ -59,16 +59,21 @@ def __getattr__(name: str) -> Any:
 def open_store(settings: Settings) -> Store:
     """Open the store of ``settings``.
 
-    Creates ``$VEIL_HOME`` (owner-only: it holds victims' hashes) and the database if
-    missing, and migrates the schema to the newest revision.
+    Creates ``$VEIL_HOME`` and the database if missing, and migrates the schema to the
+    newest revision. Both are made owner-only (0700, 0600) even when they already
+    existed with looser modes: they hold victims' hashes.
     """
-    from veil.store.database import make_engine, upgrade
+    import os
+
+    from veil.store.database import make_engine, make_private, upgrade
     from veil.store.repository import Store
 
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(settings.home, 0o700)
     engine = make_engine(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
     try:
         upgrade(engine)
+        make_private(engine)
     except BaseException:
         engine.dispose()
         raise

@@ -1,8 +1,9 @@
 """Engines and schema: connect to any SQLAlchemy URL, bring the schema to head.
 
 SQLite gets WAL (readers never wait for a writer, e.g. ``veil bank list`` during
-an import), enforced foreign keys, and explicit transactions: pysqlite's own
-transaction handling starts them late and cannot take the write lock up front.
+an import), enforced foreign keys, ``secure_delete`` (freed space is zeroed, so an
+erased hash does not linger in free pages), and explicit transactions: pysqlite's
+own transaction handling starts them late and cannot take the write lock up front.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
+        # freed space (an erased hash's old cell, its index entry) is zeroed, not left
+        # behind in free pages; the WAL is truncated after each erasure (StoreBase)
+        cur.execute("PRAGMA secure_delete = ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -56,6 +60,22 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     engine = create_engine(url, **options)
     _sqlite_setup(engine)
     return engine
+
+
+def make_private(engine: Engine) -> None:
+    """An SQLite database file and its WAL and shared-memory files: owner-only (SQLite
+    gives files it creates later the database file's mode)."""
+    import os
+
+    if engine.dialect.name != "sqlite":
+        return
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(name + suffix).expanduser()
+        if path.exists():
+            os.chmod(path, 0o600)
 
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from veil.store.models import Entry
 
 #: ``Session.info`` key holding the generation the transaction took.
 GENERATION = "veil_generation"
+#: ``Session.info`` key set when the transaction erased an entry's hash (a
+#: withdrawal): after it commits, the store erases what the database keeps of the
+#: old value elsewhere (``StoreBase._erase_traces``).
+ERASED = "veil_erased"
 
 
 class StampingSession(Session):
@@ -34,3 +38,6 @@ def _stamp(session: Session, _context: Any, _instances: Any) -> None:
         raise RuntimeError("entries changed in a transaction that took no store generation")
     for e in changed:
         e.generation = generation
+        history = inspect(e).attrs.value.history
+        if history.deleted and any(v is not None for v in history.deleted) and e.value is None:
+            session.info[ERASED] = True

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -27,7 +28,7 @@ from veil.config import Settings
 from veil.errors import BadInput, StoreError
 from veil.store.coltypes import utcnow
 from veil.store.database import WRITE
-from veil.store.generations import GENERATION, StampingSession
+from veil.store.generations import ERASED, GENERATION, StampingSession
 from veil.store.models import ACTOR_MAX, AuditEvent, StoreState
 
 log = logging.getLogger("veil.store")
@@ -70,8 +71,19 @@ class StoreBase:
         self.settings = settings
         self._writer = engine.execution_options(**{WRITE: True})
         self._hooks: list[CommitHook] = []
+        self._erasure_pending = False
+        self._erasure_wake = threading.Event()
+        self._closing = threading.Event()
+        self._eraser: threading.Thread | None = None
 
     def close(self) -> None:
+        if self._eraser is not None:
+            self._closing.set()
+            self._erasure_wake.set()
+            self._eraser.join(60)
+            self._eraser = None
+        if self._erasure_pending:
+            self._erase_traces()  # what the background eraser had not done yet
         self.engine.dispose()
 
     # -- post-commit hooks --------------------------------------------------------------
@@ -104,8 +116,66 @@ class StoreBase:
             if bump:
                 s.info[GENERATION] = self._bump(s)
             yield s
+        if s.info.get(ERASED):
+            self._erasure_requested()
         if topic is not None:
             self._committed(topic)
+
+    # -- erasure ------------------------------------------------------------------------
+    def erase_in_background(self) -> None:
+        """Erase traces on a thread of the store's own, not in the withdrawing request:
+        a PostgreSQL ``VACUUM`` scans the entries' indexes (seconds for millions of
+        entries). Requests that arrive while one runs are folded into the next run.
+        ``close`` runs what is still pending."""
+        if self._eraser is not None:
+            return
+        wake = self._erasure_wake
+
+        def run() -> None:
+            while not self._closing.is_set():
+                wake.wait()
+                wake.clear()
+                if not self._closing.is_set():
+                    self._erase_traces()
+
+        self._eraser = threading.Thread(target=run, name="veil-erasure", daemon=True)
+        self._eraser.start()
+
+    def _erasure_requested(self) -> None:
+        if self._eraser is None:
+            self._erase_traces()
+        else:
+            self._erasure_pending = True
+            self._erasure_wake.set()
+
+    def _erase_traces(self) -> None:
+        """After a hash was erased: make the database drop the old value where it keeps
+        copies of changed rows. SQLite: checkpoint the WAL into the database file and
+        truncate it (``secure_delete`` has zeroed the freed cells). PostgreSQL:
+        ``VACUUM`` the entries table, which removes the old row version and its index
+        entries (docs/security.md says what remains in the WAL and backups). A failure
+        is logged and retried after the next erasure: the withdrawal itself stands."""
+        self._erasure_pending = True
+        try:
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                    if busy:
+                        log.warning("WAL not truncated after an erasure (readers busy); "
+                                    "retried at the next one")
+                        return
+                elif conn.dialect.name == "postgresql":
+                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                        "VACUUM entries")
+        except DBAPIError as exc:
+            log.warning("old row versions not erased yet: %s", exc.orig)
+            return
+        self._erasure_pending = False
+
+    def erase_pending_traces(self) -> None:
+        """Retry an erasure that could not complete (called by long-running processes)."""
+        if self._erasure_pending:
+            self._erase_traces()
 
     @staticmethod
     def _bump(s: Session | Connection) -> int:
