@@ -94,8 +94,14 @@ class ApiLimits(BaseSettings):
     intake_burst: int = Field(10, ge=1, description="Public intake: tokens at once.")
     idempotency_ttl_s: int = Field(24 * 3600, ge=1, description=(
         "How long an Idempotency-Key is remembered (in memory only)."))
-    idempotency_max_keys: int = Field(10_000, ge=1, description=(
-        "Most Idempotency-Keys remembered at once."))
+    idempotency_max_keys: int = Field(1000, ge=1, description=(
+        "Most Idempotency-Keys remembered per API key (each key has its own pool, so no "
+        "caller can push out another's)."))
+    idempotency_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, description=(
+        "Most bytes of remembered responses per API key."))
+    idempotency_max_anonymous: int = Field(10_000, ge=1, description=(
+        "Most Idempotency-Keys remembered for callers without a key (the intake page), "
+        "all addresses together, at most 16 per address."))
     key_cache_s: int = Field(5, ge=0, description=(
         "API keys are re-read from the store this often, so a key revoked from the CLI "
         "stops working within this many seconds (revoking through the API is at once)."))

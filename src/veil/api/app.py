@@ -1,7 +1,8 @@
 """The FastAPI application: routers per audience, error shape, limits, lifecycle.
 
-Middleware, outermost first: access log + latency metrics, body limits (size and
-time), idempotency replay; then FastAPI's routing. The bank index loads in a
+Middleware, outermost first: access log + latency metrics, authentication (from
+the headers, before any body is read), body limits (size and time), idempotency
+replay; then FastAPI's routing. The bank index loads in a
 background thread at start-up: ``/healthz`` answers at once, ``/readyz`` and the
 matching routes say 503 until it is loaded.
 """
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from veil import __version__
 from veil.api import errors
 from veil.api.admin import admin
+from veil.api.authenticate import Authenticate
 from veil.api.docs import docs
 from veil.api.idempotency import Idempotency
 from veil.api.intake import case, image_refused, looks_binary, public
@@ -125,5 +127,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.veil_routes = declared_routes(*routers)
     app.add_middleware(Idempotency, settings=settings, cache=services.idempotency)
     app.add_middleware(BodyLimits, settings=settings)
+    app.add_middleware(Authenticate, keys=services.keys)
     app.add_middleware(AccessLog, services=services)
     return app

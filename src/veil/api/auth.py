@@ -98,31 +98,52 @@ class KeyCache:
         return found
 
 
+#: Scopes a key may carry (``veil.store.vocabulary.SCOPES``) that routes require.
+KEY_SCOPES = frozenset({"intake", "platform", "review", "admin"})
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
-                        scope: str) -> Principal:
-    services = request.app.state.services
-    if creds is None or not creds.credentials:
+async def authenticate(keys: KeyCache, authorization: str | None, scope: str,
+                       client: str) -> Principal:
+    """The caller of a route that needs ``scope``; raises 401 (no or unknown key) or
+    403 (a key without the scope). Runs before the request body is read
+    (``authenticate.Authenticate``): an unauthenticated caller costs no buffering."""
+    token = ""
+    if authorization:
+        kind, _, token = authorization.partition(" ")
+        if kind.lower() != "bearer":
+            token = ""
+    if not token.strip():
         raise ApiError(401, "auth.missing", "this route needs an API key: send "
                        "'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
-    record = await services.keys.lookup(creds.credentials)
+    record = await keys.lookup(token.strip())
     if record is None:
         raise ApiError(401, "auth.invalid", "unknown or revoked API key",
                        {"WWW-Authenticate": "Bearer"})
     if scope not in record.scopes:
         raise ApiError(403, "auth.scope", f"this key lacks the '{scope}' scope "
                        f"(it has: {', '.join(record.scopes)})")
-    principal = Principal(record, _client(request))
+    return Principal(record, client)
+
+
+async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
+                        scope: str) -> Principal:
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal) and known.key is not None and scope in known.key.scopes:
+        return known  # the Authenticate middleware did it before the body was read
+    services = request.app.state.services
+    header = f"Bearer {creds.credentials}" if creds is not None else None
+    principal = await authenticate(services.keys, header, scope, _client(request))
     request.state.principal = principal
     return principal
 
 
 def require(scope: str) -> Any:
-    # async: a sync dependency would cost a thread hand-off on every request; the key
-    # look-up is a dict read (the store is read on a thread, at most every key_cache_s)
+    # async: a sync dependency would cost a thread hand-off on every request; the
+    # middleware has usually found the caller already (see _authenticate)
     async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
             bearer)) -> Principal:
         return await _authenticate(request, creds, scope)

@@ -3,14 +3,15 @@
 Same key and same request (method, path, query, content type, body): the stored
 response is replayed (``Idempotent-Replayed: true``) and nothing runs twice. Same
 key, different request: 422 ``idempotency.mismatch``. The first still running:
-409 ``idempotency.in_progress``. 5xx, 408, 409 and 429 answers are not kept. Keys
-are scoped to the credentials sent (the SHA-256 of the Authorization header) or,
-without any, to the client address.
+409 ``idempotency.in_progress``. 5xx, 408, 409 and 429 answers are not kept, and
+401/403 never get here (``authenticate`` answers them before the body is read).
+Keys are scoped to the API key that authenticated the request or, on the public
+intake route, to the client address, each caller with a pool of its own
+(``IdempotencyCache``): nobody can evict another caller's records.
 
-Responses live in memory only, for ``idempotency_ttl_s`` and at most
-``idempotency_max_keys`` of them: a scan's response holds the upload's hashes,
-and a new case's holds its token, neither of which may be written anywhere. A
-restart forgets them. Server errors (5xx) are not kept, so they can be retried.
+Responses live in memory only, for ``idempotency_ttl_s``: a scan's response holds
+the upload's hashes, and a new case's holds its token, neither of which may be
+written anywhere. A restart forgets them. Server errors (5xx) are not kept, so they can be retried.
 Routes that declare themselves not idempotent (``x-veil-idempotent: false``: hash-list
 imports, which may be gigabytes and skip duplicates when re-run) are passed through.
 """
@@ -44,35 +45,83 @@ class _Record:
 
 
 class IdempotencyCache:
-    def __init__(self, ttl_s: float, max_keys: int) -> None:
+    """Remembered responses, kept apart per caller so one caller can never push out
+    another's: each API key has its own ``max_keys`` records and ``max_bytes`` of
+    bodies; anonymous callers (the public intake page, by client address) share a pool
+    of ``max_anonymous`` records, at most ``ANONYMOUS_PER_ADDRESS`` per address, and
+    are never counted against a key's records."""
+
+    #: Records one anonymous address keeps (the intake page retries one submission).
+    ANONYMOUS_PER_ADDRESS = 16
+
+    def __init__(self, ttl_s: float, max_keys: int, max_bytes: int,
+                 max_anonymous: int) -> None:
         self.ttl_s = ttl_s
         self.max_keys = max_keys
-        self._records: OrderedDict[tuple[str, str], _Record] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.max_anonymous = max_anonymous
+        self._callers: dict[str, OrderedDict[str, _Record]] = {}
+        self._bytes: dict[str, int] = {}
+        #: Anonymous (caller, key) pairs, oldest first: the shared pool's order.
+        self._anonymous: OrderedDict[tuple[str, str], None] = OrderedDict()
 
-    def get(self, key: tuple[str, str]) -> _Record | None:
-        rec = self._records.get(key)
+    def get(self, caller: str, key: str) -> _Record | None:
+        records = self._callers.get(caller)
+        rec = records.get(key) if records is not None else None
         if rec is not None and time.monotonic() - rec.created > self.ttl_s:
-            del self._records[key]
+            self.drop(caller, key)
             return None
         return rec
 
-    def start(self, key: tuple[str, str], fingerprint: str) -> _Record:
-        rec = self._records[key] = _Record(fingerprint, time.monotonic())
-        while len(self._records) > self.max_keys:
-            self._records.popitem(last=False)
+    def start(self, caller: str, key: str, fingerprint: str) -> _Record:
+        records = self._callers.setdefault(caller, OrderedDict())
+        rec = records[key] = _Record(fingerprint, time.monotonic())
+        if caller.startswith("key:"):
+            while len(records) > self.max_keys:
+                self.drop(caller, next(iter(records)))
+        else:
+            self._anonymous[(caller, key)] = None
+            while len(records) > self.ANONYMOUS_PER_ADDRESS:
+                self.drop(caller, next(iter(records)))
+            while len(self._anonymous) > self.max_anonymous:
+                self.drop(*next(iter(self._anonymous)))
         return rec
 
-    def drop(self, key: tuple[str, str]) -> None:
-        self._records.pop(key, None)
+    def finish(self, caller: str, key: str, rec: _Record) -> None:
+        """Account a completed record's body to its caller (evicting the caller's own
+        oldest while over ``max_bytes``)."""
+        rec.done = True
+        self._bytes[caller] = self._bytes.get(caller, 0) + len(rec.body)
+        records = self._callers.get(caller, OrderedDict())
+        while self._bytes[caller] > self.max_bytes and len(records) > 1:
+            oldest = next(iter(records))
+            if oldest == key:
+                break
+            self.drop(caller, oldest)
+
+    def drop(self, caller: str, key: str) -> None:
+        records = self._callers.get(caller)
+        if records is None:
+            return
+        rec = records.pop(key, None)
+        self._anonymous.pop((caller, key), None)
+        if rec is not None and rec.done:
+            self._bytes[caller] -= len(rec.body)
+        if not records:
+            del self._callers[caller]
+            self._bytes.pop(caller, None)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return sum(len(r) for r in self._callers.values())
 
 
-def _scope_of(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            return "key:" + hashlib.sha256(value).hexdigest()
+def _caller(scope: Scope) -> str:
+    """Whose request this is: the API key the middleware authenticated, else the
+    client address (only public routes get this far without a key)."""
+    principal = scope.get("state", {}).get("principal")
+    key = getattr(principal, "key", None)
+    if key is not None:
+        return f"key:{key.id}"
     client = scope.get("client") or ("?", 0)
     return f"ip:{client[0]}"
 
@@ -133,8 +182,8 @@ class Idempotency:
             fp.update(len(part).to_bytes(8, "big") + part)
         fp.update(body)
         fingerprint = fp.hexdigest()
-        cache_key = (_scope_of(scope), key_text)
-        rec = self.cache.get(cache_key)
+        caller = _caller(scope)
+        rec = self.cache.get(caller, key_text)
         if rec is not None:
             if rec.fingerprint != fingerprint:
                 await send_error(send, 422, "idempotency.mismatch",
@@ -149,7 +198,7 @@ class Idempotency:
                             "headers": [*rec.headers, (b"idempotent-replayed", b"true")]})
                 await send({"type": "http.response.body", "body": rec.body})
             return
-        rec = self.cache.start(cache_key, fingerprint)
+        rec = self.cache.start(caller, key_text, fingerprint)
         sent_body = False
 
         async def replay() -> Message:
@@ -173,11 +222,11 @@ class Idempotency:
         try:
             await self.app(scope, replay, record)
         except BaseException:
-            self.cache.drop(cache_key)
+            self.cache.drop(caller, key_text)
             raise
-        if rec.status >= 500 or rec.status in _RETRYABLE:
-            self.cache.drop(cache_key)
+        if rec.status >= 500 or rec.status in _RETRYABLE or rec.status in (401, 403):
+            self.cache.drop(caller, key_text)
             return
         rec.body = b"".join(parts)
         rec.headers.append((b"content-length", str(len(rec.body)).encode()))
-        rec.done = True
+        self.cache.finish(caller, key_text, rec)

@@ -39,12 +39,16 @@ DEFAULT_BODY: BodyKind = "json"
 
 @dataclass(frozen=True, slots=True)
 class RoutePolicy:
+    #: ``intake``/``platform``/``review``/``admin`` (a key with that scope), ``public``
+    #: (anyone; a key, if sent, must be a valid ``intake`` key) or ``case`` (a token).
+    scope: str = "public"
     body: BodyKind = DEFAULT_BODY
     idempotent: bool = True
     hashes_only: bool = False
 
 
-UNROUTED = RoutePolicy()
+#: A request no route takes as it is (404, 405 to be): no scope to check.
+UNROUTED = RoutePolicy(scope="")
 
 
 class VeilRoute(APIRoute):
@@ -55,7 +59,8 @@ class VeilRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         extra = self.openapi_extra or {}
-        self.policy = RoutePolicy(body=extra.get(BODY_EXT, DEFAULT_BODY),
+        self.policy = RoutePolicy(scope=extra.get(SCOPE_EXT, "public"),
+                                  body=extra.get(BODY_EXT, DEFAULT_BODY),
                                   idempotent=extra.get(IDEMPOTENT_EXT, True),
                                   hashes_only=extra.get(HASHES_ONLY_EXT, False))
 

@@ -41,7 +41,9 @@ class Services:
         self.keys = KeyCache(self.store, api.key_cache_s)
         self.counter = MatchCounter(self.store, api.match_count_flush_s)
         self.intake_limiter = RateLimiter(api.intake_rate_per_min, api.intake_burst)
-        self.idempotency = IdempotencyCache(api.idempotency_ttl_s, api.idempotency_max_keys)
+        self.idempotency = IdempotencyCache(api.idempotency_ttl_s, api.idempotency_max_keys,
+                                            api.idempotency_max_bytes,
+                                            api.idempotency_max_anonymous)
         self.metrics = Metrics(self.live.sizes, lambda: self.live.ready, self.live.sync_age)
         workers = api.scan_concurrency or os.cpu_count() or 1
         self.scan_slots = anyio.CapacityLimiter(workers)
