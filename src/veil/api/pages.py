@@ -29,6 +29,7 @@ from fastapi.responses import Response
 
 import veil.web
 from veil.api.errors import error_json
+from veil.signals import get as get_signal
 
 WEB = Path(veil.web.__file__).resolve().parent
 STATIC = WEB / "static"
@@ -128,7 +129,7 @@ def _page(request: Request, name: str) -> Response:
     lang = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
     body = render(name, lang, {
         "lang": lang,
-        "min_quality": settings.thresholds.pdq_min_quality,
+        "min_quality": settings.quality_floor(get_signal("pdq")),
         # each photo sends two signals (PDQ and MD5)
         "max_photos": settings.api.max_case_signals // 2,
     })
