@@ -214,12 +214,12 @@ function buildPhoto(p) {
   bar.value = 0;
   const msg = document.createElement("p");
   msg.className = "msg";
-  info.append(name, bar, msg);
+  info.append(name, bar);
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "button small remove";
   remove.addEventListener("click", () => removePhoto(p));
-  li.append(thumb, info, remove);
+  li.append(thumb, info, remove, msg);
   p.node = { li, bar, msg, remove };
   return li;
 }
