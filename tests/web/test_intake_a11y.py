@@ -134,9 +134,9 @@ def test_screenshots(pages: Any, photos: list[Path], name: str) -> None:
     page = pages.open("/protect", ctx)
     shots = {f"start-{name}.png": page.screenshot()}
     choose(page, [str(p) for p in photos[:3]], ready=3)
-    page.evaluate("() => document.getElementById('step-choose').scrollIntoView()")
+    page.evaluate("() => document.getElementById('choose-h').scrollIntoView()")
     shots[f"photos-{name}.png"] = page.screenshot()
-    page.evaluate("() => document.getElementById('step-review').scrollIntoView()")
+    page.evaluate("() => document.getElementById('review-h').scrollIntoView()")
     shots[f"review-{name}.png"] = page.screenshot()
     token = submit(page)
     # a placeholder code in the picture (this is where the page put the person)

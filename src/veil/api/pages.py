@@ -1,11 +1,15 @@
 """Pages for people: ``/protect`` and ``/case``, and the static assets they load.
 
 ``/protect`` hashes a person's photos in their own browser (``static/js/hash-worker.js``)
-and sends only the hashes to ``POST /v1/cases``; ``/case`` takes the case token
+and sends only the hashes to ``POST /v1/cases``; ``/case`` takes the case code
 (typed or pasted, never in a URL) and shows or withdraws the case. The HTML lives in
 ``veil/web/pages``; its text comes from ``veil/web/static/i18n/<lang>.json`` in the
 language the person's browser asks for (``Accept-Language``, or ``?lang=``), and the
 same catalogs are served to the page's scripts for everything they write.
+
+Both pages carry what the operator configured (``Settings``): a "Leave quickly" link
+to ``quick_exit_url`` (a neutral page; the script replaces the page with it) and the
+``helplines``, rendered here, every field HTML-escaped, in every language.
 
 Every response here carries a strict Content-Security-Policy (scripts, workers,
 styles and connections from this origin only; no inline script or style; no
