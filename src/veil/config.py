@@ -147,8 +147,14 @@ class Settings(BaseSettings):
         "Quality floors by signal type, overriding each type's default (PDQ 50: Meta "
         "recommends discarding quality ≤ 49, which describes near-flat images)."))
     helplines: tuple[Helpline, ...] = Field((), description=(
-        "Support services the intake page lists, as JSON: "
-        '[{"name": …, "url": …, "phone": …, "note": …}].'))
+        "Support services the intake pages (/protect and /case) list, in every language, "
+        'as JSON: [{"name": …, "url": …, "phone": …, "note": …}].'))
+    quick_exit_url: str = Field("about:blank", max_length=2000,
+                                pattern=r"^(about:blank|https?://[^\s\"'<>`]+)$", description=(
+        "Where \"Leave quickly\" on /protect and /case goes: a neutral page that replaces "
+        "Veil's in the tab's history (an http(s) URL, or about:blank, the default, which "
+        "leaves an empty tab). Pick a site that is unremarkable for your audience, such as "
+        "a weather or news page."))
     import_batch_rows: int = Field(20_000, ge=1, description=(
         "Rows per transaction for bulk bank imports (memory stays flat)."))
     import_max_line_bytes: int = Field(64 * 1024, ge=256, description=(

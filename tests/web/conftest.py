@@ -16,13 +16,17 @@ Server routes (127.0.0.1, a free port):
 The intake page tests use ``veil_server`` (``veil serve`` as a subprocess on a free
 loopback port, its own VEIL_HOME and SQLite database, and a ``platform`` key made
 with ``veil keys create``) and ``pages`` (fresh browser contexts on it; a page error
-or console error such as a CSP violation fails the test). Their accessibility test
-needs axe-core: ``npm ci --prefix tests/web`` (``make install`` runs it).
+or console error such as a CSP violation fails the test). The server is configured
+as an operator would: helplines (``web_support.HELPLINES``, with characters that
+must be escaped) and a quick-exit destination, which is the test file server's
+empty page: every navigation stays on loopback. Their accessibility test needs
+axe-core: ``npm ci --prefix tests/web`` (``make install`` runs it).
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import shutil
@@ -269,9 +273,10 @@ VEIL = Path(sys.executable).parent / "veil"
 
 class VeilServer:
     """``veil serve`` as a subprocess on a free loopback port, with its own VEIL_HOME
-    and SQLite database, and a ``platform`` API key made with ``veil keys create``."""
+    and SQLite database, and a ``platform`` API key made with ``veil keys create``;
+    ``env``: more settings (``VEIL_*``)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
         home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.env = {
@@ -281,7 +286,9 @@ class VeilServer:
             # many submissions from one loopback address during the tests
             "VEIL_API_INTAKE_RATE_PER_MIN": "100000",
             "VEIL_API_INTAKE_BURST": "100000",
+            **(env or {}),
         }
+        self.quick_exit_url = self.env.get("VEIL_QUICK_EXIT_URL", "about:blank")
         made = subprocess.run([str(VEIL), "keys", "create", "--scope", "platform",
                                "--name", "web-tests"], env=self.env, capture_output=True,
                               text=True, timeout=120)
@@ -313,8 +320,15 @@ class VeilServer:
 
 
 @pytest.fixture(scope="session")
-def veil_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VeilServer]:
-    server = VeilServer(tmp_path_factory.mktemp("veil-web") / "home")
+def veil_server(tmp_path_factory: pytest.TempPathFactory, web_server: WebServer
+                ) -> Iterator[VeilServer]:
+    from web_support import HELPLINES
+
+    server = VeilServer(tmp_path_factory.mktemp("veil-web") / "home", {
+        "VEIL_HELPLINES": json.dumps(HELPLINES),
+        # "Leave quickly" goes to another loopback origin (the file server's empty page)
+        "VEIL_QUICK_EXIT_URL": web_server.base + "/",
+    })
     try:
         yield server
     finally:

@@ -1,7 +1,9 @@
-"""The intake pages for people: axe-core finds no serious or critical accessibility
-problem in any state of either page, in English, Russian and Ukrainian (and in dark
-mode); the language follows the browser's Accept-Language; screenshots at phone and
-desktop width (benign corpus photos) are saved to docs/screenshots/."""
+"""The intake pages for people: axe-core finds no accessibility violation at all (of
+any impact) in any state of either page, in English, Russian and Ukrainian, at phone
+and desktop size (and in dark mode); the language follows the browser's
+Accept-Language. Screenshots at phone and desktop size (benign corpus photos) are
+taken on every run, and written only when asked: ``VEIL_SCREENSHOTS=docs/screenshots``
+(or another folder), so a normal test run changes no tracked file."""
 
 from __future__ import annotations
 
@@ -13,18 +15,30 @@ from typing import Any
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from web_support import axe_problems, catalog, choose, open_case, png_bytes, submit
+from web_support import (
+    DEVICES,
+    LOCALES,
+    axe_problems,
+    catalog,
+    choose,
+    open_case,
+    png_bytes,
+    shown_code,
+    submit,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = Path(os.environ.get("VEIL_SCREENSHOTS", REPO / "docs" / "screenshots"))
-LOCALES = {"en": "en-GB", "ru": "ru-RU", "uk": "uk-UA"}
+#: where test_screenshots writes (relative to the repository); unset: nowhere
+SHOTS = os.environ.get("VEIL_SCREENSHOTS")
 
 
+@pytest.mark.parametrize("device", ["phone", "desktop"])
 @pytest.mark.parametrize("lang", ["en", "ru", "uk"])
-def test_no_serious_accessibility_problem(pages: Any, photos: list[Path], lang: str) -> None:
+def test_no_accessibility_violation(pages: Any, photos: list[Path], lang: str, device: str
+                                    ) -> None:
     text = catalog(lang)
     # axe is injected as an inline script: this context bypasses the CSP (tested elsewhere)
-    ctx = pages.context(locale=LOCALES[lang], bypass_csp=True)
+    ctx = pages.context(locale=LOCALES[lang], bypass_csp=True, **DEVICES[device])
     problems: list[str] = []
     page = pages.open("/protect", ctx)
     expect(page.locator("h1")).to_have_text(text["protect.title"])
@@ -36,7 +50,8 @@ def test_no_serious_accessibility_problem(pages: Any, photos: list[Path], lang: 
     page.click("#send")  # without the attestations: the error state
     expect(page.locator("#send-error")).to_be_visible()
     problems += axe_problems(page, f"{lang} /protect photos, review, errors")
-    token = submit(page)
+    submit(page)
+    code = shown_code(page)
     problems += axe_problems(page, f"{lang} /protect case code")
     page.check("#saved")
     problems += axe_problems(page, f"{lang} /protect saved")
@@ -47,7 +62,7 @@ def test_no_serious_accessibility_problem(pages: Any, photos: list[Path], lang: 
     page.click("#lookup-button")
     expect(page.locator("#case-error")).to_be_visible()
     problems += axe_problems(page, f"{lang} /case error")
-    open_case(page, token)
+    open_case(page, code)
     problems += axe_problems(page, f"{lang} /case view")
     page.click("#case-photos button >> nth=0")
     expect(page.locator("#confirm")).to_be_visible()
@@ -55,19 +70,30 @@ def test_no_serious_accessibility_problem(pages: Any, photos: list[Path], lang: 
     page.click("#confirm-yes")
     expect(page.locator("#case-status")).not_to_be_empty()
     problems += axe_problems(page, f"{lang} /case after withdrawal")
+    page.click("#withdraw-all")
+    page.click("#confirm-yes")
+    expect(page.locator("#case-final")).to_be_visible()
+    problems += axe_problems(page, f"{lang} /case all withdrawn")
     assert not problems, "\n".join(problems)
 
 
-def test_no_serious_accessibility_problem_in_dark_mode(pages: Any, photos: list[Path]) -> None:
+def test_no_accessibility_violation_in_dark_mode(pages: Any, photos: list[Path]) -> None:
     ctx = pages.context(color_scheme="dark", bypass_csp=True)
     page = pages.open("/protect", ctx)
     choose(page, [str(photos[52])], ready=1)
     problems = axe_problems(page, "dark /protect")
-    submit(page)
+    page.click("#send")
+    problems += axe_problems(page, "dark /protect attestation error")
+    token = submit(page)
     problems += axe_problems(page, "dark /protect case code")
     page = pages.open("/case", ctx)
     page.click("#lookup-button")
     problems += axe_problems(page, "dark /case error")
+    open_case(page, token)
+    page.click("#withdraw-all")
+    page.click("#confirm-yes")
+    expect(page.locator("#case-final")).to_be_visible()
+    problems += axe_problems(page, "dark /case all withdrawn")
     assert not problems, "\n".join(problems)
 
 
@@ -98,24 +124,24 @@ def _small_png(png: bytes) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("name", "viewport"), [
-    ("phone", {"width": 390, "height": 844}), ("desktop", {"width": 1280, "height": 800})])
-def test_screenshots(pages: Any, photos: list[Path], name: str, viewport: dict[str, int]
-                     ) -> None:
-    """The flow at phone and desktop width, with benign corpus photos as the chosen
-    ones (previews blurred, as a person first sees them); the token is masked."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    ctx = pages.context(viewport=viewport, device_scale_factor=1, timezone_id="UTC")
+@pytest.mark.parametrize("name", ["phone", "desktop"])
+def test_screenshots(pages: Any, photos: list[Path], name: str) -> None:
+    """The flow at phone and desktop size, with benign corpus photos as the chosen
+    ones (previews blurred, as a person first sees them); the case code is a fixed
+    placeholder. Written to $VEIL_SCREENSHOTS only when it is set."""
+    viewport = DEVICES[name]["viewport"]
+    ctx = pages.context(device_scale_factor=1, timezone_id="UTC", **DEVICES[name])
     page = pages.open("/protect", ctx)
     shots = {f"start-{name}.png": page.screenshot()}
     choose(page, [str(p) for p in photos[:3]], ready=3)
-    page.evaluate("() => document.getElementById('step-choose').scrollIntoView()")
+    page.evaluate("() => document.getElementById('choose-h').scrollIntoView()")
     shots[f"photos-{name}.png"] = page.screenshot()
-    page.evaluate("() => document.getElementById('step-review').scrollIntoView()")
+    page.evaluate("() => document.getElementById('review-h').scrollIntoView()")
     shots[f"review-{name}.png"] = page.screenshot()
     token = submit(page)
-    page.evaluate("() => { document.getElementById('token').value = 'x'.repeat(43); "
-                  "document.getElementById('step-done').scrollIntoView(); }")
+    # a placeholder code in the picture (this is where the page put the person)
+    page.evaluate("() => { document.getElementById('token').value = "
+                  "Array(13).fill('ABCD').join('-'); }")
     shots[f"code-{name}.png"] = page.screenshot()
     # nothing wider than the screen, at either width
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
@@ -130,7 +156,20 @@ def test_screenshots(pages: Any, photos: list[Path], name: str, viewport: dict[s
     }""")
     shots[f"case-{name}.png"] = page.screenshot()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
-    for file, png in shots.items():
-        small = _small_png(png)
+    page.click("#withdraw-all")
+    page.click("#confirm-yes")
+    expect(page.locator("#case-final")).to_be_visible()
+    page.evaluate("""async () => {
+        const m = await import('/static/js/i18n.js');
+        document.getElementById('case-created').textContent =
+            m.t('case.created', { date: m.formatDate('2026-03-01T02:14:00Z') });
+    }""")
+    shots[f"withdrawn-{name}.png"] = page.screenshot()
+    smalls = {file: _small_png(png) for file, png in shots.items()}
+    for file, small in smalls.items():
         assert len(small) < 150_000, (file, len(small))
-        (SHOTS / file).write_bytes(small)
+    if SHOTS:
+        folder = REPO / SHOTS
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, small in smalls.items():
+            (folder / file).write_bytes(small)

@@ -60,7 +60,7 @@ def test_each_problem_is_explained_and_only_good_photos_are_sent(pages: Any,
     assert got["empty.jpg"] == en["error.empty"]
     assert got["beach.jpg"] == en["photo.ready"]
     assert got["beach copy.jpg"] == en["photo.duplicate"]
-    problems = page.locator("#photo-list > li[data-state='problem'] .msg.problem-text")
+    problems = page.locator("#photo-list > li[data-state='problem'] .msg.notice")
     expect(problems).to_have_count(5)
     expect(page.locator("#choose-status")).to_contain_text(
         fill(en["choose.status"], ready=1, total=6))

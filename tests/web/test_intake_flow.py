@@ -13,11 +13,12 @@ import base64
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from playwright.sync_api import expect
 from web_support import (
-    ATTESTATION,
+    UNTICKED,
     as_png,
     catalog,
     choose,
@@ -25,6 +26,7 @@ from web_support import (
     fill,
     open_case,
     server_signals,
+    shown_code,
     submit,
     tab_to,
     victim_matches,
@@ -38,7 +40,7 @@ IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"JFIF", b"Exif", 
 def test_submit_see_and_withdraw_stops_matching(pages: Any, veil_server: Any,
                                                 photos: list[Path]) -> None:
     chosen = [photos[20], photos[21]]
-    want = expected_payload(chosen)
+    want = expected_payload(chosen, UNTICKED)  # nothing ticked yet
     sig = [server_signals(p) for p in chosen]
     page = pages.open("/protect")
     choose(page, [str(p) for p in chosen], ready=2)
@@ -55,20 +57,25 @@ def test_submit_see_and_withdraw_stops_matching(pages: Any, veil_server: Any,
         assert [m["distance"] for m in victim_matches(veil_server.match("pdq", s["pdq"]))] == [0]
         assert victim_matches(veil_server.match("md5", s["md5"]))
 
-    # the code can be downloaded as a text file
+    # the code can be downloaded as a text file, which says which photo is which
+    code = shown_code(page)
     with page.expect_download() as dl:
         page.click("#download")
     assert dl.value.suggested_filename == "veil-case-code.txt"
     text = Path(dl.value.path()).read_text("utf-8")
-    assert token in text and f"{veil_server.base}/case" in text
+    assert code in text and f"{veil_server.base}/case" in text
+    assert token not in text  # the code is the one way to write it
+    for i, p in enumerate(chosen, 1):
+        assert f"{fill(EN['review.photo'], n=i)}: {p.name}\n" in text
     expect(page.locator("#after-save")).to_be_hidden()
     page.check("#saved")
     page.click("#case-link")
     page.wait_for_url(f"{veil_server.base}/case?lang=en")
     page.wait_for_selector("body[data-ready='true']", state="attached")
 
-    open_case(page, token)
-    assert token not in page.url
+    # the person types the code from the file (the page sends the token it stands for)
+    open_case(page, code)
+    assert token not in page.url and code not in page.url
     assert page.input_value("#case-token") == ""  # kept in memory only
     assert page.evaluate("() => localStorage.length + sessionStorage.length") == 0
     expect(page.locator("#case-summary")).to_have_text(
@@ -116,7 +123,7 @@ def test_submit_see_and_withdraw_stops_matching(pages: Any, veil_server: Any,
     page.click("#forget")
     expect(page.locator("#lookup")).to_be_visible()
     expect(page.locator("#lookup-status")).to_have_text(EN["case.forgotten"])
-    assert token not in page.content()
+    assert token not in page.content() and code not in page.content()
 
 
 def test_wrong_code_is_explained(pages: Any) -> None:
@@ -134,9 +141,14 @@ def test_wrong_code_is_explained(pages: Any) -> None:
 def test_privacy_only_hashes_leave_the_browser(pages: Any, veil_server: Any,
                                                photos: list[Path], tmp_path: Path) -> None:
     base = veil_server.base
-    png = tmp_path / "holiday.png"
+    # file names the person chose: shown on the page, written into the code file,
+    # and never sent (checked below in every request's URL, headers and body)
+    jpg = tmp_path / "Zoya-privat-7q2x.jpg"
+    jpg.write_bytes(photos[30].read_bytes())
+    png = tmp_path / "Отпуск-9k4w.png"
     png.write_bytes(as_png(photos[31]))
-    chosen = [photos[30], png]
+    chosen = [jpg, png]
+    names = [p.name for p in chosen] + [p.stem for p in chosen]
     files = {p: p.read_bytes() for p in chosen}
     ctx = pages.context()
     requests: list[Any] = []
@@ -151,8 +163,11 @@ def test_privacy_only_hashes_leave_the_browser(pages: Any, veil_server: Any,
     page.click("#previews")  # previews are local object URLs
     page.click("summary")
     token = submit(page)
-    with page.expect_download():
+    with page.expect_download() as dl:
         page.click("#download")
+    saved = Path(dl.value.path()).read_text("utf-8")
+    assert all(p.name in saved for p in chosen)  # the names are in the file…
+    expect(page.locator("#done-list")).to_contain_text(png.name)  # …and on the page
     page.check("#saved")
     page.click("#case-link")
     page.wait_for_selector("body[data-ready='true']", state="attached")
@@ -170,6 +185,8 @@ def test_privacy_only_hashes_leave_the_browser(pages: Any, veil_server: Any,
         assert url.startswith((base + "/", f"blob:{base}/", "data:")), url
         for name, value in r.headers.items():
             assert len(value) < 512, (url, name)
+            assert not any(n in value for n in names), (url, name, value)
+        assert not any(n in url or quote(n) in url for n in names), url
         body = r.post_data_buffer
         if body:
             bodies.append((r.method, url, body))
@@ -188,6 +205,10 @@ def test_privacy_only_hashes_leave_the_browser(pages: Any, veil_server: Any,
             assert chunk not in body
     for magic in IMAGE_MAGIC:
         assert magic not in body
+    # …and no file name, in any spelling a request could carry it
+    for n in names:
+        for spelled in (n.encode(), quote(n).encode(), json.dumps(n).encode()):
+            assert spelled not in body, n
     # the method and headers of the case request: JSON, no credentials of any kind
     create = next(r for r in requests if r.method == "POST").all_headers()
     assert create["content-type"] == "application/json"
@@ -230,8 +251,8 @@ def test_keyboard_only(pages: Any, veil_server: Any, photos: list[Path]) -> None
     tab_to(page, "#send")
     kb.press("Enter")
     expect(page.locator("#step-done")).to_be_visible()
-    assert page.evaluate("() => document.activeElement.id") == "step-done"
-    token = page.input_value("#token")
+    assert page.evaluate("() => document.activeElement.id") == "done-h"
+    token = shown_code(page)
 
     tab_to(page, "#copy")
     kb.press("Enter")
@@ -280,7 +301,8 @@ def test_switching_language_keeps_the_chosen_photos(pages: Any, photos: list[Pat
     expect(page.locator("a[data-lang='uk']")).to_have_attribute("aria-current", "true")
     expect(page.locator(".top-links a")).to_have_attribute("href", "/case?lang=uk")
     assert page.text_content("#payload") == payload
-    assert json.loads(payload)["attestation"] == ATTESTATION
+    # nothing is ticked yet, and the raw view says so
+    assert json.loads(payload)["attestation"] == {"self_or_guardian": False, "intimate": False}
 
 
 def test_photos_can_be_dropped(pages: Any, photos: list[Path]) -> None:
@@ -298,7 +320,7 @@ def test_photos_can_be_dropped(pages: Any, photos: list[Path]) -> None:
     page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
     expect(page.locator("#drop")).to_have_class("drop")
     expect(page.locator("#review-list > li")).to_have_count(2)
-    assert json.loads(page.text_content("#payload")) == expected_payload(chosen)
+    assert json.loads(page.text_content("#payload")) == expected_payload(chosen, UNTICKED)
 
 
 def test_the_browser_enforces_the_csp(pages: Any) -> None:

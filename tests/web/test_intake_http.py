@@ -3,14 +3,17 @@ no cookies, language negotiation, and complete translation catalogs."""
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from typing import Any
 
 import httpx
 import pytest
-from web_support import CATALOGS, catalog
+from web_support import CATALOGS, HELPLINES, catalog
 
-from veil.api.pages import CSP, LANGUAGES, negotiate
+from veil.api.pages import CSP, LANGUAGES, helplines_html, negotiate, page_html
+from veil.config import Helpline, Settings
+from veil.errors import ConfigError
 
 REQUIRED_CSP = ("default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
                 "img-src 'self' blob: data:; style-src 'self'; base-uri 'none'; "
@@ -51,8 +54,14 @@ def test_pages_carry_security_headers_and_no_cookie(veil_server: Any, path: str)
     # no inline script or style anywhere (the CSP would block them anyway)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert "<style" not in html and " style=" not in html and " on" + "click=" not in html
-    # nothing from another origin
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    # nothing loaded from another origin
+    assert not re.search(r"""src=["']?(https?:)?//""", html)
+    # the only links out are the operator's: the quick exit and the helplines (on
+    # loopback in these tests)
+    outside = {htmllib.unescape(u) for u in
+               re.findall(r"""href=["']?((?:https?:)?//[^"'\s>]+)""", html)}
+    assert outside == {veil_server.quick_exit_url, *_helpline_urls()}, outside
+    assert all(u.startswith("http://127.0.0.1:") for u in outside), outside
     assert "{{" not in html  # every slot filled
 
 
@@ -132,3 +141,59 @@ def test_catalogs_are_complete_and_translated() -> None:
                               page.read_text()):
             for k in key:
                 assert not k or k in en, (page.name, k)
+
+
+def _helpline_urls() -> set[str]:
+    return {str(Helpline(**h).url) for h in HELPLINES if h.get("url")}
+
+
+@pytest.mark.parametrize("name", ["protect.html", "case.html"])
+def test_without_operator_settings_nothing_links_out(name: str) -> None:
+    """The defaults: "Leave quickly" goes to about:blank, and no helpline is listed."""
+    settings = Settings()
+    assert settings.quick_exit_url == "about:blank" and settings.helplines == ()
+    for lang in LANGUAGES:
+        page = page_html(name, lang, settings)
+        assert 'id="quick-exit" class="quick-exit" href="about:blank"' in page
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+        assert 'class="helplines"' not in page
+        assert catalog(lang)["support.title"] in page
+
+
+def test_helplines_are_escaped() -> None:
+    lines = tuple(Helpline(**h) for h in HELPLINES)
+    out = helplines_html(lines)
+    assert "<script>" not in out and "<b>" not in out
+    assert "Support &lt;b&gt;Line&lt;/b&gt; &amp; &quot;Friends&quot;" in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert 'href="http://127.0.0.1:9/help?a=1&amp;b=2"' in out
+    assert 'href="tel:+15550100"' in out and 'href="tel:0800000000"' in out
+    assert out.count("<li>") == 2
+    assert helplines_html(()) == ""
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "/relative",
+                                 'https://x.test/"onmouseover=alert(1)', "ftp://x.test/",
+                                 "about:srcdoc"])
+def test_quick_exit_url_must_be_a_web_address(url: str, monkeypatch: Any) -> None:
+    from veil.config import load_settings
+
+    monkeypatch.setenv("VEIL_QUICK_EXIT_URL", url)
+    with pytest.raises(ConfigError, match="VEIL_QUICK_EXIT_URL"):
+        load_settings()
+
+
+#: Messages that tell a person something went wrong: short, and each says what to do.
+PROBLEM_KEYS = re.compile(r"^(error\..*|common\.(offline|rate_limited|failed)|attest\.missing|"
+                          r"send\.low_quality|review\.(none|waiting)|photo\.duplicate|"
+                          r"case\.token_(missing|invalid)|choose\.too_many|done\.copy_failed)$")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_problem_messages_are_short(lang: str) -> None:
+    messages = {k: v for k, v in catalog(lang).items() if PROBLEM_KEYS.match(k)}
+    assert len(messages) == 21
+    for key, text in messages.items():
+        assert len(text) <= 150, (lang, key, len(text), text)
+        # three sentences at most
+        assert text.count(". ") + text.count("; ") <= 2, (lang, key, text)

@@ -1,11 +1,15 @@
 """Pages for people: ``/protect`` and ``/case``, and the static assets they load.
 
 ``/protect`` hashes a person's photos in their own browser (``static/js/hash-worker.js``)
-and sends only the hashes to ``POST /v1/cases``; ``/case`` takes the case token
+and sends only the hashes to ``POST /v1/cases``; ``/case`` takes the case code
 (typed or pasted, never in a URL) and shows or withdraws the case. The HTML lives in
 ``veil/web/pages``; its text comes from ``veil/web/static/i18n/<lang>.json`` in the
 language the person's browser asks for (``Accept-Language``, or ``?lang=``), and the
 same catalogs are served to the page's scripts for everything they write.
+
+Both pages carry what the operator configured (``Settings``): a "Leave quickly" link
+to ``quick_exit_url`` (a neutral page; the script replaces the page with it) and the
+``helplines``, rendered here, every field HTML-escaped, in every language.
 
 Every response here carries a strict Content-Security-Policy (scripts, workers,
 styles and connections from this origin only; no inline script or style; no
@@ -29,6 +33,7 @@ from fastapi.responses import Response
 
 import veil.web
 from veil.api.errors import error_json
+from veil.config import Helpline, Settings
 from veil.signals import get as get_signal
 
 WEB = Path(veil.web.__file__).resolve().parent
@@ -103,7 +108,7 @@ def catalog(lang: str) -> dict[str, str]:
     return {**english, **own}
 
 
-_SLOT = re.compile(r"\{\{(t:)?([a-z0-9_.]+)\}\}")
+_SLOT = re.compile(r"\{\{(t:|html:)?([a-z0-9_.]+)\}\}")
 
 
 @lru_cache(maxsize=8)
@@ -111,28 +116,70 @@ def _template(name: str) -> str:
     return (TEMPLATES / name).read_text("utf-8")
 
 
-def render(name: str, lang: str, values: dict[str, Any]) -> str:
+def render(name: str, lang: str, values: dict[str, Any],
+           markup: dict[str, str] | None = None) -> str:
     """Fill ``{{t:key}}`` with the translated text and ``{{name}}`` with ``values``,
-    all HTML-escaped."""
+    all HTML-escaped; ``{{html:name}}`` takes ``markup[name]`` as it is (HTML this
+    module built, every piece of text in it already escaped)."""
     messages = catalog(lang)
 
     def fill(m: re.Match[str]) -> str:
-        key = m.group(2)
-        text = messages[key] if m.group(1) else str(values[key])
+        kind, key = m.group(1), m.group(2)
+        if kind == "html:":
+            return (markup or {})[key]
+        text = messages[key] if kind == "t:" else str(values[key])
         return html.escape(text, quote=True)
 
     return _SLOT.sub(fill, _template(name))
 
 
+def _tel(phone: str) -> str:
+    """A ``tel:`` URL for a phone number as an operator wrote it ("+380 800 500 335")."""
+    digits = re.sub(r"[^0-9]", "", phone)
+    return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits
+
+
+def helplines_html(helplines: tuple[Helpline, ...]) -> str:
+    """The operator's support services (``Settings.helplines``) as a list, every value
+    HTML-escaped; empty when there are none. Names, notes and numbers are shown as the
+    operator wrote them, in every language of the page."""
+    if not helplines:
+        return ""
+    items = []
+    for h in helplines:
+        name = html.escape(h.name, quote=True)
+        if h.url is not None:
+            href = html.escape(str(h.url), quote=True)
+            name = f'<a href="{href}" rel="noreferrer">{name}</a>'
+        parts = [f'<span class="helpline-name">{name}</span>']
+        if h.phone:
+            tel = html.escape(_tel(h.phone), quote=True)
+            parts.append(f'<a class="helpline-phone" href="{tel}">'
+                         f"{html.escape(h.phone, quote=True)}</a>")
+        if h.note:
+            parts.append(f'<span class="helpline-note">{html.escape(h.note, quote=True)}</span>')
+        items.append("<li>" + " ".join(parts) + "</li>")
+    return '<ul class="helplines">' + "".join(items) + "</ul>"
+
+
+def page_html(name: str, lang: str, settings: Settings) -> str:
+    """A page (``protect.html`` or ``case.html``) in ``lang``, with the operator's
+    settings: the quality floor, the photo limit, the quick-exit destination and the
+    helplines."""
+    floor = settings.quality_floor(get_signal("pdq"))
+    return render(name, lang, {
+        "lang": lang,
+        "min_quality": floor if floor is not None else 0,
+        # each photo sends two signals (PDQ and MD5)
+        "max_photos": settings.api.max_case_signals // 2,
+        "quick_exit_url": settings.quick_exit_url,
+    }, {"helplines": helplines_html(settings.helplines)})
+
+
 def _page(request: Request, name: str) -> Response:
     settings = request.app.state.services.settings
     lang = negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
-    body = render(name, lang, {
-        "lang": lang,
-        "min_quality": settings.quality_floor(get_signal("pdq")),
-        # each photo sends two signals (PDQ and MD5)
-        "max_photos": settings.api.max_case_signals // 2,
-    })
+    body = page_html(name, lang, settings)
     return Response(body, media_type="text/html; charset=utf-8", headers={
         **SECURITY_HEADERS, "Cache-Control": "no-store", "Vary": "Accept-Language"})
 

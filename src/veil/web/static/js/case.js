@@ -1,9 +1,13 @@
 // /case: the holder of a case token sees their case and withdraws it, a photo at a
-// time or all at once. The token is typed or pasted into the form and then kept only
-// in this module's memory (never in the URL, storage or a cookie) until the person
-// hides the case or leaves the page. It travels in the X-Case-Token header.
+// time or all at once. The case code (case-code.js; or a raw token) is typed or
+// pasted into the form; the token it stands for is then kept only in this module's
+// memory (never in the URL, storage or a cookie) until the person hides the case or
+// leaves the page. It travels in the X-Case-Token header. Once nothing is left to
+// withdraw, the page says so and offers no withdrawal any more.
 
 import { callApi, problemText } from "./api.js";
+import { tokenFromInput } from "./case-code.js";
+import { startExit } from "./exit.js";
 import { formatDate, startI18n, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +23,8 @@ const el = {
   photos: $("case-photos"),
   status: $("case-status"),
   withdrawAll: $("withdraw-all"),
+  withdrawHelp: $("withdraw-help"),
+  final: $("case-final"),
   forget: $("forget"),
   dialog: $("confirm"),
   confirmText: $("confirm-text"),
@@ -67,7 +73,7 @@ async function lookUp(event) {
   if (busy) return;
   el.error.hidden = true;
   el.input.removeAttribute("aria-invalid");
-  const value = el.input.value.replace(/\s+/g, "");
+  const value = tokenFromInput(el.input.value);
   if (!value) return showError(t("case.token_missing"));
   busy = true;
   el.button.setAttribute("aria-disabled", "true"); // (disabled would drop the focus)
@@ -92,13 +98,17 @@ async function lookUp(event) {
 
 function render() {
   if (!view) return;
-  const active = view.signals.filter((s) => s.status === "active").length;
-  el.summary.textContent = view.status === "open" && active
+  const active = view.status === "open"
+    ? view.signals.filter((s) => s.status === "active").length : 0;
+  el.summary.textContent = active
     ? t("case.summary_open", { active, total: view.signals.length })
     : t("case.summary_withdrawn");
   el.summary.className = `summary ${active ? "ok-text" : ""}`;
   el.created.textContent = t("case.created", { date: formatDate(view.created_at) });
+  // the final state: nothing left to withdraw, so nothing offers to
   el.withdrawAll.hidden = active === 0;
+  el.withdrawHelp.hidden = active === 0;
+  el.final.hidden = active !== 0;
   el.photos.replaceChildren(
     ...groups(view.signals).map((group, i) => {
       const n = i + 1;
@@ -126,7 +136,7 @@ function render() {
       }
       li.append(head, list);
       const live = group.filter((s) => s.status === "active").map((s) => s.n);
-      if (live.length) {
+      if (live.length && active) {
         const button = document.createElement("button");
         button.type = "button";
         button.className = "button danger small";
@@ -215,6 +225,13 @@ function wire() {
 async function main() {
   await startI18n(() => render());
   wire();
+  startExit(() => {
+    closeDialog();
+    token = null;
+    view = null;
+    el.input.value = "";
+    el.photos.replaceChildren();
+  });
   el.form.hidden = false;
   document.body.dataset.ready = "true";
 }

@@ -2,9 +2,14 @@
 // person exactly what will be sent, and send only that: {signals, attestation} to
 // POST /v1/cases. The photos never leave the device: they are read by the worker,
 // previewed through object URLs (blurred by default) and forgotten after sending.
-// The case token is shown once, with copy and download, and kept nowhere else.
+// The case token is shown once, as a code without look-alike characters
+// (case-code.js), with copy, download and print, and kept nowhere else. The file
+// names the person chose are shown next to Photo 1, Photo 2… and written into the
+// downloaded file and the printout, never sent.
 
 import { callApi, problemText, randomKey } from "./api.js";
+import { tokenToCode } from "./case-code.js";
+import { startExit } from "./exit.js";
 import { formatDate, startI18n, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,6 +38,12 @@ const el = {
   copy: $("copy"),
   download: $("download"),
   tokenStatus: $("token-status"),
+  print: $("print"),
+  doneHeading: $("done-h"),
+  printCode: $("print-code"),
+  printWhere: $("print-where"),
+  printCreated: $("print-created"),
+  printPhotos: $("print-photos"),
   saved: $("saved"),
   afterSave: $("after-save"),
   again: $("again"),
@@ -47,7 +58,9 @@ let hashing = null; // the photo the worker is on
 let sending = false;
 let idempotency = { body: null, key: null };
 let token = null; // the case token, only while the "save your code" step is shown
+let code = null; // the same token as the person keeps it (see case-code.js)
 let doneNames = [];
+let doneAt = null;
 let previewsShown = false;
 let lastAnnounce = "";
 
@@ -201,12 +214,12 @@ function buildPhoto(p) {
   bar.value = 0;
   const msg = document.createElement("p");
   msg.className = "msg";
-  info.append(name, bar, msg);
+  info.append(name, bar);
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "button small remove";
   remove.addEventListener("click", () => removePhoto(p));
-  li.append(thumb, info, remove);
+  li.append(thumb, info, remove, msg);
   p.node = { li, bar, msg, remove };
   return li;
 }
@@ -224,7 +237,7 @@ function updatePhoto(p) {
   else if (p.state === "hashing") n.msg.textContent = t("photo.hashing");
   else if (p.state === "ready") n.msg.textContent = t("photo.ready");
   else n.msg.textContent = reasonText(p);
-  n.msg.className = `msg ${p.state === "problem" ? "problem-text" : p.state === "ready" ? "ok-text" : ""}`;
+  n.msg.className = `msg ${p.state === "problem" ? "notice" : p.state === "ready" ? "ok-text" : ""}`;
 }
 
 function removePhoto(p) {
@@ -254,14 +267,18 @@ function readyPhotos() {
   return photos.filter((p) => p.state === "ready");
 }
 
-/** The exact body POST /v1/cases receives: hashes and the attestation, nothing else. */
+/**
+ * The exact body POST /v1/cases receives: hashes and the attestation as ticked right
+ * now (the page sends only once both are), nothing else.
+ */
 function payloadText(ready) {
   const signals = [];
   for (const p of ready) {
     signals.push({ signal: "pdq", value: p.result.pdq, quality: p.result.quality });
     signals.push({ signal: "md5", value: p.result.md5 });
   }
-  return JSON.stringify({ signals, attestation: { self_or_guardian: true, intimate: true } }, null, 2);
+  const attestation = { self_or_guardian: el.attSelf.checked, intimate: el.attIntimate.checked };
+  return JSON.stringify({ signals, attestation }, null, 2);
 }
 
 function hashLine(label, value, note) {
@@ -378,35 +395,59 @@ function clearPhotos() {
 
 function showDone(caseToken, ready) {
   token = caseToken;
+  code = tokenToCode(token) || token; // a token of another shape is shown as it is
   doneNames = ready.map((p) => p.name);
+  doneAt = new Date();
   clearPhotos();
   refresh();
   el.flow.hidden = true;
   el.done.hidden = false;
-  el.token.value = token;
+  el.token.value = code;
+  document.documentElement.classList.add("has-code"); // printing gives the code sheet
   el.saved.checked = false;
   el.afterSave.hidden = true;
   el.tokenStatus.textContent = "";
   renderDone();
   window.addEventListener("beforeunload", warnBeforeLeaving);
-  el.done.focus();
+  // the new step, not the page top: its heading is read out and is on screen
+  el.doneHeading.focus({ preventScroll: true });
+  el.doneHeading.scrollIntoView({ block: "start" });
+}
+
+/** "Photo 1: beach.jpg" (a name as the person's device gave it, on one line). */
+function photoLine(name, i) {
+  return `${t("review.photo", { n: i + 1 })}: ${name.replace(/[\u0000-\u001f\u007f]+/g, " ")}`;
 }
 
 function renderDone() {
   el.doneSent.textContent = t("done.sent");
-  el.doneList.replaceChildren(
-    ...doneNames.map((name, i) => {
-      const li = document.createElement("li");
-      li.textContent = `${t("review.photo", { n: i + 1 })}: ${name}`;
-      return li;
-    }),
-  );
+  const items = () => doneNames.map((name, i) => {
+    const li = document.createElement("li");
+    li.textContent = photoLine(name, i);
+    return li;
+  });
+  el.doneList.replaceChildren(...items());
+  // the printout (print-only: see @media print in veil.css)
+  el.printCode.textContent = code || "";
+  el.printWhere.textContent = code ? `${window.location.origin}/case` : "";
+  el.printCreated.textContent = doneAt ? t("file.created", { date: formatDate(doneAt) }) : "";
+  el.printPhotos.replaceChildren(...items());
+}
+
+function forgetDone() {
+  token = null;
+  code = null;
+  doneNames = [];
+  doneAt = null;
+  el.token.value = "";
+  document.documentElement.classList.remove("has-code");
+  renderDone();
 }
 
 async function copyToken() {
   if (!token) return;
   try {
-    await navigator.clipboard.writeText(token);
+    await navigator.clipboard.writeText(code);
     el.tokenStatus.textContent = t("done.copied");
     return;
   } catch {
@@ -428,14 +469,17 @@ function downloadToken() {
   const lines = [
     t("file.title"),
     "",
-    token,
+    code,
     "",
     t("file.keep"),
     `${window.location.origin}/case`,
     "",
     t("file.once"),
-    t("file.created", { date: formatDate(new Date()) }),
+    t("file.created", { date: formatDate(doneAt || new Date()) }),
+    "",
     t("file.photos", { n: doneNames.length }),
+    ...doneNames.map(photoLine),
+    t("file.names_note"),
   ];
   const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/plain;charset=utf-8" });
   const url = URL.createObjectURL(blob);
@@ -450,10 +494,14 @@ function downloadToken() {
   el.tokenStatus.textContent = t("done.downloaded", { file: t("file.name") });
 }
 
+function printCode() {
+  if (!token) return;
+  renderDone();
+  window.print();
+}
+
 function startAgain() {
-  token = null;
-  doneNames = [];
-  el.token.value = "";
+  forgetDone();
   el.done.hidden = true;
   el.flow.hidden = false;
   window.removeEventListener("beforeunload", warnBeforeLeaving);
@@ -493,10 +541,12 @@ function wire() {
   for (const box of [el.attSelf, el.attIntimate]) {
     box.addEventListener("change", () => {
       if (box.checked) box.removeAttribute("aria-invalid");
+      renderReview(); // what will be sent shows the attestation as it is now
     });
   }
   el.copy.addEventListener("click", copyToken);
   el.download.addEventListener("click", downloadToken);
+  el.print.addEventListener("click", printCode);
   el.saved.addEventListener("change", () => {
     el.afterSave.hidden = !el.saved.checked;
     if (el.saved.checked) window.removeEventListener("beforeunload", warnBeforeLeaving);
@@ -511,6 +561,14 @@ async function main() {
     if (token) renderDone();
   });
   wire();
+  startExit(() => {
+    // leaving on purpose, at once: no "are you sure?", and nothing left behind
+    window.removeEventListener("beforeunload", warnBeforeLeaving);
+    if (worker) worker.terminate();
+    worker = null;
+    clearPhotos();
+    forgetDone();
+  });
   el.flow.hidden = false;
   document.body.dataset.ready = "true";
 }
