@@ -168,3 +168,20 @@ def test_partner_with_intake_key(client: TestClient, services: Services,
     assert r.status_code == 201
     created = [a for a in services.store.audit(action="case.create")]
     assert created[0].actor == "key:1:test-intake"
+
+
+def test_the_written_down_code_opens_the_case_like_the_token(client: TestClient,
+                                                             make_case: Any) -> None:
+    """What a helpline types from a person's printed code works as the token does."""
+    from veil.api.case_code import code_from_token, token_from_code
+
+    case = make_case()
+    token = case["case_token"]
+    code = code_from_token(token)
+    assert len(code.replace("-", "")) == 52 and not set(code) & set("IO01")
+    assert token_from_code(code.lower().replace("-", " ")) == token
+    for sent in (token, code, code.lower(), code.replace("-", " ")):
+        r = client.get("/v1/cases/me", headers={"X-Case-Token": sent})
+        assert r.status_code == 200 and r.json()["case_id"] == case["case_id"], sent
+    wrong = code[:-1] + ("2" if code[-1] != "2" else "3")
+    assert client.get("/v1/cases/me", headers={"X-Case-Token": wrong}).status_code == 401

@@ -24,13 +24,15 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from veil.api.case_code import token_from_code
 from veil.api.errors import ApiError
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord, key_hash, same_hash
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer veil_…`")
 case_token_header = APIKeyHeader(name="X-Case-Token", auto_error=False,
-                                 description="The token returned when the case was created")
+                                 description="The token returned when the case was created, "
+                                 "or its code as the pages show it (XXXX-XXXX-…)")
 
 #: The OpenAPI extension naming what a route needs: a scope, ``public`` or ``case``.
 SCOPE_EXT = "x-veil-scope"
@@ -187,7 +189,7 @@ def case_holder(request: Request, token: str | None = Depends(case_token_header)
         raise ApiError(401, "case.token_missing", "send the case token in the X-Case-Token "
                        "header")
     store: BankStore = request.app.state.services.store
-    case_id = store.case_by_token(token)
+    case_id = store.case_by_token(token_from_code(token))
     if case_id is None:
         raise ApiError(401, "case.token_invalid", "no case has this token")
     return case_id
