@@ -76,8 +76,8 @@ pages = APIRouter(include_in_schema=False)
 def negotiate(accept_language: str | None, wanted: str | None = None) -> str:
     """The page language: ``wanted`` (``?lang=``) if supported, else the best match of
     the ``Accept-Language`` header by q-value (then by order), else English."""
-    if wanted in LANGUAGES:
-        return wanted  # type: ignore[return-value]
+    if wanted is not None and wanted in LANGUAGES:
+        return wanted
     best: tuple[float, int, str] | None = None
     for i, part in enumerate((accept_language or "")[:1000].split(",")):
         tag, *params = (p.strip() for p in part.split(";"))
