@@ -115,6 +115,13 @@ class ApiLimits(BaseSettings):
         "matched); matching never waits for the database."))
     graceful_shutdown_s: int = Field(30, ge=0, description=(
         "Seconds veil serve waits for in-flight requests on SIGTERM."))
+    wide_threshold_keys: tuple[int, ...] = Field((), description=(
+        "Ids of API keys (veil keys list) that may ask for thresholds above "
+        "max_thresholds, up to a signal's own maximum: analysts' keys, never a "
+        "platform's."))
+    work_threads: int = Field(0, ge=0, description=(
+        "Threads that match and hash for requests (0: one per core). No request runs "
+        "its matching on the event loop; requests beyond this wait their turn."))
     index_sync_ms: int = Field(1000, ge=0, description=(
         "Milliseconds between reads of the store's change feed: a change committed by "
         "another process (veil bank import run elsewhere, another worker) matches, or "
@@ -143,6 +150,11 @@ class Settings(BaseSettings):
     thresholds: dict[str, int] = Field(default_factory=dict, description=(
         "Match thresholds in bits by signal type, overriding each type's published default "
         "(PDQ 31, pHash and dHash 10, digests 0)."))
+    max_thresholds: dict[str, int] = Field(default_factory=dict, description=(
+        "The largest threshold a caller of the service may ask for, by signal type; "
+        "default: the configured threshold (callers may tighten it, never widen it). A "
+        "wide threshold turns distances into an oracle that gives banked hashes away bit "
+        "by bit (docs/security.md)."))
     min_quality: dict[str, int] = Field(default_factory=dict, description=(
         "Quality floors by signal type, overriding each type's default (PDQ 50: Meta "
         "recommends discarding quality ≤ 49, which describes near-flat images)."))
@@ -180,7 +192,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _signal_maps(self) -> Settings:
-        for field in ("thresholds", "min_quality"):
+        for field in ("thresholds", "max_thresholds", "min_quality"):
             values: dict[str, int] = getattr(self, field)
             clean = {k.strip().lower(): v for k, v in values.items()}
             bad = [f"{k}={v}" for k, v in clean.items() if v < 0]
@@ -196,6 +208,12 @@ class Settings(BaseSettings):
             raise ValueError(f"VEIL_THRESHOLDS: {signal.name} threshold {t} is above "
                              f"{signal.max_threshold}, the most this signal allows")
         return t
+
+    def threshold_cap(self, signal: SignalDefaults) -> int:
+        """The largest threshold a service caller may ask for ``signal`` (keys listed in
+        ``api.wide_threshold_keys`` excepted)."""
+        cap = self.max_thresholds.get(signal.name, self.threshold(signal))
+        return min(cap, signal.max_threshold)
 
     def quality_floor(self, signal: SignalDefaults) -> int | None:
         """Hashes of ``signal`` below this quality are neither banked nor matched."""

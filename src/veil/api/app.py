@@ -9,6 +9,7 @@ matching routes say 503 until it is loaded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -91,9 +92,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if own:
             services.start(background=load_in_background)
+        lag = asyncio.create_task(services.metrics.watch_loop(), name="veil-loop-lag")
         try:
             yield
         finally:
+            lag.cancel()
             if own:
                 services.stop()
 

@@ -172,12 +172,19 @@ async def public_intake(request: Request, creds: HTTPAuthorizationCredentials | 
     return principal
 
 
-def current_actor(request: Request) -> str:
-    """Who the audit log names for this request (set by the route's scope check)."""
+def current_principal(request: Request) -> Principal:
+    """The caller of this request (set by the route's scope check)."""
     principal: Principal = request.state.principal
-    return principal.actor
+    return principal
 
 
+def current_actor(request: Request) -> str:
+    """Who the audit log names for this request."""
+    return current_principal(request).actor
+
+
+#: The caller, for routes whose answer depends on who asks.
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 #: The caller, for routes that record who changed something.
 ActorDep = Annotated[str, Depends(current_actor)]
 

@@ -1,12 +1,14 @@
 """Prometheus metrics of one service instance, on its own registry (``/metrics``).
 
 Request latency by route template (never the raw path: paths can hold ids),
-matches by bank and signal, the live index's size per signal, and how long ago
-the store's change feed was last read.
+matches by bank and signal, the live index's size per signal, how long ago the
+store's change feed was last read, and how late the event loop runs (a request
+that held it would show here).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -16,6 +18,9 @@ from prometheus_client.registry import Collector
 from veil.verdict import Match
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
+#: How often the loop-lag probe wakes.
+LAG_PROBE_S = 0.25
 
 
 class _IndexCollector(Collector):
@@ -52,7 +57,19 @@ class Metrics:
                                ["bank", "signal"], registry=self.registry)
         self.scans = Counter("veil_scans_total", "Uploads scanned, by verdict", ["decision"],
                              registry=self.registry)
+        self.loop_lag = Histogram(
+            "veil_event_loop_lag_seconds", "How much later than asked the event loop woke "
+            f"a {LAG_PROBE_S} s sleep (time it was held by something)", buckets=LAG_BUCKETS,
+            registry=self.registry)
         self.registry.register(_IndexCollector(sizes, ready, sync_age))
+
+    async def watch_loop(self) -> None:
+        """Measure the event loop's lag until cancelled (runs for the app's lifetime)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(LAG_PROBE_S)
+            self.loop_lag.observe(max(0.0, loop.time() - asked - LAG_PROBE_S))
 
     def count_matches(self, matches: Iterable[Match]) -> None:
         for m in matches:

@@ -6,10 +6,12 @@ disk, the database or the logs. The response carries its signals and verdict.
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from veil.api.auth import Principal, PrincipalDep
 from veil.api.errors import ApiError
 from veil.api.routing import declare, router
 from veil.api.schemas import MatchRequest, MatchResponse, ScanResponse
@@ -22,20 +24,28 @@ from veil.verdict import Match
 
 platform = router("platform", tag="platform")
 
-#: Batches up to this size are matched on the event loop (a few hundred µs);
-#: larger ones in a worker thread, so they never hold up other requests.
-INLINE_BATCH = 16
-
-
-def _match(services: Services, body: MatchRequest) -> dict[str, object]:
+def allowed_threshold(services: Services, principal: Principal, signal: str,
+                      threshold: int) -> int:
+    """``threshold`` if this caller may search ``signal`` that wide, else 422. The cap
+    (``max_thresholds``; by default the configured threshold itself) is what keeps
+    distances from giving banked hashes away: asked at 256 bits, the distances of the
+    zero hash and the 256 one-bit hashes spell out every banked hash."""
+    st = get_signal(signal)
     matcher = services.live.matcher
-    thresholds: dict[str, int] = {}
-    for name, t in (body.thresholds or {}).items():
-        try:
-            st = get_signal(name)
-        except SignalError as exc:
-            raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
-        thresholds[st.name] = matcher.threshold(st, t)
+    t = matcher.threshold(st, threshold)  # within the type's own range
+    cap = services.settings.threshold_cap(st)
+    wide = principal.key is not None and principal.key.id in (
+        services.settings.api.wide_threshold_keys)
+    if t > cap and not wide:
+        raise ApiError(422, "input.bad_threshold", f"{st.name} threshold {t} is above {cap}, "
+                       "the most this service allows: a tighter one is fine, a wider one "
+                       "would let answers reveal banked hashes")
+    return t
+
+
+def _match(services: Services, body: MatchRequest,
+           thresholds: dict[str, int]) -> dict[str, object]:
+    matcher = services.live.matcher
     queries = []
     for i, s in enumerate(body.signals):
         try:
@@ -66,16 +76,20 @@ def _match(services: Services, body: MatchRequest) -> dict[str, object]:
 
 @platform.post("/v1/match", response_model=MatchResponse,
                summary="Match up to 1000 hashes against the banks")
-async def match(body: MatchRequest, services: ServicesDep) -> JSONResponse:
+async def match(body: MatchRequest, services: ServicesDep,
+                principal: PrincipalDep) -> JSONResponse:
     if len(body.signals) > services.settings.api.max_batch:
         raise ApiError(422, "input.too_many",
                        f"at most {services.settings.api.max_batch} signals per request")
     services.live.matcher  # noqa: B018 (503 while the index loads)
-    if len(body.signals) <= INLINE_BATCH:
-        out = _match(services, body)
-    else:
-        out = await run_in_threadpool(_match, services, body)
-    return JSONResponse(out)
+    thresholds: dict[str, int] = {}
+    for name, t in (body.thresholds or {}).items():
+        try:
+            st = get_signal(name)
+        except SignalError as exc:
+            raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
+        thresholds[st.name] = allowed_threshold(services, principal, st.name, t)
+    return JSONResponse(await services.in_worker(_match, services, body, thresholds))
 
 
 _SCAN_BODY = {
@@ -93,19 +107,21 @@ _SCAN_BODY = {
 @platform.post("/v1/scan", response_model=ScanResponse,
                openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
                summary="Hash an uploaded image (then drop it) and match it against the banks")
-async def scan(request: Request, services: ServicesDep,
+async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                dihedral: bool = Query(False, description="Also match rotated and mirrored "
                                       "copies (PDQ)"),
                threshold: int | None = Query(None, ge=0, le=256,
                                              description="PDQ threshold in bits")) -> JSONResponse:
     settings = services.settings
     matcher = services.live.matcher  # 503 while the index loads
-    overrides = {} if threshold is None else {"pdq": matcher.threshold("pdq", threshold)}
+    overrides = {} if threshold is None else {
+        "pdq": allowed_threshold(services, principal, "pdq", threshold)}
     data = await read_upload(request, settings.media.max_bytes)
     try:
         async with services.scan_slots:
-            result = await run_in_threadpool(scan_bytes, data, matcher, dihedral=dihedral,
-                                             thresholds=overrides, label="upload")
+            result = await services.in_worker(
+                partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
+                        label="upload"))
     finally:
         del data  # the upload is dropped here; only its signals go on
     file, verdict = result.file, result.verdict

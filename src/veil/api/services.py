@@ -12,7 +12,8 @@ import contextlib
 import os
 import threading
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import anyio
 from fastapi import Depends, Request
@@ -30,6 +31,8 @@ from veil.store.interface import BankStore
 from veil.store.transactions import Topic
 from veil.verdict import Match
 
+T = TypeVar("T")
+
 
 class Services:
     def __init__(self, settings: Settings, store: BankStore | None = None,
@@ -45,8 +48,11 @@ class Services:
                                             api.idempotency_max_bytes,
                                             api.idempotency_max_anonymous)
         self.metrics = Metrics(self.live.sizes, lambda: self.live.ready, self.live.sync_age)
-        workers = api.scan_concurrency or os.cpu_count() or 1
-        self.scan_slots = anyio.CapacityLimiter(workers)
+        cores = os.cpu_count() or 1
+        #: Uploads decoded at once (each holds its decoded pixels).
+        self.scan_slots = anyio.CapacityLimiter(api.scan_concurrency or cores)
+        #: Threads that match and hash: no request does either on the event loop.
+        self.work = anyio.CapacityLimiter(api.work_threads or cores)
         self.started_at = time.time()
         self._loader: threading.Thread | None = None
         self.store.after_commit(self._committed)
@@ -78,6 +84,11 @@ class Services:
 
         self._loader = threading.Thread(target=run, name="veil-index-load", daemon=True)
         self._loader.start()
+
+    async def in_worker(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on one of the ``work`` threads (waiting for one if all are
+        busy): matching and hashing never hold the event loop."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.work)
 
     def stop(self) -> None:
         self.live.stop_polling()
