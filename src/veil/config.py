@@ -92,6 +92,9 @@ class ApiLimits(BaseSettings):
         "Public intake (victims, no key): tokens a minute per client address. Also guards "
         "case-token look-ups."))
     intake_burst: int = Field(10, ge=1, description="Public intake: tokens at once.")
+    ipv6_prefix: int = Field(64, ge=32, le=128, description=(
+        "IPv6 clients share one intake rate-limit bucket per this prefix length: one "
+        "host usually holds a whole /64, so a per-address bucket would not limit it."))
     idempotency_ttl_s: int = Field(24 * 3600, ge=1, description=(
         "How long an Idempotency-Key is remembered (in memory only)."))
     idempotency_max_keys: int = Field(1000, ge=1, description=(
@@ -113,6 +116,12 @@ class ApiLimits(BaseSettings):
     match_count_flush_s: int = Field(2, ge=1, description=(
         "Seconds between writes of match counters (victims see how often their hashes "
         "matched); matching never waits for the database."))
+    header_timeout_s: int = Field(10, ge=1, description=(
+        "A connection whose request headers are not complete this many seconds after it "
+        "opened (or after its previous request) is closed: idle or trickling sockets "
+        "cannot hold the server's connection slots."))
+    max_connections: int = Field(1000, ge=1, description=(
+        "Most connections and requests in progress at once; more get 503 at once."))
     graceful_shutdown_s: int = Field(30, ge=0, description=(
         "Seconds veil serve waits for in-flight requests on SIGTERM."))
     wide_threshold_keys: tuple[int, ...] = Field((), description=(

@@ -361,6 +361,16 @@ class Pages:
         self.contexts.append(ctx)
         return ctx
 
+    def open_plain(self, path: str, ctx: Any = None, **options: Any) -> Any:
+        """A page without Veil's scripts (the status page): loaded, errors watched."""
+        ctx = ctx or self.context(**options)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{path}: {exc}"))
+        page.on("console", lambda m: self.errors.append(f"{path}: console: {m.text}")
+                if m.type == "error" and not _EXPECTED_CONSOLE.match(m.text) else None)
+        page.goto(self.server.base + path, wait_until="load")
+        return page
+
     def open(self, path: str, ctx: Any = None, **options: Any) -> Any:
         """A new page at ``path`` (on the Veil server), once its script has started."""
         ctx = ctx or self.context(**options)

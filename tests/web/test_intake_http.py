@@ -11,7 +11,8 @@ import httpx
 import pytest
 from web_support import CATALOGS, HELPLINES, catalog
 
-from veil.api.pages import CSP, LANGUAGES, helplines_html, negotiate, page_html
+from veil.api.headers import CSP
+from veil.api.pages import LANGUAGES, helplines_html, negotiate, page_html
 from veil.config import Helpline, Settings
 from veil.errors import ConfigError
 

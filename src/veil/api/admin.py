@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import queue
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Literal
 from fastapi import Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from veil.api.auth import ActorDep
 from veil.api.errors import ApiError
@@ -46,6 +48,8 @@ from veil.store.keys import ApiKeyRecord
 from veil.store.lines import read_lines
 from veil.store.vocabulary import Format
 from veil.verdict import action_for
+
+log = logging.getLogger("veil.api")
 
 admin = router("admin", tag="admin", extra_statuses=(404, 409))
 
@@ -183,6 +187,11 @@ async def import_entries(request: Request, services: ServicesDep, actor: ActorDe
         await feed(ImportAborted("the upload did not arrive whole; nothing was imported"))
         with contextlib.suppress(Exception):
             await worker
+        if isinstance(exc, ClientDisconnect):
+            # nobody is left to answer: not a server error, and nothing was imported
+            log.info("import abandoned: the client went away", extra={"bank": name})
+            raise ApiError(400, "request.incomplete", "the upload broke off; nothing was "
+                           "imported") from None
         raise exc from None
     await feed(None)  # end of input
     r = await worker
@@ -195,10 +204,12 @@ async def import_entries(request: Request, services: ServicesDep, actor: ActorDe
            "(streamed)", response_class=StreamingResponse,
            responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}},
                             "description": "The hash list"}})
-def export_entries(services: ServicesDep, name: str = BankName,
+def export_entries(services: ServicesDep, actor: ActorDep, name: str = BankName,
                    format: Literal["csv", "jsonl"] = Query("csv")) -> StreamingResponse:
     store = services.store
-    store.get_bank(name)  # 404 now, not half-way through a stream
+    bank = store.get_bank(name)  # 404 now, not half-way through a stream
+    store.audit_read(actor, "bank.export", bank=name, entries=bank.counts["active"],
+                     format=format)
     fmt = Format(format)
     media = "text/csv" if fmt is Format.CSV else "application/x-ndjson"
     return StreamingResponse(_export(store, name, fmt), media_type=media, headers={
@@ -234,8 +245,10 @@ def _export(store: BankStore, name: str, fmt: Format) -> Iterator[str]:
 
 # -- entries --------------------------------------------------------------------------------
 @admin.get("/v1/admin/entries/{entry_id}", response_model=EntryOut, summary="One entry")
-def get_entry(services: ServicesDep, entry_id: int = EntryId) -> EntryOut:
-    return entry_out(services.store.get_entry(entry_id))
+def get_entry(services: ServicesDep, actor: ActorDep, entry_id: int = EntryId) -> EntryOut:
+    entry = services.store.get_entry(entry_id)
+    services.store.audit_read(actor, "entry.read", bank=entry.bank, entry_id=entry.id)
+    return entry_out(entry)
 
 
 def withdraw_entry(services: Services, entry_id: int, actor: str,

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 services.stop()
 
     app = FastAPI(title="Veil", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None)
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     errors.install(app)
 

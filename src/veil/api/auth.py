@@ -26,6 +26,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from veil.api.case_code import token_from_code
 from veil.api.errors import ApiError
+from veil.api.ratelimit import bucket_of
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord, key_hash, same_hash
 
@@ -155,7 +156,9 @@ def require(scope: str) -> Any:
 
 
 def _rate_limit(request: Request) -> None:
-    wait = request.app.state.services.intake_limiter.take(_client(request))
+    services = request.app.state.services
+    bucket = bucket_of(_client(request), services.settings.api.ipv6_prefix)
+    wait = services.intake_limiter.take(bucket)
     if wait:
         retry = "3600" if math.isinf(wait) else str(max(1, math.ceil(wait)))
         raise ApiError(429, "rate_limited", "too many requests from this address; retry "

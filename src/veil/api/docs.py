@@ -5,7 +5,8 @@ Swagger UI 5's files (which read OpenAPI 3.1, what FastAPI writes) come from the
 (``/docs/assets/…``), never from a CDN: the service works without the internet, and
 no third party learns who reads the reference. The page carries the
 same strict Content-Security-Policy as the intake pages (no inline script; the
-initialiser is ``veil/web/docs/api-docs.js``).
+initialiser is ``veil/web/docs/api-docs.js``), plus ``sandbox``: the bundle runs as
+an opaque origin and cannot read anything the intake pages keep in this origin.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
-from veil.api.pages import CONTENT_TYPES, SECURITY_HEADERS, _not_found
+from veil.api.headers import DOCS_CSP, SECURITY_HEADERS
+from veil.api.pages import CONTENT_TYPES, _not_found
 
 docs = APIRouter(include_in_schema=False)
 
@@ -52,10 +54,23 @@ def _asset(name: str) -> tuple[bytes, str]:
     return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
+#: The reference page runs sandboxed (``DOCS_CSP``): an opaque origin, so what it loads
+#: from here is cross-origin to it and must say it may be (public files only).
+_SANDBOXED = {**SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP}
+_SHARED = {**SECURITY_HEADERS, "Cross-Origin-Resource-Policy": "cross-origin"}
+
+
 @docs.get("/docs")
 def reference() -> Response:
     return Response(PAGE, media_type="text/html; charset=utf-8",
-                    headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+                    headers={**_SANDBOXED, "Cache-Control": "no-cache"})
+
+
+@docs.get("/openapi.json")
+def spec(request: Request) -> JSONResponse:
+    """The OpenAPI spec (public: it says what each route needs, never any data)."""
+    return JSONResponse(request.app.openapi(), headers={
+        **_SHARED, "Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"})
 
 
 @docs.get("/docs/assets/{name}")
@@ -63,7 +78,7 @@ def asset(name: str, request: Request) -> Response:
     if name not in (*ASSETS, "api-docs.js"):
         return _not_found()
     data, etag = _asset(name)
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "ETag": etag}
+    headers = {**_SHARED, "Cache-Control": "no-cache", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=CONTENT_TYPES[Path(name).suffix], headers=headers)

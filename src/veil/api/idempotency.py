@@ -24,6 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from veil.api.limits import ASGIApp, Message, Receive, Scope, Send, send_error
+from veil.api.ratelimit import bucket_of
 from veil.api.routing import route_for
 from veil.config import Settings
 from veil.errors import VeilError
@@ -115,15 +116,15 @@ class IdempotencyCache:
         return sum(len(r) for r in self._callers.values())
 
 
-def _caller(scope: Scope) -> str:
+def _caller(scope: Scope, ipv6_prefix: int) -> str:
     """Whose request this is: the API key the middleware authenticated, else the
-    client address (only public routes get this far without a key)."""
+    client's address bucket (only public routes get this far without a key)."""
     principal = scope.get("state", {}).get("principal")
     key = getattr(principal, "key", None)
     if key is not None:
         return f"key:{key.id}"
     client = scope.get("client") or ("?", 0)
-    return f"ip:{client[0]}"
+    return f"ip:{bucket_of(str(client[0]), ipv6_prefix)}"
 
 
 class Idempotency:
@@ -182,7 +183,7 @@ class Idempotency:
             fp.update(len(part).to_bytes(8, "big") + part)
         fp.update(body)
         fingerprint = fp.hexdigest()
-        caller = _caller(scope)
+        caller = _caller(scope, self.settings.api.ipv6_prefix)
         rec = self.cache.get(caller, key_text)
         if rec is not None:
             if rec.fingerprint != fingerprint:

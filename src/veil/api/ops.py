@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from veil import __version__
 from veil.api.auth import SCOPE_EXT
 from veil.api.errors import responses
+from veil.api.headers import SECURITY_HEADERS
 from veil.api.schemas import Health, Ready
 from veil.api.services import ServicesDep
 from veil.verdict import action_for
@@ -62,16 +63,16 @@ def root(request: Request, services: ServicesDep) -> HTMLResponse:
     index = ", ".join(f"{n:,} {s}" for s, n in sizes.items()) or "empty"
     state = "ready" if live.ready else ("failed to load" if live.load_error else "loading")
     up = int(time.time() - services.started_at)
-    protect = any(getattr(r, "path", None) == "/protect" for r in request.app.routes)
-    links = '<a href="/docs">API documentation</a>' + (
-        ' · <a href="/protect">protect your images</a>' if protect else "")
+    links = ('<a href="/protect">Protect your images</a> (for people: hashes only, computed in '
+             'your browser) · <a href="/case">Your case</a> · '
+             '<a href="/docs">API documentation</a>')
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Veil</title><style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;
-padding:0 1rem}}td,th{{padding:.2rem .8rem;text-align:left}}</style></head><body>
+<title>Veil</title><link rel="stylesheet" href="/static/css/status.css"></head><body>
 <h1>Veil {esc(__version__)}</h1>
 <p>Keeps non-consensual intimate images off platforms with hash banks. This is the Veil
 service: hashes in, matches out; images are never stored.</p>
 <p>Index: <b>{esc(state)}</b> ({esc(index)}). Up {up // 3600} h {up % 3600 // 60} min.</p>
 <table><tr><th>bank</th><th>category</th><th>on match</th><th>active entries</th></tr>
 {rows}</table><p>{links}</p></body></html>"""
-    return HTMLResponse(page)
+    # the intake pages' headers: same origin, same protections
+    return HTMLResponse(page, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})

@@ -33,6 +33,7 @@ from fastapi.responses import Response
 
 import veil.web
 from veil.api.errors import error_json
+from veil.api.headers import SECURITY_HEADERS
 from veil.config import Helpline, Settings
 from veil.signals import get as get_signal
 
@@ -43,19 +44,6 @@ TEMPLATES = WEB / "pages"
 #: Languages with a catalog in static/i18n; the first is the default.
 LANGUAGES = ("en", "ru", "uk")
 
-CSP = ("default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; "
-       "img-src 'self' blob: data:; style-src 'self'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": ("camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
-                           "interest-cohort=(), browsing-topics=()"),
-}
 
 #: What /static serves, by file suffix; anything else is 404.
 CONTENT_TYPES = {
@@ -214,8 +202,8 @@ def static_file(path: str, request: Request) -> Response:
     """A file under veil/web/static, with its content type (modules and workers as
     ``text/javascript``) and an ETag; clients revalidate (``no-cache``)."""
     parts = path.split("/")
-    if not path or any(not p or p.startswith(".") for p in parts):
-        return _not_found()
+    if not path or not path.isprintable() or any(not p or p.startswith(".") for p in parts):
+        return _not_found()  # NUL and other control characters included: never a file
     target = (STATIC / path).resolve()
     ctype = CONTENT_TYPES.get(target.suffix.lower())
     if ctype is None or not target.is_relative_to(STATIC) or not target.is_file():

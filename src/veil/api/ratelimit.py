@@ -8,6 +8,7 @@ bits). Buckets live in this process only; behind a proxy, run uvicorn with
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -16,6 +17,20 @@ from collections import OrderedDict
 #: Addresses tracked at once; the least recently seen are forgotten first (a
 #: forgotten address starts again with a full bucket).
 MAX_CLIENTS = 100_000
+
+
+def bucket_of(address: str, ipv6_prefix: int) -> str:
+    """The bucket an address counts against: an IPv4 address itself, an IPv6 address's
+    network of ``ipv6_prefix`` bits (a host is usually given a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, ipv6_prefix), strict=False))
+    return str(ip)
 
 
 class RateLimiter:

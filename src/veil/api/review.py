@@ -21,11 +21,15 @@ review = router("review", tag="review", extra_statuses=(404, 409))
 
 @review.get("/v1/review/queue", response_model=EntryList,
             summary="Disputed entries awaiting a decision, oldest first")
-def queue(services: ServicesDep, bank: str | None = Query(None, max_length=64),
+def queue(services: ServicesDep, actor: ActorDep,
+          bank: str | None = Query(None, max_length=64),
           after_id: int | None = Query(None, ge=0, le=2**62),
           limit: int = Query(100, ge=1, le=1000)) -> EntryList:
     entries = services.store.list_entries(status="disputed", bank=bank,
-                                                    after_id=after_id, limit=limit)
+                                          after_id=after_id, limit=limit)
+    if entries:
+        services.store.audit_read(actor, "review.queue", bank=bank,
+                                  entry_ids=[e.id for e in entries])
     return EntryList(entries=[entry_out(e) for e in entries],
                      next_after_id=entries[-1].id if len(entries) == limit else None)
 

@@ -25,6 +25,9 @@ class Strict(BaseModel):
 
 # -- shared -------------------------------------------------------------------------------
 class SignalIn(Strict):
+    # JSON types exactly: "92" is not a quality, 92.0 neither
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     signal: str = SignalName
     value: str = HexValue
     quality: int | None = Field(None, ge=0, le=100, description="PDQ quality (0-100)")
@@ -38,6 +41,9 @@ class SignalOut(BaseModel):
 
 # -- intake -------------------------------------------------------------------------------
 class Attestation(Strict):
+    # only JSON true and false: "yes", 1 or "true" do not attest anything
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     self_or_guardian: bool = Field(description="The images show me, or a person I am the "
                                    "parent or guardian of")
     intimate: bool = Field(description="The images are intimate (nude or sexual)")

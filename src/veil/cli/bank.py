@@ -235,7 +235,9 @@ def export_command(
     chosen = Format(fmt.value) if fmt else (
         detect_format(output) if output is not None else Format.CSV)
     with _store() as store:
-        store.get_bank(name)  # fail before creating any file
+        bank = store.get_bank(name)  # fail before creating any file
+        store.audit_read(cli_actor(), "bank.export", bank=name,
+                         entries=bank.counts["active"], format=chosen.value)
         rows = store.export_entries(name)
         if output is None:
             write_hashlist(rows, sys.stdout, chosen)

@@ -55,6 +55,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     from veil.api import create_app
+    from veil.api.connections import with_header_timeout
     from veil.api.logs import configure
 
     configure(log_level)
@@ -64,5 +65,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
         proxy_headers=forwarded_allow_ips is not None,
         forwarded_allow_ips=forwarded_allow_ips,
         timeout_graceful_shutdown=settings.api.graceful_shutdown_s,
+        http=with_header_timeout(settings.api.header_timeout_s),
+        limit_concurrency=settings.api.max_connections, timeout_keep_alive=5,
         server_header=False)
     uvicorn.Server(config).run()

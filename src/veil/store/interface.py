@@ -82,6 +82,8 @@ class BankStore(Protocol):
     def active_key_hashes(self) -> dict[str, ApiKeyRecord]: ...
 
     # audit
+    def audit_read(self, actor: str, action: str, *, bank: str | None = None,
+                   entry_id: int | None = None, **detail: Any) -> None: ...
     def audit(self, *, bank: str | None = None, entry_id: int | None = None,
               action: str | None = None, actor: str | None = None,
               since: datetime | None = None, until: datetime | None = None,

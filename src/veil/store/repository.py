@@ -404,6 +404,16 @@ class Store(ApiKeys, Cases):
 
     # -- audit ----------------------------------------------------------------------------
     @database_errors
+    def audit_read(self, actor: str, action: str, *, bank: str | None = None,
+                   entry_id: int | None = None, **detail: Any) -> None:
+        """Record that ``actor`` read hashes (an entry, an export, the review queue):
+        who looked at a victim's hash is as much the audit's business as who changed
+        one. Changes nothing an index reflects."""
+        actor = check_actor(actor)
+        with self._writing(bump=False, topic=None) as s:
+            self._audit(s, actor, action, bank=bank, entry_id=entry_id, **detail)
+
+    @database_errors
     def audit(self, *, bank: str | None = None, entry_id: int | None = None,
               action: str | None = None, actor: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
