@@ -8,6 +8,10 @@ loopback port; then, bounded in requests and time:
   them near copies of banked hashes, so matches are found and counted): achieved
   rate, p50/p99/max latency measured from each request's *scheduled* send time
   (no coordinated omission);
+* ``/v1/match`` closed-loop at each of ``--concurrency`` (connections each keeping one
+  request in flight): throughput and p99 as connections grow, and the ratio of the
+  throughput at the most connections to the best (a server that holds up keeps it
+  near 1);
 * ``/v1/scan`` with 1 MP JPEGs, ``--scan-clients`` requests in flight;
 * the same work in-process (``BankMatcher.search``; ``scan_bytes`` for scans),
   and the ratio HTTP / in-process = the cost of the service around the matcher.
@@ -286,6 +290,10 @@ def main() -> int:
     ap.add_argument("--rates", default="100,250,500", help="request rates for /v1/match")
     ap.add_argument("--seconds", type=float, default=10.0, help="per rate (at most 30)")
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--concurrency", default="1,8,32,64",
+                    help="connections for the closed-loop sweep ('' to skip)")
+    ap.add_argument("--sweep-requests", type=int, default=6000,
+                    help="requests per step of the sweep")
     ap.add_argument("--batch", type=int, default=100,
                     help="also time /v1/match with this many hashes per request (0: skip)")
     ap.add_argument("--scan-requests", type=int, default=60)
@@ -327,6 +335,11 @@ def main() -> int:
         for rate in rates:
             results.append(asyncio.run(open_loop(port, raws, rate, seconds, args.connections)))
             print(f"  {rate:.0f} req/s done", file=sys.stderr)
+        sweep = []
+        for c in [int(x) for x in args.concurrency.split(",") if x.strip()]:
+            step = asyncio.run(closed_loop(port, raws, args.sweep_requests, c))
+            sweep.append((c, step))
+            print(f"  {c} connections done", file=sys.stderr)
         batch = None
         if args.batch:
             braws = [request("/v1/match", key, json.dumps({"signals": [
@@ -349,6 +362,17 @@ def main() -> int:
         print(f"{'open loop ' + format(r['rate'], '.0f') + '/s':<22}{r['sent']:>7.0f}"
               f"{r['ok']:>7.0f}{r['errors']:>5.0f}{r['achieved']:>12.0f}{r['p50']:>9.2f}"
               f"{r['p99']:>9.2f}{r['max']:>9.2f}")
+    for c, step in sweep:
+        print(f"{'closed loop, ' + str(c) + ' conn':<22}{step['sent']:>7.0f}{step['ok']:>7.0f}"
+              f"{step['errors']:>5.0f}{step['achieved']:>12.0f}{step['p50']:>9.2f}"
+              f"{step['p99']:>9.2f}")
+    if sweep:
+        best = max(sweep, key=lambda cs: cs[1]["achieved"])
+        last = sweep[-1]
+        print(f"concurrency: {last[0]} connections keep "
+              f"{last[1]['achieved'] / best[1]['achieved']:.2f} of the best throughput "
+              f"({best[1]['achieved']:.0f}/s at {best[0]}); p99 at the best "
+              f"{best[1]['p99']:.1f} ms (target: ≥ 0.90 and ≤ 100 ms)")
     print(f"{'1 client, closed loop':<22}{single['sent']:>7.0f}{single['ok']:>7.0f}"
           f"{single['errors']:>5.0f}{single['achieved']:>12.0f}{single['p50']:>9.2f}"
           f"{single['p99']:>9.2f}")

@@ -175,15 +175,15 @@ async def public_intake(request: Request, creds: HTTPAuthorizationCredentials | 
     return principal
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The caller of this request (set by the route's scope check)."""
     principal: Principal = request.state.principal
     return principal
 
 
-def current_actor(request: Request) -> str:
+async def current_actor(request: Request) -> str:
     """Who the audit log names for this request."""
-    return current_principal(request).actor
+    return (await current_principal(request)).actor
 
 
 #: The caller, for routes whose answer depends on who asks.

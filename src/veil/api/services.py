@@ -101,7 +101,9 @@ class Services:
             self.metrics.count_matches(matches)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain def dependency on a worker thread, a hand-off (and a
+    # GIL round trip) on every request for what is an attribute read
     services: Services = request.app.state.services
     return services
 
