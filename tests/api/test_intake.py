@@ -185,3 +185,118 @@ def test_the_written_down_code_opens_the_case_like_the_token(client: TestClient,
         assert r.status_code == 200 and r.json()["case_id"] == case["case_id"], sent
     wrong = code[:-1] + ("2" if code[-1] != "2" else "3")
     assert client.get("/v1/cases/me", headers={"X-Case-Token": wrong}).status_code == 401
+
+
+# -- a case owns only what it added (issue 12 point 5) -----------------------------------------
+def import_into_victims(client: TestClient, admin: dict[str, str], *values: str) -> None:
+    r = client.post("/v1/admin/banks", headers=admin,
+                    json={"name": "victims", "category": "victim_submitted"})
+    assert r.status_code == 201, r.text
+    rows = "".join(f"{'pdq' if len(v) == 64 else 'md5'},{v}\n" for v in values)
+    r = client.post("/v1/admin/banks/victims/entries",
+                    headers={**admin, "content-type": "text/csv"},
+                    content="signal,value\n" + rows)
+    assert r.status_code == 200 and r.json()["imported"] == len(values), r.text
+
+
+def entry_id(services: Services, value: str) -> int:
+    return next(e.id for e in services.store.list_entries(bank="victims") if e.value == value)
+
+
+def seen(client: TestClient, token: str) -> list[tuple[int, str, int]]:
+    r = client.get("/v1/cases/me", headers={"X-Case-Token": token})
+    assert r.status_code == 200, r.text
+    return [(s["n"], s["status"], s["matched"]) for s in r.json()["signals"]]
+
+
+def test_a_stranger_cannot_erase_an_imported_entry(
+        client: TestClient, services: Services, auth: Callable[[str], dict[str, str]],
+        make_case: Callable[..., dict[str, Any]]) -> None:
+    import_into_victims(client, auth("admin"), PDQ, MD5)
+    stranger = make_case({"signal": "pdq", "value": PDQ, "quality": 100},
+                         {"signal": "md5", "value": MD5})
+    r = client.delete("/v1/cases/me", headers={"X-Case-Token": stranger["case_token"]})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert [s["status"] for s in r.json()["signals"]] == ["withdrawn", "withdrawn"]
+    # the imported hashes still match, and the store still has them
+    res = match(client, auth("platform"), PDQ, MD5)
+    assert [x["decision"] for x in res] == ["block", "block"]
+    assert {e.value for e in services.store.list_entries(bank="victims",
+                                                         status="active")} == {PDQ, MD5}
+
+
+def test_a_stranger_cannot_learn_an_entry_s_match_count(
+        client: TestClient, services: Services, auth: Callable[[str], dict[str, str]],
+        make_case: Callable[..., dict[str, Any]]) -> None:
+    platform = auth("platform")
+    import_into_victims(client, auth("admin"), PDQ)
+    for _ in range(3):
+        match(client, platform, PDQ)
+    services.counter.flush()
+    match(client, platform, PDQ)  # still in memory when the stranger submits
+    stranger = make_case()
+    fresh = make_case({"signal": "md5", "value": MD5})
+    assert [s["matched"] for s in stranger["signals"]] == [0]
+    assert seen(client, stranger["case_token"]) == seen(client, fresh["case_token"]) == [
+        (1, "active", 0)]
+    services.counter.flush()
+    assert seen(client, stranger["case_token"]) == [(1, "active", 0)]
+    # what matches from now on is the case's to see, in memory and once written
+    services.counter.flush()
+    match(client, platform, PDQ, MD5)
+    assert seen(client, stranger["case_token"]) == seen(client, fresh["case_token"]) == [
+        (1, "active", 1)]
+    services.counter.flush()
+    assert seen(client, stranger["case_token"]) == [(1, "active", 1)]
+    # admins still have the entry's whole count
+    from sqlalchemy import select
+
+    from veil.store.models import EntryMatchCount
+
+    with services.store.engine.connect() as conn:
+        total = conn.execute(select(EntryMatchCount.count).where(
+            EntryMatchCount.entry_id == entry_id(services, PDQ))).scalar_one()
+    assert total == 5
+
+
+def test_a_dispute_shows_on_the_victim_s_case(
+        client: TestClient, services: Services, auth: Callable[[str], dict[str, str]],
+        make_case: Callable[..., dict[str, Any]]) -> None:
+    admin, review = auth("admin"), auth("review")
+    victim = make_case({"signal": "pdq", "value": PDQ, "quality": 100},
+                       {"signal": "md5", "value": MD5})
+    token = victim["case_token"]
+    pdq_entry = entry_id(services, PDQ)
+    r = client.post(f"/v1/admin/entries/{pdq_entry}/dispute", headers=admin,
+                    json={"reason": "contested"})
+    assert r.status_code == 200
+    assert seen(client, token) == [(1, "under_review", 0), (2, "active", 0)]
+    # a dispute older than a submission is not shown to it: that would tell a stranger
+    # the value was banked
+    later = make_case()
+    assert seen(client, later["case_token"]) == [(1, "active", 0)]
+    r = client.post(f"/v1/review/entries/{pdq_entry}/decision", headers=review,
+                    json={"decision": "restore"})
+    assert r.status_code == 200
+    assert seen(client, token) == [(1, "active", 0), (2, "active", 0)]
+    md5_entry = entry_id(services, MD5)
+    client.post(f"/v1/admin/entries/{md5_entry}/dispute", headers=admin, json={})
+    r = client.post(f"/v1/review/entries/{md5_entry}/decision", headers=review,
+                    json={"decision": "withdraw"})
+    assert r.status_code == 200
+    assert seen(client, token) == [(1, "active", 0), (2, "removed", 0)]
+    # the victim may withdraw anything still listed, under review or not
+    client.post(f"/v1/admin/entries/{pdq_entry}/dispute", headers=admin, json={})
+    r = client.delete("/v1/cases/me/signals/1", headers={"X-Case-Token": token})
+    assert r.status_code == 200
+    assert seen(client, token) == [(1, "withdrawn", 0), (2, "removed", 0)]
+    assert services.store.get_entry(pdq_entry).status == "disputed"  # `later` holds it
+
+
+def test_the_case_schema_lists_every_status_the_store_shows() -> None:
+    from typing import get_args
+
+    from veil.api.schemas import CaseSignalOut
+    from veil.store.cases import SHOWN_STATUSES
+
+    assert get_args(CaseSignalOut.model_fields["status"].annotation) == SHOWN_STATUSES

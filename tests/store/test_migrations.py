@@ -25,7 +25,9 @@ from veil.store.models import Base
 
 TABLES = {"banks", "entries", "audit_events", "store_state", "alembic_version",
           # 0002: the service (veil serve)
-          "api_keys", "cases", "case_signals", "entry_matches"}
+          "api_keys", "cases", "case_signals", "entry_matches",
+          # 0004: who holds each entry
+          "entry_holders"}
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -37,7 +39,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS / "versions" / "0002_service.py").is_file()
     assert (MIGRATIONS / "versions" / "0003_change_feed.py").is_file()
-    assert head_revision() == "0003"
+    assert (MIGRATIONS / "versions" / "0004_entry_holders.py").is_file()
+    assert head_revision() == "0004"
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:
@@ -105,3 +108,84 @@ def test_audit_events_are_append_only(store: Store, sql: str) -> None:
     with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
         conn.execute(text(sql))
     assert len(store.audit()) == 1
+
+
+def test_0004_gives_existing_entries_their_holders_and_cases_their_own_counts(
+        store: Store) -> None:
+    """Rows written before 0004 (as that code wrote them): an imported entry a stranger's
+    case linked to, an intake entry two cases share, a CLI-added entry, an erased one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData, select
+
+    from veil.store.cases import CaseSignalIn
+    from veil.store.models import CaseSignal, EntryHolder
+
+    with store.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+    t0 = datetime(2025, 6, 1, tzinfo=UTC)
+    meta = MetaData()
+    meta.reflect(store.engine)
+    tables = meta.tables
+    with store.engine.begin() as conn:
+        def add(table: str, **row: object) -> int:
+            # no explicit ids: PostgreSQL's sequences must hand out the next ones
+            key = conn.execute(tables[table].insert().values(**row)).inserted_primary_key
+            return int(key[0]) if key and isinstance(key[0], int) else 0
+
+        bank = add("banks", name="victims", category="victim_submitted", policy={},
+                   created_by="t", created_at=t0)
+        ids = {}
+        for name, value, source, case_ref in [("imported", "aa", "list.csv", None),
+                                              ("shared", "bb", "intake", "case-a"),
+                                              ("added", "cc", None, None),
+                                              ("erased", None, "intake", "case-a")]:
+            ids[name] = add("entries", bank_id=bank, signal="md5",
+                            value=value and value * 16,
+                            status="active" if value else "withdrawn", source=source,
+                            case_ref=case_ref, created_by="t", created_at=t0, updated_at=t0,
+                            generation=0)
+        add("audit_events", at=t0, actor="cli:t", action="entry.add", entry_id=ids["added"],
+            detail={})
+        for case in ("case-a", "case-b"):
+            add("cases", id=case, token_hash=case * 8, status="open", attestation={},
+                submitted_by="t", created_at=t0, updated_at=t0)
+        for case, n, entry, status in [("case-a", 1, "shared", "active"),
+                                       ("case-a", 2, "erased", "withdrawn"),
+                                       ("case-b", 1, "imported", "active"),
+                                       ("case-b", 2, "shared", "active")]:
+            add("case_signals", case_id=case, n=n, entry_id=ids[entry], signal="md5",
+                status=status, created_at=t0)
+        other = add("banks", name="partner", category="confirmed_ncii", policy={},
+                    created_by="t", created_at=t0)
+        ids["elsewhere"] = add("entries", bank_id=other, signal="md5", value="dd" * 16,
+                               status="active", source="feed", created_by="t",
+                               created_at=t0, updated_at=t0, generation=0)
+        add("entry_matches", entry_id=ids["imported"], count=1000, last_matched_at=t0)
+        add("entry_matches", entry_id=ids["shared"], count=5, last_matched_at=t0)
+    upgrade(store.engine)
+
+    with store.engine.connect() as conn:
+        held = {(e, h) for e, h in conn.execute(select(EntryHolder.entry_id,
+                                                       EntryHolder.holder))}
+        counts = {(c, n): m for c, n, m in conn.execute(
+            select(CaseSignal.case_id, CaseSignal.n, CaseSignal.matched))}
+    assert held == {(ids["imported"], "import"), (ids["imported"], "case:case-b"),
+                    (ids["shared"], "case:case-a"), (ids["shared"], "case:case-b"),
+                    (ids["added"], "add")}  # none for the partner bank's entry
+    # the creator's signal takes the entry's count; a linked one starts at 0
+    assert counts == {("case-a", 1): 5, ("case-a", 2): 0, ("case-b", 1): 0,
+                      ("case-b", 2): 0}
+    assert [s.matched for s in store.case_view("case-b").signals] == [0, 0]
+
+    # the stranger's case withdraws: the imported entry stays, the shared one too
+    assert store.withdraw_case("case-b", actor="b") == []
+    assert store.get_entry(ids["imported"]).value == "aa" * 16
+    assert store.get_entry(ids["shared"]).value == "bb" * 16
+    assert store.withdraw_case("case-a", actor="a") == [("md5", ids["shared"])]
+    assert store.get_entry(ids["shared"]).value is None
+    # and everything works as usual on the migrated rows
+    made = store.create_case([CaseSignalIn("md5", "cc" * 16)], {}, bank="victims", actor="t")
+    assert made.added == ()
+    store.withdraw_case(made.case_id, actor="t")
+    assert store.get_entry(ids["added"]).value == "cc" * 16

@@ -50,8 +50,13 @@ def image_refused() -> ApiError:
 
 
 def _view(v: CaseView, services: Services) -> list[CaseSignalOut]:
+    """Each signal's shown status and its own count: what the store holds plus what is
+    still in memory, under the store's rule (matches since the signal was submitted,
+    while it was not withdrawn)."""
     return [CaseSignalOut(n=s.n, signal=s.signal, status=s.status,
-                          matched=s.matched + services.counter.pending(s.entry_id))
+                          matched=s.matched + (0 if s.status == "withdrawn" else
+                                               services.counter.pending_since(
+                                                   s.entry_id, s.created_at)))
             for s in v.signals]
 
 

@@ -59,8 +59,13 @@ class CaseIn(Strict):
 class CaseSignalOut(BaseModel):
     n: int = Field(description="Position in the submission, from 1")
     signal: str
-    status: Literal["active", "withdrawn"]
-    matched: int = Field(description="How often this hash matched an upload (never where)")
+    status: Literal["active", "under_review", "withdrawn", "removed"] = Field(description=(
+        "active: uploads that match are stopped; under_review: disputed after you "
+        "submitted it, it does not match until a reviewer restores it (active) or "
+        "removes it; withdrawn: you withdrew it; removed: a reviewer removed it (its "
+        "hash is erased)"))
+    matched: int = Field(description="How often this hash matched an upload since you "
+                         "submitted it (never where)")
 
 
 class CaseCreated(BaseModel):

@@ -3,6 +3,20 @@
 A case holds signals (1-based ``n``, in submission order), each pointing at an entry
 of the victim bank. The token that lets its holder see and withdraw the case is
 ``secrets.token_urlsafe(32)``, stored only as its SHA-256. Mixed into ``Store``.
+
+A case owns only its own hold on an entry, never the entry (``EntryHolder``): a hash
+the bank already had (imported, added from the CLI, submitted by another case) is
+shared, and the case's withdrawal releases its hold; the hash is erased only when
+nobody holds it any more. What a case is shown depends only on what it did and on
+what admins did after it submitted, never on what the bank held before, so
+submitting a value does not reveal whether it was banked:
+
+* ``matched``: the signal's own matches, counted since it was submitted and while
+  active (``CaseSignal.matched``), not the entry's;
+* ``status``: ``withdrawn`` (by the case), ``under_review`` (an admin or reviewer
+  disputed the entry after the case submitted it: it does not match until a
+  reviewer decides), ``removed`` (a reviewer or admin withdrew the entry: its hash
+  is erased), else ``active``. A dispute older than the submission is not shown.
 """
 
 from __future__ import annotations
@@ -10,22 +24,84 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from itertools import islice
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from veil.errors import BadInput, Conflict, NotFound
 from veil.signals import get as get_signal
-from veil.store.coltypes import utcnow
+from veil.store.coltypes import UTCDateTime, utcnow
 from veil.store.keys import key_hash, same_hash
-from veil.store.models import Bank, Case, CaseSignal, Entry, EntryMatchCount
+from veil.store.models import (
+    HOLDER_ADD,
+    HOLDER_IMPORT,
+    AuditEvent,
+    Bank,
+    Case,
+    CaseSignal,
+    Entry,
+    EntryHolder,
+    EntryMatchCount,
+    case_holder,
+)
 from veil.store.records import ActiveEntry
-from veil.store.transactions import StoreBase, check_actor, database_errors
+from veil.store.transactions import StoreBase, check_actor, database_errors, log
 from veil.store.vocabulary import Category, EntryStatus
+
+#: Entry ids per statement when writing match counts: far below every database's
+#: limit on bound parameters (SQLite 250 000, PostgreSQL 65 535).
+MATCH_COUNT_CHUNK = 500
+#: What a victim's case shows for each signal (see the module docstring).
+SHOWN_STATUSES = ("active", "under_review", "withdrawn", "removed")
+
+T = TypeVar("T")
+
+
+def chunks(items: Iterable[T], size: int) -> Iterable[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class MatchTally(NamedTuple):
+    """Matches of one entry not yet written: how many, the first and the last."""
+
+    matches: int
+    first_at: datetime
+    last_at: datetime
+
+    def merged(self, other: MatchTally) -> MatchTally:
+        return MatchTally(self.matches + other.matches, min(self.first_at, other.first_at),
+                          max(self.last_at, other.last_at))
+
+
+def shown_status(signal_status: str, entry_status: str, entry_changed_at: datetime,
+                 submitted_at: datetime) -> str:
+    """What the case holder sees for one signal (one of ``SHOWN_STATUSES``)."""
+    if signal_status != "active":
+        return "withdrawn"
+    if entry_status == EntryStatus.WITHDRAWN:
+        return "removed"  # only an admin or reviewer erases an entry a case still holds
+    if entry_status == EntryStatus.DISPUTED and entry_changed_at >= submitted_at:
+        return "under_review"
+    # active, or disputed before this case submitted it: showing that would tell a
+    # stranger the value was already banked
+    return "active"
 
 
 def uuid7() -> str:
@@ -48,8 +124,11 @@ class CaseSignalIn:
 class CaseSignalView:
     n: int
     signal: str
+    #: One of ``SHOWN_STATUSES``.
     status: str
     entry_id: int
+    #: This signal's own matches since it was submitted (see ``MatchTally`` for what
+    #: may still be in memory).
     matched: int
     last_matched_at: datetime | None
     created_at: datetime
@@ -72,8 +151,8 @@ class CreatedCase:
     token: str
     bank: str
     bank_created: bool
-    #: New entries as ``(signal, entry)`` (a hash the bank already held is linked to
-    #: the case, not added again).
+    #: New entries as ``(signal, entry)`` (a hash the bank already held is not added
+    #: again: the case takes a hold on it).
     added: tuple[tuple[str, ActiveEntry], ...]
 
 
@@ -119,27 +198,49 @@ class Cases(StoreBase):
             for n, (signal, value, quality) in enumerate(parsed, 1):
                 entry_id = seen.get((signal, value))
                 if entry_id is None:
+                    # locked (FOR NO KEY UPDATE: match counters' foreign-key checks do
+                    # not wait for it): an admin withdrawing it meanwhile is either
+                    # done first (the value is gone: a new entry) or waits
                     entry_id = s.scalar(select(Entry.id).where(
-                        Entry.bank_id == b.id, Entry.signal == signal, Entry.value == value))
-                if entry_id is None:
-                    e = Entry(bank_id=b.id, signal=signal, value=value, quality=quality,
-                              status=EntryStatus.ACTIVE.value, source="intake", note=None,
-                              case_ref=case_id, created_by=actor, created_at=now,
-                              updated_at=now)
-                    s.add(e)
-                    s.flush()
-                    entry_id = e.id
-                    added.append((signal, ActiveEntry(e.id, bank, b.category, value,
-                                                      quality)))
-                    self._audit(s, actor, "entry.add", bank=bank, entry_id=e.id,
-                                signal=signal, source="intake", case_ref=case_id)
-                seen[(signal, value)] = entry_id
+                        Entry.bank_id == b.id, Entry.signal == signal, Entry.value == value)
+                        .with_for_update(key_share=True))
+                    if entry_id is None:
+                        e = Entry(bank_id=b.id, signal=signal, value=value, quality=quality,
+                                  status=EntryStatus.ACTIVE.value, source="intake", note=None,
+                                  case_ref=case_id, created_by=actor, created_at=now,
+                                  updated_at=now)
+                        s.add(e)
+                        s.flush()
+                        entry_id = e.id
+                        added.append((signal, ActiveEntry(e.id, bank, b.category, value,
+                                                          quality)))
+                        self._audit(s, actor, "entry.add", bank=bank, entry_id=e.id,
+                                    signal=signal, source="intake", case_ref=case_id)
+                    else:
+                        self._keep_unheld(s, entry_id, now)
+                    s.add(EntryHolder(entry_id=entry_id, holder=case_holder(case_id),
+                                      case_id=case_id, created_at=now))
+                    seen[(signal, value)] = entry_id
                 s.add(CaseSignal(case_id=case_id, n=n, entry_id=entry_id, signal=signal,
-                                 status="active", created_at=now))
+                                 status="active", created_at=now, matched=0))
             # never a hash in the audit log: counts and types only
             self._audit(s, actor, "case.create", bank=bank, case_id=case_id,
                         signals=[p[0] for p in parsed], new_entries=len(added))
         return CreatedCase(case_id, token, bank, created, tuple(added))
+
+    @staticmethod
+    def _keep_unheld(s: Session, entry_id: int, now: datetime) -> None:
+        """An existing entry nobody holds (none should exist: every path that adds
+        one records its holder) is taken as held by its source before a case shares
+        it, so that the case alone can never erase it."""
+        if s.scalar(select(EntryHolder.entry_id).where(EntryHolder.entry_id == entry_id)
+                    .limit(1)) is not None:
+            return
+        log.warning("entry without holders; kept for its source", extra={"entry_id": entry_id})
+        single = s.scalar(select(AuditEvent.id).where(
+            AuditEvent.entry_id == entry_id, AuditEvent.action == "entry.add").limit(1))
+        s.add(EntryHolder(entry_id=entry_id, holder=HOLDER_IMPORT if single is None
+                          else HOLDER_ADD, case_id=None, created_at=now))
 
     @database_errors
     def case_by_token(self, token: str) -> str | None:
@@ -156,28 +257,35 @@ class Cases(StoreBase):
 
     @database_errors
     def case_view(self, case_id: str) -> CaseView:
+        """What the case's holder sees: each signal's shown status and own count."""
         with self._reading() as s:
             case = s.get(Case, case_id)
             if case is None:
                 raise NotFound("no such case")
             rows = s.execute(
-                select(CaseSignal, EntryMatchCount.count, EntryMatchCount.last_matched_at)
-                .outerjoin(EntryMatchCount, EntryMatchCount.entry_id == CaseSignal.entry_id)
+                select(CaseSignal, Entry.status, Entry.updated_at)
+                .join(Entry, Entry.id == CaseSignal.entry_id)
                 .where(CaseSignal.case_id == case_id).order_by(CaseSignal.n)).all()
             return CaseView(case.id, case.status, case.created_at, case.updated_at, tuple(
-                CaseSignalView(cs.n, cs.signal, cs.status, cs.entry_id, int(count or 0), last,
+                CaseSignalView(cs.n, cs.signal,
+                               shown_status(cs.status, e_status, e_changed, cs.created_at),
+                               cs.entry_id, int(cs.matched or 0), cs.last_matched_at,
                                cs.created_at, cs.withdrawn_at)
-                for cs, count, last in rows))
+                for cs, e_status, e_changed in rows))
 
     @database_errors
     def withdraw_case(self, case_id: str, n: int | None = None, *,
                       actor: str) -> list[tuple[str, int]]:
-        """Withdraw one signal of a case (``n``) or all of them. Each entry no other
-        case still holds is withdrawn too (its hash erased); returns those entries as
-        ``(signal, entry_id)``. Withdrawing twice is a no-op."""
+        """Withdraw one signal of a case (``n``) or all of them.
+
+        The case releases its hold on each entry none of its active signals still
+        carries; an entry left with no holder at all (no other case, no import or
+        add) is withdrawn too, its hash erased. Returns those entries as ``(signal,
+        entry_id)``. Withdrawing twice is a no-op."""
         actor = check_actor(actor)
         now = utcnow()
         removed: list[tuple[str, int]] = []
+        holder = case_holder(case_id)
         with self._writing() as s:
             case = s.get(Case, case_id, with_for_update=True)
             if case is None:
@@ -188,17 +296,32 @@ class Cases(StoreBase):
             rows = s.scalars(q.with_for_update()).all()
             if n is not None and not rows:
                 raise NotFound(f"this case has no signal {n}", code="case.no_signal")
+            touched: set[int] = set()
             for cs in rows:
                 if cs.status != "active":
                     continue
                 cs.status = "withdrawn"
                 cs.withdrawn_at = now
-                s.flush()
-                others = s.scalar(select(func.count()).select_from(CaseSignal).where(
-                    CaseSignal.entry_id == cs.entry_id, CaseSignal.status == "active"))
+                touched.add(cs.entry_id)
+            s.flush()
+            # No hold can appear or go while this counts them: every transaction that
+            # changes holds (cases, imports, adds) takes a store generation first,
+            # which locks the one StoreState row until it commits.
+            released = 0
+            for entry_id in sorted(touched):
+                still = s.scalar(select(func.count()).select_from(CaseSignal).where(
+                    CaseSignal.case_id == case_id, CaseSignal.entry_id == entry_id,
+                    CaseSignal.status == "active"))
+                if still:
+                    continue  # another signal of this case carries the same hash
+                released += s.connection().execute(delete(EntryHolder).where(
+                    EntryHolder.entry_id == entry_id, EntryHolder.holder == holder)).rowcount
+                others = s.scalar(select(func.count()).select_from(EntryHolder).where(
+                    EntryHolder.entry_id == entry_id))
                 if others:
-                    continue  # another case still wants this hash blocked
-                e = s.get(Entry, cs.entry_id, with_for_update=True)
+                    continue  # held by another case or a non-case source: it stays
+                e = s.scalars(select(Entry).where(Entry.id == entry_id)
+                              .with_for_update(key_share=True)).one_or_none()
                 if e is None or e.status == EntryStatus.WITHDRAWN:
                     continue
                 bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id))
@@ -217,25 +340,58 @@ class Cases(StoreBase):
                 case.status = "withdrawn"
             case.updated_at = now
             self._audit(s, actor, "case.withdraw", case_id=case_id, signal_n=n,
-                        entries_withdrawn=len(removed))
+                        holds_released=released, entries_withdrawn=len(removed))
         return removed
 
     @database_errors
-    def add_match_counts(self, counts: Mapping[int, tuple[int, datetime]]) -> None:
-        """Add ``{entry_id: (matches, last matched at)}`` to the counters."""
+    def add_match_counts(self, counts: Mapping[int, MatchTally]) -> None:
+        """Add ``{entry_id: MatchTally}`` to the counters, in one transaction.
+
+        Each entry's total goes up by ``matches`` (what admins see). Each active case
+        signal on the entry goes up too, but only if it was submitted no later than
+        the first of these matches: a case never counts a match older than its
+        submission (a signal submitted mid-tally misses that tally, never more).
+        Statements take at most ``MATCH_COUNT_CHUNK`` ids, so any number of counts
+        can be written; callers still keep each call small (a short write lock).
+        Ids that name no entry are skipped."""
         if not counts:
             return
-        rows = [{"entry_id": e, "count": c, "last_matched_at": at}
-                for e, (c, at) in counts.items()]
         dialect = self.engine.dialect.name
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(EntryMatchCount)
-        stmt = ins.on_conflict_do_update(
+
+        def later(column: ColumnElement[datetime],
+                  value: ColumnElement[datetime]) -> ColumnElement[datetime]:
+            # counts from several processes may arrive out of order
+            if dialect == "postgresql":
+                return func.greatest(column, value)  # ignores NULL
+            return func.max(func.coalesce(column, value), value)
+
+        totals = cast(Table, EntryMatchCount.__table__)
+        upsert = ins.on_conflict_do_update(
             index_elements=["entry_id"],
-            set_={"count": EntryMatchCount.count + ins.excluded.count,
-                  "last_matched_at": ins.excluded.last_matched_at})
+            set_={"count": totals.c.count + ins.excluded.count,
+                  "last_matched_at": later(totals.c.last_matched_at,
+                                           ins.excluded.last_matched_at)})
+        signals = cast(Table, CaseSignal.__table__)
+        last_at = bindparam("b_last", type_=UTCDateTime())
+        bump = (update(signals)
+                .where(signals.c.entry_id == bindparam("b_entry"), signals.c.status == "active",
+                       signals.c.created_at <= bindparam("b_first", type_=UTCDateTime()))
+                .values(matched=signals.c.matched + bindparam("b_matches", type_=BigInteger()),
+                        last_matched_at=later(signals.c.last_matched_at, last_at)))
         with self._writing(bump=False, topic=None) as s:
-            # entries are never deleted, but a counter must not fail on a stray id
-            known = set(s.scalars(select(Entry.id).where(Entry.id.in_(list(counts)))))
-            rows = [r for r in rows if r["entry_id"] in known]
-            if rows:
-                s.execute(stmt, rows)
+            conn = s.connection()
+            for chunk in chunks(sorted(counts), MATCH_COUNT_CHUNK):
+                known = set(s.scalars(select(Entry.id).where(Entry.id.in_(chunk))))
+                rows = [{"entry_id": e, "count": counts[e].matches,
+                         "last_matched_at": counts[e].last_at} for e in chunk if e in known]
+                if not rows:
+                    continue
+                conn.execute(upsert, rows)
+                held = set(s.scalars(select(CaseSignal.entry_id).distinct().where(
+                    CaseSignal.entry_id.in_(chunk), CaseSignal.status == "active")))
+                if held:
+                    conn.execute(bump, [
+                        {"b_entry": e, "b_matches": counts[e].matches,
+                         "b_first": counts[e].first_at, "b_last": counts[e].last_at}
+                        for e in sorted(held)])

@@ -12,6 +12,9 @@ drops the staging table and the bank is never touched. This keeps
   (at 1M rows, random-order inserts were several times slower on SQLite);
 * duplicates cheap: repeats within the input and entries already in the bank are
   skipped by the unique constraint (``ON CONFLICT DO NOTHING``), not a set in memory.
+
+In a bank that keeps holders (victim_submitted), the same transaction records the
+import as a holder (``EntryHolder``) of every value it carried, new or already there.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from veil.errors import StoreError
 from veil.store.coltypes import UTCDateTime
-from veil.store.models import SOURCE_MAX, Entry
+from veil.store.models import HOLDER_IMPORT, SOURCE_MAX, Entry, EntryHolder
 from veil.store.rows import HashRow, RowError
 from veil.store.vocabulary import Category, EntryStatus
 
@@ -172,3 +175,19 @@ def merge(conn: Connection, *, bank_id: int, actor: str, now: datetime,
     before = bank_size() if conn.dialect.name != "sqlite" else 0
     inserted = conn.execute(stmt).rowcount
     return inserted if inserted >= 0 else bank_size() - before
+
+
+def hold(conn: Connection, *, bank_id: int, now: datetime) -> None:
+    """The import holds every staged value: the new entries and those the bank had
+    (a case that submitted one of them can no longer erase it alone)."""
+    s = _staging.c
+    source = (
+        select(Entry.id, literal(HOLDER_IMPORT), literal(now, UTCDateTime))
+        .select_from(_staging.join(Entry, (Entry.signal == s.signal) & (Entry.value == s.value)))
+        .where(Entry.bank_id == bank_id)
+        .order_by(Entry.id)
+    )
+    ins = sqlite.insert(EntryHolder) if conn.dialect.name == "sqlite" else postgresql.insert(
+        EntryHolder)
+    conn.execute(ins.from_select(["entry_id", "holder", "created_at"], source)
+                 .on_conflict_do_nothing(index_elements=["entry_id", "holder"]))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from veil.config import Settings
-from veil.store.cases import CaseSignalIn, CaseView, CreatedCase
+from veil.store.cases import CaseSignalIn, CaseView, CreatedCase, MatchTally
 from veil.store.keys import ApiKeyRecord
 from veil.store.records import (
     ActiveEntry,
@@ -72,7 +72,7 @@ class BankStore(Protocol):
     def case_view(self, case_id: str) -> CaseView: ...
     def withdraw_case(self, case_id: str, n: int | None = None, *,
                       actor: str) -> list[tuple[str, int]]: ...
-    def add_match_counts(self, counts: Mapping[int, tuple[int, datetime]]) -> None: ...
+    def add_match_counts(self, counts: Mapping[int, MatchTally]) -> None: ...
 
     # API keys
     def create_api_key(self, scopes: Iterable[str], *, name: str = "",

@@ -1,4 +1,5 @@
-"""ORM models: ``Bank``, ``Entry``, ``AuditEvent`` and the one-row ``StoreState``.
+"""ORM models: ``Bank``, ``Entry``, ``AuditEvent``, the one-row ``StoreState``, and the
+service's ``ApiKey``, ``Case``, ``CaseSignal``, ``EntryHolder`` and ``EntryMatchCount``.
 
 The schema itself is created by the Alembic migrations in ``migrations/``; these
 models must stay in step with them (``tests/store/test_migrations.py`` compares).
@@ -142,6 +143,24 @@ class StoreState(Base):
 KEY_NAME_MAX = 100
 CASE_STATUSES = ("open", "withdrawn")
 CASE_SIGNAL_STATUSES = ("active", "withdrawn")
+#: ``EntryHolder.holder`` of the non-case sources: a bulk import (``veil bank import``,
+#: ``veil bank add FILE``, the admin import route) and a single add (``veil bank add``
+#: of one value, ``Store.add_entry``). A case holds as ``case:<case id>``.
+HOLDER_IMPORT = "import"
+HOLDER_ADD = "add"
+HOLDER_MAX = 64
+
+
+def case_holder(case_id: str) -> str:
+    """The ``EntryHolder.holder`` of a case."""
+    return f"case:{case_id}"
+
+
+def keeps_holders(category: str) -> bool:
+    """Whether a bank of ``category`` records its entries' holders: only the banks cases
+    reach (victim_submitted). Elsewhere only an admin withdraws an entry, so its bank
+    is its one holder and no row is spent on it (imports of millions of rows)."""
+    return category == Category.VICTIM_SUBMITTED
 
 
 class ApiKey(Base):
@@ -181,8 +200,9 @@ class Case(Base):
 class CaseSignal(Base):
     """Signal ``n`` (1-based, in submission order) of a case and the entry holding it.
 
-    Two cases may hold the same hash (one entry); the entry is withdrawn only when
-    no case still holds it actively."""
+    Two cases may submit the same hash (one entry): who may erase it is decided by
+    ``EntryHolder``, not here. ``matched`` counts this signal's own matches: those
+    after it was submitted, while it was active (never the entry's earlier ones)."""
 
     __tablename__ = "case_signals"
     __table_args__ = (
@@ -199,10 +219,38 @@ class CaseSignal(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    matched: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EntryHolder(Base):
+    """Who holds an entry in its bank: one row per holder, the entry's reference count.
+
+    A holder is a case (``case:<id>``, one row per case however many of its signals
+    carry the value) or a non-case source (``import``, ``add``). A case releases only
+    its own row when it withdraws; the entry is withdrawn (its hash erased) when the
+    last row goes. An admin's withdrawal erases the entry whoever holds it.
+    Kept for the entries of victim_submitted banks (``keeps_holders``), the only ones
+    a case can reach. Rows change only in transactions that took a store generation
+    (``StoreState``), so such changes never interleave."""
+
+    __tablename__ = "entry_holders"
+    __table_args__ = (
+        Index(None, "case_id"),
+        CheckConstraint("(case_id IS NULL AND holder NOT LIKE 'case:%') OR "
+                        "(case_id IS NOT NULL AND holder = 'case:' || case_id)",
+                        name="holder_kind"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(HOLDER_MAX), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EntryMatchCount(Base):
-    """How often an entry matched (what a victim's case status shows, without where)."""
+    """How often an entry matched, all told (what admins see; a victim's case shows
+    its own ``CaseSignal.matched`` instead, never where)."""
 
     __tablename__ = "entry_matches"
 

@@ -26,11 +26,14 @@ from veil.store.database import WRITE
 from veil.store.keys import ApiKeys
 from veil.store.models import (
     CASE_REF_MAX,
+    HOLDER_ADD,
     NAME_MAX,
     AuditEvent,
     Bank,
     Entry,
+    EntryHolder,
     StoreState,
+    keeps_holders,
 )
 from veil.store.records import (
     ActiveEntry,
@@ -213,6 +216,10 @@ class Store(ApiKeys, Cases):
                           case_ref=case_ref, created_by=actor, created_at=now, updated_at=now)
                 s.add(e)
                 s.flush()
+                if keeps_holders(b.category):
+                    # held by this add: a case that submits the value cannot erase it
+                    s.add(EntryHolder(entry_id=e.id, holder=HOLDER_ADD, case_id=None,
+                                      created_at=now))
                 self._audit(s, actor, "entry.add", bank=bank, entry_id=e.id,
                             signal=row.signal, source=row.source, case_ref=case_ref)
                 record = _entry_record(e, bank)
@@ -256,13 +263,18 @@ class Store(ApiKeys, Cases):
                                     error_count=checks.error_count)
             try:
                 with conn.execution_options(**{WRITE: True}).begin():
+                    # the generation first, as every writer takes it (see StoreState):
+                    # taking the bank's lock before it deadlocks against create_case
+                    generation = self._bump(conn)
                     bank_id = conn.execute(select(Bank.id).where(Bank.name == bank)
                                            .with_for_update()).scalar_one_or_none()
                     if bank_id is None:
                         raise NotFound(f"no bank named {bank!r}")
-                    generation = self._bump(conn)
+                    now = utcnow()
                     imported = importer.merge(conn, bank_id=bank_id, actor=actor,
-                                              now=utcnow(), generation=generation)
+                                              now=now, generation=generation)
+                    if keeps_holders(info.category):
+                        importer.hold(conn, bank_id=bank_id, now=now)
                     report = ImportReport(bank=bank, rows=checks.rows, imported=imported,
                                           duplicates=checks.rows - imported)
                     self._audit(conn, actor, "bank.import", bank=bank, rows=report.rows,
