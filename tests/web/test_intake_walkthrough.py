@@ -478,3 +478,52 @@ def test_helplines_are_on_both_pages_in_every_language(pages: Any, lang: str,
             expect(item.locator(".helpline-note")).to_have_text(h["note"])
     expect(support).to_contain_text(text["support.exit_hint"])
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+# -- a reviewer's decisions reach the person's case page ----------------------------------
+@pytest.mark.parametrize("lang", LANGS)
+def test_under_review_and_removed_show_and_under_review_can_still_be_withdrawn(
+        pages: Any, veil_server: Any, lang: str) -> None:
+    import subprocess
+    import sys
+
+    text = catalog(lang)
+    token = _case(veil_server, photos=2)
+    veil = str(Path(sys.executable).parent / "veil")
+    admin = subprocess.run([veil, "keys", "create", "--scope", "admin"],
+                           env=veil_server.env, capture_output=True, text=True, timeout=120,
+                           check=True).stdout.strip()
+    h = {"Authorization": f"Bearer {admin}"}
+    view = httpx.get(veil_server.base + "/v1/cases/me", headers={"X-Case-Token": token}).json()
+    assert [s["status"] for s in view["signals"]] == ["active"] * 4
+    # the admin disputes photo 1's PDQ and removes photo 2's MD5
+    ids = _entry_ids_of_case(veil_server, h, token)
+    r = httpx.post(f"{veil_server.base}/v1/admin/entries/{ids[0]}/dispute", headers=h,
+                   json={"reason": "reported"})
+    assert r.status_code == 200, r.text
+    r = httpx.post(f"{veil_server.base}/v1/admin/entries/{ids[3]}/withdraw", headers=h,
+                   json={"reason": "source gone"})
+    assert r.status_code == 200, r.text
+    page = _open(pages, "/case", lang)
+    page.fill("#case-token", token_to_code(token))
+    page.click("#lookup-button")
+    badges = page.locator(".signals .badge")
+    expect(badges).to_have_count(4)
+    expect(badges.nth(0)).to_have_text(text["case.status_under_review"])
+    expect(badges.nth(3)).to_have_text(text["case.status_removed"])
+    # photo 1 (under review) can still be withdrawn by its owner
+    page.click("text=" + fill(text["case.withdraw_photo"], n=1))
+    page.click("#confirm-yes")
+    expect(page.locator("#case-status")).to_have_text(fill(text["case.withdrawn_photo"], n=1))
+    expect(badges.nth(0)).to_have_text(text["case.status_withdrawn"])
+
+
+def _entry_ids_of_case(server: Any, headers: dict[str, str], token: str) -> list[int]:
+    """The entry ids of a case's signals, in order (the admin audit names them)."""
+    case_id = httpx.get(server.base + "/v1/cases/me",
+                        headers={"X-Case-Token": token}).json()["case_id"]
+    events = httpx.get(server.base + "/v1/admin/audit?action=entry.add&limit=1000",
+                       headers=headers).json()["events"]
+    ids = sorted(e["entry_id"] for e in events if e["detail"].get("case_ref") == case_id)
+    assert len(ids) == 4, events
+    return ids

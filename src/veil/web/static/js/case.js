@@ -96,10 +96,21 @@ async function lookUp(event) {
   el.view.focus();
 }
 
+// A hash the case still holds, whether it matches now or waits for a reviewer (it can be
+// withdrawn either way); "removed" (a reviewer or admin erased it) and "withdrawn" are
+// final.
+const HELD = new Set(["active", "under_review"]);
+const STATUS_TEXT = {
+  active: "case.status_active",
+  under_review: "case.status_under_review",
+  removed: "case.status_removed",
+  withdrawn: "case.status_withdrawn",
+};
+
 function render() {
   if (!view) return;
   const active = view.status === "open"
-    ? view.signals.filter((s) => s.status === "active").length : 0;
+    ? view.signals.filter((s) => HELD.has(s.status)).length : 0;
   el.summary.textContent = active
     ? t("case.summary_open", { active, total: view.signals.length })
     : t("case.summary_withdrawn");
@@ -127,7 +138,7 @@ function render() {
         kind.textContent = kindText(s.signal);
         const badge = document.createElement("span");
         badge.className = `badge ${s.status}`;
-        badge.textContent = t(s.status === "active" ? "case.status_active" : "case.status_withdrawn");
+        badge.textContent = t(STATUS_TEXT[s.status] || "case.status_withdrawn");
         const matched = document.createElement("span");
         matched.className = "matched";
         matched.textContent = t("case.matched", { n: s.matched });
@@ -135,7 +146,7 @@ function render() {
         list.append(item);
       }
       li.append(head, list);
-      const live = group.filter((s) => s.status === "active").map((s) => s.n);
+      const live = group.filter((s) => HELD.has(s.status)).map((s) => s.n);
       if (live.length && active) {
         const button = document.createElement("button");
         button.type = "button";
