@@ -40,7 +40,6 @@ def test_every_operation_declares_its_scope(client: TestClient) -> None:
             assert {"401", "403"} <= set(op["responses"]), (method, path)
 
 
-@pytest.mark.slow
 def test_every_keyed_operation_refuses_no_key_and_wrong_scope(
         client: TestClient, auth: Callable[[str], dict[str, str]]) -> None:
     checked = 0
