@@ -70,6 +70,7 @@ def _runner(op: Any, mode: GenerationMode, headers: dict[str, str],
     return call  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_generated_calls(fuzz_target: tuple[object, dict[str, str]]) -> None:
     # a loop rather than schemathesis' pytest plugin, whose fixture support does not
     # work on pytest 9; a failure names its operation and mode

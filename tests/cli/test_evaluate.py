@@ -28,6 +28,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path
     return base
 
 
+@pytest.mark.slow
 def test_report_and_plots_are_written(run_dir: Path):
     out = run_dir / "out"
     for name in ("recall.png", "distances.png", "roc.png"):
@@ -45,6 +46,7 @@ def test_report_and_plots_are_written(run_dir: Path):
     assert len(rows) == 1 + 10 * len(summary["variants"]) * len(summary["signals"])
 
 
+@pytest.mark.slow
 def test_report_states_counts_bounds_and_command(run_dir: Path):
     report = (run_dir / "docs" / "robustness.md").read_text()
     assert "10 photos" in report
@@ -58,6 +60,7 @@ def test_report_states_counts_bounds_and_command(run_dir: Path):
     assert "Meta's PDQ guidance" in report
 
 
+@pytest.mark.slow
 def test_report_numbers_match_the_json(run_dir: Path):
     report = (run_dir / "docs" / "robustness.md").read_text()
     summary = json.loads((run_dir / "out" / "summary.json").read_text())

@@ -40,6 +40,7 @@ def _ok(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 def test_browser_decoded_photos_near_server(worker_hash: Any, photos: list[Path],
                                            shared_data: Path) -> None:

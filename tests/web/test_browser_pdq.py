@@ -91,6 +91,7 @@ def test_reference_images_exact(page: Any, web_server: Any, shared_data: Path) -
     assert _assert_exact(page, web_server, paths) == 31
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 def test_photo_corpus_exact(page: Any, web_server: Any, photos: list[Path]) -> None:
     assert _assert_exact(page, web_server, photos) == len(photos)
