@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian's Chromium (tests/web; Playwright never downloads a browser), npm for
-# axe-core, python3-venv for .venv
+# axe-core, python3-venv for .venv, curl and jq for the documentation's examples
 test-deps:
-	@$(DEPS) venv chromium npm
+	@$(DEPS) venv chromium npm shell
 
 # axe-core for tests/web's accessibility checks (test-only; pinned by the lockfile)
 AXE    := tests/web/node_modules/axe-core/axe.min.js
