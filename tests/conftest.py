@@ -8,9 +8,13 @@ that needs it fails loudly when it is missing — never skips.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from veil.config import Settings, load_settings
+from veil.store import Store, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,6 +74,21 @@ def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     else:
         monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)
     return home
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The settings of a store or CLI test, read from its environment (the service
+    tests override this with their own limits)."""
+    s = load_settings()
+    assert s.database_url == database_url
+    return s
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    with open_store(settings) as s:
+        yield s
 
 
 @pytest.fixture

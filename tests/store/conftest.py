@@ -1,27 +1,13 @@
-"""Store fixtures: settings and an open ``Store`` on the test's database."""
+"""Store fixtures (the settings and an open ``Store`` are the root conftest's)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from veil.config import Settings, load_settings
-from veil.store import Store, open_store
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    s = load_settings()
-    assert s.database_url == database_url
-    return s
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
-    with open_store(settings) as s:
-        yield s
+from veil.store import Store
 
 
 @pytest.fixture
