@@ -362,23 +362,19 @@ class Pages:
         return ctx
 
     def open_plain(self, path: str, ctx: Any = None, **options: Any) -> Any:
-        """A page without Veil's scripts (the status page): loaded, errors watched."""
-        ctx = ctx or self.context(**options)
-        page = ctx.new_page()
-        page.on("pageerror", lambda exc: self.errors.append(f"{path}: {exc}"))
-        page.on("console", lambda m: self.errors.append(f"{path}: console: {m.text}")
-                if m.type == "error" and not _EXPECTED_CONSOLE.match(m.text) else None)
-        page.goto(self.server.base + path, wait_until="load")
-        return page
-
-    def open(self, path: str, ctx: Any = None, **options: Any) -> Any:
-        """A new page at ``path`` (on the Veil server), once its script has started."""
+        """A page at ``path`` (on the Veil server), once loaded, errors watched: for a
+        page without Veil's scripts (the status page)."""
         ctx = ctx or self.context(**options)
         page = ctx.new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"{path}: {exc}"))
         page.on("console", lambda m: self.errors.append(f"{path}: console: {m.text}")
                 if m.type == "error" and not _EXPECTED_CONSOLE.match(m.text) else None)
         page.goto(self.server.base + path)
+        return page
+
+    def open(self, path: str, ctx: Any = None, **options: Any) -> Any:
+        """A new page at ``path`` (on the Veil server), once its script has started."""
+        page = self.open_plain(path, ctx, **options)
         page.wait_for_selector("body[data-ready='true']", state="attached")
         return page
 

@@ -21,73 +21,54 @@ const GROUP = 4;
 const TOKEN_BYTES = 32;
 export const CODE_LENGTH = Math.ceil((TOKEN_BYTES * 8) / 5); // 52
 
-/** Bytes of unpadded base64url text, or null if it is not exactly that. */
-function fromBase64url(text) {
-  if (!/^[A-Za-z0-9_-]+$/.test(text) || text.length % 4 === 1) return null;
-  const bytes = [];
-  let acc = 0;
-  let bits = 0;
-  for (const ch of text) {
-    acc = ((acc << 6) | B64URL.indexOf(ch)) & 0xffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push((acc >> bits) & 0xff);
-    }
-  }
-  if (acc & ((1 << bits) - 1)) return null; // leftover bits must be zero (canonical)
-  return bytes;
-}
-
-function toBase64url(bytes) {
+/**
+ * Bytes as symbols of ``alphabet`` (``width`` bits each, the last padded with zero
+ * bits): base64url with 6, the case code's alphabet with 5.
+ */
+function encode(bytes, alphabet, width) {
+  const mask = (1 << width) - 1;
   let out = "";
   let acc = 0;
   let bits = 0;
   for (const b of bytes) {
     acc = ((acc << 8) | b) & 0xffff;
     bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += B64URL[(acc >> bits) & 63];
+    while (bits >= width) {
+      bits -= width;
+      out += alphabet[(acc >> bits) & mask];
     }
   }
-  if (bits) out += B64URL[(acc << (6 - bits)) & 63];
+  if (bits) out += alphabet[(acc << (width - bits)) & mask];
   return out;
 }
 
-function toSymbols(bytes) {
-  let out = "";
-  let acc = 0;
-  let bits = 0;
-  for (const b of bytes) {
-    acc = ((acc << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += ALPHABET[(acc >> bits) & 31];
-    }
-  }
-  if (bits) out += ALPHABET[(acc << (5 - bits)) & 31];
-  return out;
-}
-
-function fromSymbols(text) {
+/**
+ * The bytes ``encode`` made ``text`` from, or null if it could not have: a symbol
+ * outside ``alphabet``, a whole unused symbol, or padding bits that are not zero
+ * (only the canonical text of some bytes is accepted).
+ */
+function decode(text, alphabet, width) {
   const bytes = [];
   let acc = 0;
   let bits = 0;
   for (const ch of text) {
-    const v = ALPHABET.indexOf(ch);
+    const v = alphabet.indexOf(ch);
     if (v < 0) return null;
-    acc = ((acc << 5) | v) & 0xffff;
-    bits += 5;
+    acc = ((acc << width) | v) & 0xffff;
+    bits += width;
     if (bits >= 8) {
       bits -= 8;
       bytes.push((acc >> bits) & 0xff);
     }
   }
-  if (bits >= 5 || acc & ((1 << bits) - 1)) return null; // not a whole code
+  if (bits >= width || acc & ((1 << bits) - 1)) return null;
   return bytes;
 }
+
+const toBase64url = (bytes) => encode(bytes, B64URL, 6);
+const fromBase64url = (text) => decode(text, B64URL, 6);
+const toSymbols = (bytes) => encode(bytes, ALPHABET, 5);
+const fromSymbols = (text) => decode(text, ALPHABET, 5);
 
 /** "ABCDEFGH…" as "ABCD-EFGH-…". */
 export function group(symbols) {
