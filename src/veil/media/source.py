@@ -240,7 +240,7 @@ class Media:
             return self._grey[factor]
         img = self._reduced_image(factor) if factor > 1 else None
         if img is None:
-            grey = self.image.convert("L")
+            grey = self.grey(1) if factor != 1 else self.image.convert("L")
         else:
             grey = img if img.mode == "L" else to_rgb8(img).convert("L")
             if self.orientation.value != 1:
