@@ -39,9 +39,10 @@ def reduction_factor(width: int, height: int) -> int:
 
     That leaves the reduced copy at least 192 pixels on its shorter side (1/2 from
     385 px, 1/4 from 897 px, 1/8 from 1921 px). Measured over the corpus and its
-    upscales (bench/imagehash_drift.py), pHash and dHash drift by a median of 0 bits
-    down to about 96 reduced pixels and by 1-4 below that, so a scale of its own
-    would buy no accuracy and would cost a second decode whenever the two differ.
+    upscales (bench/imagehash_drift.py, BENCHMARKS.md), pHash and dHash drift by a
+    median of 0 bits from about 150 reduced pixels up and by 2-4 at 41-80 px, so a
+    scale of their own would buy no accuracy and would cost a second decode
+    wherever the two differed.
     """
     return pdq_reduction_factor(width, height)
 
