@@ -172,8 +172,9 @@ def downsample_reduced(
     ri, rw = block_band(n_rows, factor, orientation.flip_rows)
     ci, cw = block_band(n_cols, factor, orientation.flip_cols)
     # wr @ plane @ wc.T, each product over the band only (einsum: no BLAS threads)
-    rows = np.einsum("il,ilc->ic", rw, plane[ri])
-    return np.einsum("jl,ijl->ij", cw, rows[:, ci]).astype(_F32)
+    rows: np.ndarray = np.einsum("il,ilc->ic", rw, plane[ri])
+    buf: np.ndarray = np.einsum("jl,ijl->ij", cw, rows[:, ci])
+    return buf.astype(_F32)
 
 
 # -- quality, DCT, bits: same float32 arithmetic as the reference ------------------------
