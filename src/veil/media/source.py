@@ -1,8 +1,10 @@
 """``Media``: untrusted bytes, checked from the header, decoded lazily and at most once.
 
 Signals ask for the view they need: the raw bytes (digests), the full RGB image
-(reference PDQ, pHash), or a reduced luma plane (Veil's fast PDQ path for JPEG),
-so a file is never decoded at full size when a cheaper view serves.
+(reference PDQ, non-JPEG input), a reduced luma plane (Veil's fast PDQ path for
+JPEG) or a grey image (pHash, dHash), so a file is never decoded at full size when
+a cheaper view serves. Every decode is cached on the ``Media``: however many
+signals ask, a file is decoded at most once per scale (``decoded`` lists them).
 """
 
 from __future__ import annotations
@@ -93,6 +95,12 @@ class Media:
         self.frames = self._count_frames(img)
         self.orientation = self._read_orientation(img)
         self.size = self.orientation.oriented_size(w, h)
+        #: The decodes done so far, in order: "full" or "1/k" (tests and benchmarks
+        #: check that signals share them).
+        self.decoded: list[str] = []
+        self._reduced: dict[int, Image.Image | None] = {}
+        self._reduced_luma: dict[int, ReducedLuma | None] = {}
+        self._grey: dict[int, Image.Image] = {}
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -157,6 +165,7 @@ class Media:
     def image(self) -> Image.Image:
         """The first frame, fully decoded, orientation applied, as 8-bit RGB."""
         img = self._open()
+        self.decoded.append("full")
         try:
             img.seek(0)
             img.load()
@@ -174,32 +183,70 @@ class Media:
         """``image`` as a contiguous (rows, cols, 3) uint8 array."""
         return np.ascontiguousarray(np.asarray(self.image, dtype=np.uint8))
 
+    def can_reduce(self, factor: int) -> bool:
+        """Whether the codec can decode this file at 1/``factor`` scale (JPEG's scaled
+        IDCT, factor 2, 4 or 8, when each side keeps at least one pixel)."""
+        w, h = self.stored_size
+        return (factor in (2, 4, 8) and self.pil_format in DCT_SCALABLE
+                and w // factor >= 1 and h // factor >= 1)
+
+    def _reduced_image(self, factor: int) -> Image.Image | None:
+        """The first frame decoded by the codec at 1/``factor`` scale, in stored
+        orientation: mode "L" for grey and YCbCr JPEGs (only the luma channel is
+        decoded), else what the codec gives (e.g. CMYK). Cached; None if impossible."""
+        if factor in self._reduced:
+            return self._reduced[factor]
+        result = None
+        if self.can_reduce(factor):
+            w, h = self.stored_size
+            img = self._open()
+            try:
+                img.draft("L", (w // factor, h // factor))
+                if img.size == (-(-w // factor), -(-h // factor)):
+                    self.decoded.append(f"1/{factor}")
+                    img.load()
+                    result = img
+            except _DECODE_ERRORS as exc:
+                raise _decode_error(exc, self.format) from None
+        self._reduced[factor] = result
+        return result
+
     def reduced_luma(self, factor: int) -> ReducedLuma | None:
         """Luma decoded at 1/``factor`` scale by the codec itself, or None if impossible.
 
         Only DCT-coded formats can do this cheaply (JPEG's scaled IDCT); the caller
         falls back to the full image otherwise.
         """
-        if factor not in (2, 4, 8) or self.pil_format not in DCT_SCALABLE:
-            return None
-        w, h = self.stored_size
-        if w // factor < 1 or h // factor < 1:
-            return None
-        img = self._open()
-        try:
-            img.draft("L", (w // factor, h // factor))
-            want = (-(-w // factor), -(-h // factor))
-            if img.size != want:
-                return None
-            img.load()
-        except _DECODE_ERRORS as exc:
-            raise _decode_error(exc, self.format) from None
-        if img.mode == "L":
-            luma = np.asarray(img, dtype=np.float32)
-        else:  # e.g. CMYK JPEG: the codec can't emit grey directly
-            luma = luma_from_rgb(np.asarray(to_rgb8(img), dtype=np.uint8))
-        return ReducedLuma(luma=luma, factor=factor, full_size=(w, h),
-                           orientation=self.orientation)
+        if factor in self._reduced_luma:
+            return self._reduced_luma[factor]
+        img = self._reduced_image(factor)
+        result = None
+        if img is not None:
+            if img.mode == "L":
+                luma = np.asarray(img, dtype=np.float32)
+            else:  # e.g. CMYK JPEG: the codec can't emit grey directly
+                luma = luma_from_rgb(np.asarray(to_rgb8(img), dtype=np.uint8))
+            result = ReducedLuma(luma=luma, factor=factor, full_size=self.stored_size,
+                                 orientation=self.orientation)
+        self._reduced_luma[factor] = result
+        return result
+
+    def grey(self, factor: int = 1) -> Image.Image:
+        """The first frame as 8-bit grey (mode "L"), orientation applied, as a viewer
+        shows it: decoded at 1/``factor`` scale where the codec can (see
+        ``reduced_luma``), else converted from the full ``image`` the way
+        ``Image.convert("L")`` does (ITU-R 601 weights, like the JPEG luma channel)."""
+        if factor in self._grey:
+            return self._grey[factor]
+        img = self._reduced_image(factor) if factor > 1 else None
+        if img is None:
+            grey = self.grey(1) if factor != 1 else self.image.convert("L")
+        else:
+            grey = img if img.mode == "L" else to_rgb8(img).convert("L")
+            if self.orientation.value != 1:
+                grey = self.orientation.apply_pil(grey)
+        self._grey[factor] = grey
+        return grey
 
 
 def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:

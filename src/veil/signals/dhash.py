@@ -1,10 +1,8 @@
 """``dhash``: imagehash's gradient (difference) hash (64 bits)."""
 
-import imagehash
-
-from veil.signals.imagehash_types import ImageHashType
+from veil.signals.imagehash_types import ImageHashType, dhash_image
 
 
 class DHash(ImageHashType):
     name = "dhash"
-    _fn = staticmethod(imagehash.dhash)
+    hash_grey = staticmethod(dhash_image)

@@ -1,10 +1,8 @@
 """``phash``: imagehash's DCT perceptual hash (64 bits)."""
 
-import imagehash
-
-from veil.signals.imagehash_types import ImageHashType
+from veil.signals.imagehash_types import ImageHashType, phash_image
 
 
 class PHash(ImageHashType):
     name = "phash"
-    _fn = staticmethod(imagehash.phash)
+    hash_grey = staticmethod(phash_image)
