@@ -41,6 +41,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 test: test-deps lint $(AXE)
 	$(BIN)/pytest -q

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from veil.config import MediaLimits
 from veil.errors import (
@@ -125,7 +125,7 @@ class Media:
     def _open(self) -> Image.Image:
         try:
             return Image.open(io.BytesIO(self.data))
-        except Image.UnidentifiedImageError:
+        except UnidentifiedImageError:
             raise MediaUnsupported(
                 f"not a recognised image; supported formats: {ACCEPTED_TEXT}"
             ) from None
