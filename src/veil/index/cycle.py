@@ -30,13 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from veil.index import kernels
-from veil.index.chunks import CHUNK_BITS, chunk_values, row_bits_for, top_bits_for
+from veil.index.chunks import (
+    CHUNK_BITS,
+    INV_SHIFT,
+    RECORD_BYTES,
+    chunk_values,
+    row_bits_for,
+    top_bits_for,
+)
 
-#: Bytes per record: up to 40 bits of (rest of the chunk << row_bits | position).
-RECORD_BYTES = kernels.RECORD_BYTES
-#: One rank sample per this power of two of positions.
-INV_SHIFT = kernels.INV_SHIFT
 #: Rows decoded on all cores from this many; fewer (a query's matches) on the caller's.
 DECODE_PARALLEL_MIN = 4096
 
@@ -63,6 +65,8 @@ class CycleTables:
         rows = np.ascontiguousarray(rows, np.int64)
         out = np.empty((len(rows), self.tables // 2), np.uint64)
         if len(rows):
+            from veil.index import kernels
+
             fn = (kernels.cycle_decode if len(rows) >= DECODE_PARALLEL_MIN
                   else kernels.cycle_decode_serial)
             fn(self.dirs, self.records, self.inv, self.top_bits, self.row_bits, rows, out)
@@ -73,6 +77,8 @@ class CycleTables:
         tombstoned already; their cycles stay walkable)."""
         rows = np.ascontiguousarray(rows, np.int64)
         if len(rows):
+            from veil.index import kernels
+
             kernels.cycle_erase(self.records, self.row_bits, rows)
 
 

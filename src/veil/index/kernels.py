@@ -23,14 +23,10 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: Chunks of the multi-index are this wide; 256-bit hashes give 8 tables.
-CHUNK_BITS = 32
+from veil.index.chunks import CHUNK_BITS, INV_SHIFT, RECORD_BYTES
+
 #: Buckets ahead whose first cache line is requested while the current one is read.
 PREFETCH_AHEAD = 16
-#: Bytes per cycle-table record (see ``cycle``), and one rank sample per this power
-#: of two of positions.
-RECORD_BYTES = 5
-INV_SHIFT = 5
 
 
 @intrinsic

@@ -20,7 +20,6 @@ from math import comb
 
 import numpy as np
 
-from veil.index import kernels
 from veil.index.cycle import CycleTables
 
 #: Matches per query the first kernel pass keeps room for; queries with more (a
@@ -38,6 +37,12 @@ MAX_CHUNK_RADIUS = 6
 _COST_PROBE, _COST_MEMBER, _COST_SCAN, _COST_DECODE = 12.0, 1.0, 1.5, 60.0
 #: Rows of a cycle block decoded per step when it has to be scanned.
 DECODE_ROWS = 65_536
+#: A scan of plain rows costing at most this many (query, row) comparisons runs in
+#: numpy, not in a compiled kernel: a scan's few queries against a small bank cost
+#: microseconds either way, and a process that only does such searches (``veil
+#: scan`` against a small bank) never imports numba or loads its kernels (0.45 s
+#: measured, bench/scan_phases.py). The numpy temporaries stay under 8 MiB.
+NUMPY_SCAN_MAX = 1 << 18
 
 
 def probe_radii(radius: int, tables: int) -> np.ndarray:
@@ -107,6 +112,8 @@ def search_rows(words: np.ndarray | None, dead: np.ndarray, cycle: CycleTables |
                 probe_cost(n, cycle.top_bits, radii) < scan_cost(n, decoded=True)):
             masks, pops, upto = flip_masks(cycle.top_bits, s_max)
 
+            from veil.index import kernels
+
             def probe(qs, cap, out_rows, out_dist, counts):  # type: ignore[no-untyped-def]
                 fn = (kernels.cycle_search if len(qs) >= PARALLEL_MIN
                       else kernels.cycle_search_serial)
@@ -116,10 +123,24 @@ def search_rows(words: np.ndarray | None, dead: np.ndarray, cycle: CycleTables |
             return _collect(probe, queries)
         return _scan_decoded(cycle, dead, queries, radius)
     assert words is not None
+    if len(queries) * n <= NUMPY_SCAN_MAX:
+        return _scan_numpy(words, dead, queries, radius)
     return _collect(_scanner(words, dead, radius), queries)
 
 
+def _scan_numpy(words: np.ndarray, dead: np.ndarray, queries: np.ndarray,
+                radius: int) -> RowHits:
+    """Every live row within ``radius`` of each query, by comparing all of them (for
+    small work only: ``NUMPY_SCAN_MAX``); ordered by query, then row, like the kernels'."""
+    distance = np.bitwise_count(queries[:, None, :] ^ words[None, :, :]).sum(
+        axis=2, dtype=np.int64)
+    query, row = np.nonzero((distance <= radius) & (dead[None, :] == 0))
+    return RowHits(query.astype(np.int64), row.astype(np.int64), distance[query, row])
+
+
 def _scanner(words: np.ndarray, dead: np.ndarray, radius: int):  # type: ignore[no-untyped-def]
+    from veil.index import kernels
+
     def scan(qs, cap, out_rows, out_dist, counts):  # type: ignore[no-untyped-def]
         fn = kernels.brute_search if len(qs) >= PARALLEL_MIN else kernels.brute_search_serial
         fn(words, dead, qs, radius, cap, out_rows, out_dist, counts)

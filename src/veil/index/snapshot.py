@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from veil.errors import BadSnapshot, StaleSnapshot
-from veil.index.chunks import CHUNK_BITS, row_bits_for, top_bits_for
-from veil.index.cycle import RECORD_BYTES, CycleTables, check_cycle, rank_samples
+from veil.index.chunks import CHUNK_BITS, RECORD_BYTES, row_bits_for, top_bits_for
+from veil.index.cycle import CycleTables, check_cycle, rank_samples
 from veil.index.hamming import Block, HammingIndex
 from veil.index.packing import words_per_hash
 
