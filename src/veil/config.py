@@ -57,6 +57,20 @@ class MediaLimits(BaseSettings):
     max_frames: int = Field(1000, ge=1, description=(
         "Most frames read from an animated image (GIF/WebP/APNG/TIFF); images with more "
         "are refused rather than silently truncated."))
+    max_decode_bytes: int = Field(1024 * 1024 * 1024, ge=1024 * 1024, description=(
+        "Most memory decoding one file may take, estimated from its header (pixels × "
+        "bytes per pixel of the stored mode and of the conversions hashing needs); a "
+        "file over it is refused before decoding. A JPEG decoded at reduced scale costs "
+        "a fraction of its pixels."))
+    large_decode_bytes: int = Field(64 * 1024 * 1024, ge=1024 * 1024, description=(
+        "Decodes estimated above this wait for one of max_large_decodes slots, so a "
+        "burst of large files is decoded one after another."))
+    max_large_decodes: int = Field(1, ge=1, description=(
+        "Large decodes (see large_decode_bytes) at once, per process."))
+    memory_ceiling_bytes: int = Field(0, ge=0, description=(
+        "A large decode that would take the process's resident memory past this is "
+        "refused for now (media.busy; 503 in the service) rather than left to the OOM "
+        "killer. 0: three quarters of the machine's memory."))
 
 
 class Helpline(BaseModel):

@@ -46,6 +46,13 @@ class MediaEmpty(MediaError):
     code = "media.empty"
 
 
+class MediaBusy(MediaError):
+    """Decoding now would take the process past its memory ceiling: retry shortly."""
+
+    code = "media.busy"
+    http_status = 503
+
+
 class SignalError(VeilError):
     code = "signal.invalid"
 

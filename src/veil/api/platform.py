@@ -118,10 +118,11 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
         "pdq": allowed_threshold(services, principal, "pdq", threshold)}
     data = await read_upload(request, settings.media.max_bytes)
     try:
-        async with services.scan_slots:
-            result = await services.in_worker(
-                partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
-                        label="upload"))
+        # on the scan threads, not the matching ones: a scan waiting for a large
+        # decode's turn (veil.media.budget) must not hold up /v1/match
+        result = await services.in_worker(
+            partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
+                    label="upload"), limiter=services.scan_slots)
     finally:
         del data  # the upload is dropped here; only its signals go on
     file, verdict = result.file, result.verdict

@@ -85,10 +85,11 @@ class Services:
         self._loader = threading.Thread(target=run, name="veil-index-load", daemon=True)
         self._loader.start()
 
-    async def in_worker(self, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` on one of the ``work`` threads (waiting for one if all are
-        busy): matching and hashing never hold the event loop."""
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.work)
+    async def in_worker(self, fn: Callable[..., T], *args: object,
+                        limiter: anyio.CapacityLimiter | None = None) -> T:
+        """``fn(*args)`` on one of the ``work`` threads, or of ``limiter``'s (waiting
+        for one if all are busy): matching and hashing never hold the event loop."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=limiter or self.work)
 
     def stop(self) -> None:
         self.live.stop_polling()

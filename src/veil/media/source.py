@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,11 +29,21 @@ from veil.errors import (
     MediaTruncated,
     MediaUnsupported,
 )
+from veil.media import budget
 from veil.media.formats import ACCEPTED, ACCEPTED_TEXT, DCT_SCALABLE, register_plugins
 from veil.media.orientation import Orientation
 
 # Truncated files must fail loudly, never hash as half a picture.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+#: Images up to this many pixels may be expanded to RGB (the reference PDQ path, bit
+#: for bit with ``pdqhash``); larger ones are hashed from their grey copy only, which
+#: holds a byte a pixel where the RGB copies and ``pdqhash``'s buffers hold about 15.
+RGB_MAX_PIXELS = 16_000_000
+#: Bytes a pixel the RGB view and the reference PDQ path hold on top of the decode.
+RGB_VIEW_BPP = 15
+#: A JPEG whose shorter side is at least this is hashed from a codec-reduced decode.
+REDUCIBLE_SIDE = 512
 
 # Pillow's decoders surface corrupt input as any of these; all mean "bad file".
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
@@ -92,6 +104,7 @@ class Media:
                 f"{limits.max_pixels:,} pixels and {limits.max_side:,} per side"
             )
         self.stored_size = (w, h)
+        self._mode = img.mode
         self.frames = self._count_frames(img)
         self.orientation = self._read_orientation(img)
         self.size = self.orientation.oriented_size(w, h)
@@ -149,6 +162,11 @@ class Media:
         return n
 
     def _read_orientation(self, img: Image.Image) -> Orientation:
+        if img.format == "PNG" and "exif" not in img.info:
+            # Pillow looks for an eXIf chunk after the pixels by decoding them all: a
+            # header check must never decode (the memory budget is not set yet). An
+            # eXIf chunk before the pixels is in ``info`` and read below.
+            return Orientation(1)
         try:
             value = img.getexif().get(0x0112, 1)
         except Exception as exc:  # broken EXIF must not sink an otherwise good image
@@ -160,16 +178,66 @@ class Media:
             self.warnings.append(f"invalid EXIF orientation {value!r} ignored")
             return Orientation(1)
 
+    # -- what decoding will cost ---------------------------------------------------------
+    @property
+    def pixels(self) -> int:
+        w, h = self.stored_size
+        return w * h
+
+    def decode_estimate(self) -> int:
+        """Bytes decoding and hashing this file may hold at once, from its header: a
+        JPEG large enough for the codec's reduced decode holds a quarter of its luma
+        at most; anything else its pixels in the stored mode, plus the grey copy, plus
+        (up to ``RGB_MAX_PIXELS``) the RGB copies the reference PDQ path makes."""
+        if self.pil_format in DCT_SCALABLE and min(self.stored_size) >= REDUCIBLE_SIDE:
+            return self.pixels // 4 * 2
+        per_pixel = budget.stored_bpp(self._mode) + 2  # the grey copy, and its array
+        if self.pixels <= RGB_MAX_PIXELS:
+            per_pixel += RGB_VIEW_BPP
+        return int(self.pixels * per_pixel)
+
+    @contextmanager
+    def decoding(self) -> Iterator[None]:
+        """While open, this file may be decoded and hashed: the memory its decode is
+        estimated to need is reserved (``budget``); on leaving, its pixels are
+        dropped, so the reservation ends when the memory is freed."""
+        with budget.reserve(self.decode_estimate(), self.limits, f"this {self.format}"):
+            try:
+                yield
+            finally:
+                self.drop_pixels()
+
+    def drop_pixels(self) -> None:
+        """Forget every decoded view (the bytes and header facts stay)."""
+        for view in ("full", "image", "rgb"):
+            self.__dict__.pop(view, None)
+        self._reduced.clear()
+        self._reduced_luma.clear()
+        self._grey.clear()
+
     # -- decoded views ---------------------------------------------------------------
     @cached_property
-    def image(self) -> Image.Image:
-        """The first frame, fully decoded, orientation applied, as 8-bit RGB."""
+    def full(self) -> Image.Image:
+        """The first frame, fully decoded, in its stored mode and orientation."""
+        budget.check(self.decode_estimate(), self.limits, f"this {self.format}")
         img = self._open()
         self.decoded.append("full")
         try:
             img.seek(0)
             img.load()
-            rgb = to_rgb8(img)
+        except _DECODE_ERRORS as exc:
+            raise _decode_error(exc, self.format) from None
+        return img
+
+    @cached_property
+    def image(self) -> Image.Image:
+        """The first frame, fully decoded, orientation applied, as 8-bit RGB (images up
+        to ``RGB_MAX_PIXELS``; larger ones are hashed from ``grey``)."""
+        if self.pixels > RGB_MAX_PIXELS:
+            raise MediaTooLarge(f"a {self.pixels:,}-pixel image is hashed from its grey "
+                                "copy, never expanded to RGB", code="media.rgb_too_large")
+        try:
+            rgb = to_rgb8(self.full)
         except MediaError:
             raise
         except _DECODE_ERRORS as exc:
@@ -240,7 +308,15 @@ class Media:
             return self._grey[factor]
         img = self._reduced_image(factor) if factor > 1 else None
         if img is None:
-            grey = self.grey(1) if factor != 1 else self.image.convert("L")
+            if factor != 1:
+                grey = self.grey(1)
+            else:
+                try:
+                    grey = to_grey8(self.full)
+                except _DECODE_ERRORS as exc:
+                    raise _decode_error(exc, self.format) from None
+                if self.orientation.value != 1:
+                    grey = self.orientation.apply_pil(grey)
         else:
             grey = img if img.mode == "L" else to_rgb8(img).convert("L")
             if self.orientation.value != 1:
@@ -256,19 +332,51 @@ def luma_from_rgb(rgb: np.ndarray) -> np.ndarray:
     )
 
 
+#: Deep single-channel modes: shown (and hashed) through an 8-bit grey copy.
+DEEP_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+#: Modes Pillow converts to grey directly, with the same weights as through RGB.
+DIRECT_GREY = frozenset({"L", "RGB", "RGBA", "RGBX", "P", "PA", "LA", "1"})
+#: Rows converted per step from a deep mode: the temporaries stay a few MiB.
+STRIP_ROWS = 256
+
+
+def _deep_to_grey8(img: Image.Image) -> Image.Image:
+    """A 16-bit, 32-bit or float image as 8-bit grey, a strip of rows at a time (no
+    whole-image copy in a wider type): 16/32-bit integers keep their top byte when
+    the data uses more than 8 bits (as a viewer shows them); floats are clipped to
+    0-255, NaN as 0."""
+    w, h = img.size
+    out = np.empty((h, w), np.uint8)
+    extrema = img.getextrema()  # (min, max) of a single-channel image
+    # Pillow types it for multi-band images too (a tuple of pairs); one band here
+    high = float(extrema[1]) if isinstance(extrema, tuple) else 0.0  # type: ignore[arg-type]
+    shift = 0
+    if img.mode != "F" and high > 255:
+        shift = 8 if high <= 0xFFFF else 24
+    for top in range(0, h, STRIP_ROWS):
+        strip = np.asarray(img.crop((0, top, w, min(h, top + STRIP_ROWS))))
+        if img.mode == "F":
+            out[top:top + len(strip)] = np.clip(np.nan_to_num(strip), 0, 255)
+        else:
+            out[top:top + len(strip)] = np.clip(strip.astype(np.int64) >> shift, 0, 255)
+    return Image.fromarray(out, "L")
+
+
+def to_grey8(img: Image.Image) -> Image.Image:
+    """Any Pillow mode as 8-bit grey, never through a wider or RGB copy where Pillow
+    can go straight to grey (ITU-R 601 weights, like the JPEG luma channel)."""
+    if img.mode in DEEP_MODES:
+        return _deep_to_grey8(img)
+    if img.mode in DIRECT_GREY:
+        return img.convert("L")
+    return img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB …
+
+
 def to_rgb8(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB without silently clipping deep images."""
     mode = img.mode
     if mode == "RGB":
         return img
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        arr = np.asarray(img).astype(np.int64)
-        # 16-bit data: keep the top byte, as a viewer would display it.
-        shift = 8 if arr.size and int(arr.max()) > 255 else 0
-        grey = np.clip(arr >> shift, 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
-    if mode == "F":
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        grey = np.clip(arr, 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
+    if mode in DEEP_MODES:
+        return _deep_to_grey8(img).convert("RGB")
     return img.convert("RGB")

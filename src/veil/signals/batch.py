@@ -47,7 +47,7 @@ def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = 
     """Compute ``signal_names`` (with their variants, where offered, if ``dihedral``)."""
     sigs = []
     variants: dict[str, tuple[str, ...]] = {}
-    with collecting() as raised:
+    with collecting() as raised, media.decoding():
         for name in signal_names:
             st = get(name)
             if dihedral and st.variants:

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 import pdqhash
 
-from veil.media.source import Media
+from veil.media.source import RGB_MAX_PIXELS, Media
 from veil.signals import pdq_core
 from veil.signals.base import Signal, SignalType, Variant
 
@@ -84,6 +84,12 @@ def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
         buf = pdq_core.downsample_reduced(
             reduced.luma, reduced.factor, reduced.full_size, reduced.orientation
         )
+        dct = pdq_core.dct16(buf)
+        return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
+    if media.pixels > RGB_MAX_PIXELS:
+        # too large to expand to RGB: the grey copy, through the full-resolution
+        # filter weights a strip of rows at a time (a byte a pixel held, not ~15)
+        buf = pdq_core.downsample_grey(np.asarray(media.grey(1)))
         dct = pdq_core.dct16(buf)
         return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
     rgb = media.rgb

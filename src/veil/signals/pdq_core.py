@@ -177,6 +177,25 @@ def downsample_reduced(
     return buf.astype(_F32)
 
 
+#: Rows of a grey plane weighed per step by ``downsample_grey``.
+GREY_STRIP_ROWS = 512
+
+
+def downsample_grey(grey: np.ndarray) -> np.ndarray:
+    """64×64 buffer of an 8-bit grey plane too large to hold in float: the
+    full-resolution weights (``tent_weights``) applied a strip of rows at a time, in
+    float64. Against the reference's float32 running sums and its own RGB luma, the
+    hash drifts by a bit or two at most (tests/signals)."""
+    rows, cols = grey.shape
+    wr = tent_weights(rows)
+    wc_t = np.ascontiguousarray(tent_weights(cols).T)
+    acc = np.zeros((OUT, OUT))
+    for top in range(0, rows, GREY_STRIP_ROWS):
+        strip = grey[top:top + GREY_STRIP_ROWS].astype(np.float64)
+        acc += wr[:, top:top + len(strip)] @ (strip @ wc_t)
+    return acc.astype(_F32)
+
+
 # -- quality, DCT, bits: same float32 arithmetic as the reference ------------------------
 def _dct_matrix() -> np.ndarray:
     scale = _F32(np.sqrt(2.0 / 64.0))
