@@ -33,3 +33,18 @@ def test_exact_digest_reason_reads_naturally() -> None:
                       threshold=0)], {})
     assert v.decision == "review" and "identical bytes" in v.reasons[0]
     assert v.as_json()["matches"][0]["signal"] == "md5"
+
+
+def test_a_cut_listing_keeps_the_match_that_decided() -> None:
+    near = [_m("protected", "protected_photo", d) for d in range(1, 11)]
+    v = decide([*near, _m("ncii", "confirmed_ncii", 25)], {}).noting(["dct: not matched"])
+    full = v.as_json()
+    assert len(full["matches"]) == 11 and "matches_total" not in full  # type: ignore[arg-type]
+    cut = v.as_json(3)
+    assert cut["decision"] == "block" and cut["matches_total"] == 11
+    assert [m["distance"] for m in cut["matches"]] == [1, 2, 25]  # type: ignore[index,union-attr]
+    assert cut["reasons"][-2].endswith("→ block")  # type: ignore[index]
+    assert cut["reasons"][-1] == "dct: not matched"  # type: ignore[index]
+    assert len(cut["reasons"]) == 4  # type: ignore[arg-type]
+    closest = decide(near, {}).as_json(3)  # the decisive one is already listed
+    assert [m["distance"] for m in closest["matches"]] == [1, 2, 3]  # type: ignore[index,union-attr]

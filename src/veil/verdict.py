@@ -6,7 +6,7 @@ lines and tables, and the verdict's reasons are all built from it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,10 +69,29 @@ class Verdict(BaseModel):
     decision: Decision
     matches: tuple[Match, ...] = ()
     reasons: tuple[str, ...] = ()
+    # each match's action under its bank's policy (not part of any reply)
+    actions: tuple[Decision, ...] = Field((), exclude=True)
 
-    def as_json(self) -> dict[str, object]:
-        return {"decision": self.decision, "reasons": list(self.reasons),
-                "matches": [m.as_json() for m in self.matches]}
+    def as_json(self, listed: int | None = None) -> dict[str, object]:
+        """The verdict for a reply; with ``listed``, at most that many matches (and
+        their reasons) closest first, plus the one that set the decision if it is not
+        among them, and ``matches_total``: a cluster of near-identical bank entries
+        must not make one answer huge."""
+        shown: Sequence[int] = range(len(self.matches))
+        if listed is not None and len(self.matches) > listed:
+            decisive = self._decisive()
+            shown = range(listed) if decisive < listed else [*range(listed - 1), decisive]
+        reply: dict[str, object] = {
+            "decision": self.decision,
+            "reasons": [self.reasons[i] for i in shown] + list(self.reasons[len(self.matches):]),
+            "matches": [self.matches[i].as_json() for i in shown]}
+        if listed is not None:
+            reply["matches_total"] = len(self.matches)
+        return reply
+
+    def _decisive(self) -> int:
+        """Index of the closest match whose action is the decision."""
+        return next((i for i, a in enumerate(self.actions) if a == self.decision), 0)
 
     def noting(self, notes: Iterable[str]) -> Verdict:
         """This verdict with ``notes`` (e.g. signals not matched, and why) as reasons."""
@@ -97,11 +116,13 @@ def decide(matches: Iterable[Match],
     if not ordered:
         return Verdict(decision="allow", reasons=("no bank entry within its threshold",))
     decision: Decision = "allow"
-    reasons = []
+    reasons, actions = [], []
     for m in ordered:
         act = action_for(m.category, policies.get(m.bank))
         if _SEVERITY[act] > _SEVERITY[decision]:
             decision = act
+        actions.append(act)
         reasons.append(f"{m.evidence()}: entry {m.entry_id} in bank '{m.bank}' "
                        f"({m.category}) → {act}")
-    return Verdict(decision=decision, matches=ordered, reasons=tuple(reasons))
+    return Verdict(decision=decision, matches=ordered, reasons=tuple(reasons),
+                   actions=tuple(actions))

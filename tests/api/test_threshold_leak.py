@@ -4,12 +4,14 @@ worker threads, never on the event loop."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from veil.api import create_app
 from veil.api.services import Services
@@ -92,3 +94,40 @@ def test_matching_runs_on_worker_threads(client: TestClient, banked: list[str],
     assert threads and all(t.startswith("AnyIO worker thread") for t in threads), threads
     metrics = client.get("/metrics").text
     assert "veil_event_loop_lag_seconds_bucket" in metrics
+
+
+def test_a_cluster_cannot_make_an_answer_huge(client: TestClient, services: Services,
+                                              auth: Callable[[str], dict[str, str]],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    base = int("5a" * 32, 16)
+    cluster = [f"{base ^ (1 << i):064x}" for i in range(256)]  # 256 entries, 1 bit apart
+    services.store.create_bank("cluster", "imported", actor="t")
+    services.store.import_entries("cluster", [HashRow("pdq", v) for v in cluster], actor="t")
+    r = client.post("/v1/match", headers=auth("platform"),
+                    json={"signals": [{"signal": "pdq", "value": "5a" * 32}] * 50})
+    assert r.status_code == 200
+    for result in r.json()["results"]:
+        assert result["matches_total"] == 256 and len(result["matches"]) == 100
+        assert result["decision"] == "review"
+        assert [m["distance"] for m in result["matches"]] == [1] * 100  # the closest
+    assert len(r.content) < 2_000_000
+
+
+def test_a_scan_lists_the_closest_matches_too(client: TestClient, services: Services,
+                                              auth: Callable[[str], dict[str, str]]) -> None:
+    upload = io.BytesIO()
+    blocks = np.random.default_rng(3).integers(0, 256, (12, 16), dtype=np.uint8)
+    Image.fromarray(blocks).resize((320, 240), Image.Resampling.NEAREST).save(upload, "PNG")
+    r = client.post("/v1/scan", headers={**auth("platform"), "Content-Type": "image/png"},
+                    content=upload.getvalue())
+    assert r.status_code == 200, r.text
+    pdq = next(s["value"] for s in r.json()["signals"] if s["signal"] == "pdq")
+    base = int(pdq, 16)
+    services.store.create_bank("cluster", "imported", actor="t")
+    services.store.import_entries(
+        "cluster", [HashRow("pdq", f"{base ^ (1 << i):064x}") for i in range(140)], actor="t")
+    r = client.post("/v1/scan", headers={**auth("platform"), "Content-Type": "image/png"},
+                    content=upload.getvalue())
+    body = r.json()
+    assert body["decision"] == "review" and body["matches_total"] == 140
+    assert len(body["matches"]) == 100 and len(body["reasons"]) == 100

@@ -64,12 +64,13 @@ def _match(services: Services, body: MatchRequest,
         for i, hits in zip(positions, per_query, strict=True):
             answers[i] = hits
     results = []
+    listed = services.settings.api.max_matches_listed
     found_all: list[Match] = []
     for i, ((signal, _), found) in enumerate(zip(queries, answers, strict=True)):
         found_all += found
-        verdict = matcher.decide(found)
-        results.append({"index": i, "signal": signal, "decision": verdict.decision,
-                        "matches": [m.as_json() for m in verdict.matches]})
+        verdict = matcher.decide(found).as_json(listed)  # decided on all, listing cut
+        del verdict["reasons"]
+        results.append({"index": i, "signal": signal, **verdict})
     services.matched(found_all)
     return {"results": results}
 
@@ -133,4 +134,4 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
     return JSONResponse({
         "format": file.format, "width": width, "height": height,
         "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
-        **verdict.as_json()})
+        **verdict.as_json(settings.api.max_matches_listed)})

@@ -94,7 +94,9 @@ class MatchResult(BaseModel):
     index: int
     signal: str
     decision: Literal["block", "review", "allow"]
-    matches: list[Match]
+    matches: list[Match] = Field(description="The closest matches, at most "
+                                 "VEIL_API_MAX_MATCHES_LISTED (the decision weighs all)")
+    matches_total: int = Field(description="How many entries matched in all")
 
 
 class MatchResponse(BaseModel):
@@ -109,7 +111,9 @@ class ScanResponse(BaseModel):
     warnings: list[str]
     decision: Literal["block", "review", "allow"]
     reasons: list[str]
-    matches: list[Match]
+    matches: list[Match] = Field(description="The closest matches, at most "
+                                 "VEIL_API_MAX_MATCHES_LISTED (the decision weighs all)")
+    matches_total: int = Field(description="How many entries matched in all")
 
 
 # -- admin and review ---------------------------------------------------------------------
