@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from oriented import jpeg, oriented_jpeg
 from veil.config import MediaLimits
-from veil.media.orientation import Orientation
 from veil.media.source import Media
 from veil.signals import get, names
 from veil.signals.batch import hash_media
@@ -42,11 +42,6 @@ LANCZOS = Image.Resampling.LANCZOS
 #: The drift limits (bits, of 64) for the reduced path.
 MEDIAN_LIMIT, MAX_LIMIT = 2, 6
 
-
-def _jpeg(img: Image.Image, quality: int = 90, exif: bytes | None = None) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality, **({"exif": exif} if exif else {}))
-    return buf.getvalue()
 
 
 def _upscale(path: Path, megapixels: float, grain: bool = False, seed: int = 0) -> Image.Image:
@@ -106,7 +101,7 @@ def test_non_jpeg_is_hashed_from_the_full_image_exactly(photos: list[Path]) -> N
 
 
 def test_fast_false_is_the_reference(photos: list[Path]) -> None:
-    media = Media.from_bytes(_jpeg(_upscale(photos[7], 12.0)), LIMITS)
+    media = Media.from_bytes(jpeg(_upscale(photos[7], 12.0)), LIMITS)
     grey = grey_view(media, fast=False)
     assert grey.size == media.size
     assert (PHASH.hash_grey(grey), DHASH.hash_grey(grey)) == _reference(media)
@@ -116,7 +111,7 @@ def test_fast_false_is_the_reference(photos: list[Path]) -> None:
 def _drift(paths: list[Path], megapixels: float, grain: bool) -> tuple[np.ndarray, set[int]]:
     dists, factors = [], set()
     for i, p in enumerate(paths):
-        media = Media.from_bytes(_jpeg(_upscale(p, megapixels, grain, seed=i)), LIMITS)
+        media = Media.from_bytes(jpeg(_upscale(p, megapixels, grain, seed=i)), LIMITS)
         factors.add(reduction_factor(*media.stored_size))
         ours, ref = _ours(media), _reference(media)
         dists.append([hamming_hex(ours[0], ref[0]), hamming_hex(ours[1], ref[1])])
@@ -152,16 +147,7 @@ def test_reduced_path_drift_within_limits(photos: list[Path], megapixels: float,
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_reduced_path_applies_exif_orientation(photos: list[Path], orientation: int) -> None:
     shown = _upscale(photos[3], 3.0)
-    o = Orientation(orientation)
-    candidates = []
-    for k in range(4):
-        r = np.rot90(np.asarray(shown), k)
-        candidates += [r, r[:, ::-1]]
-    stored = next(c for c in candidates if np.array_equal(o.apply(c), np.asarray(shown)))
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    media = Media.from_bytes(_jpeg(Image.fromarray(np.ascontiguousarray(stored)),
-                                   exif=exif.tobytes()), LIMITS)
+    media = Media.from_bytes(oriented_jpeg(shown, orientation), LIMITS)
     k = reduction_factor(*media.stored_size)
     assert media.size == shown.size and k > 1
     grey = grey_view(media)
@@ -173,7 +159,7 @@ def test_reduced_path_applies_exif_orientation(photos: list[Path], orientation: 
 
 def test_cmyk_jpeg_reduced_path(photos: list[Path]) -> None:
     big = _upscale(photos[9], 3.0)
-    media = Media.from_bytes(_jpeg(big.convert("CMYK"), quality=95), LIMITS)
+    media = Media.from_bytes(jpeg(big.convert("CMYK"), quality=95), LIMITS)
     assert media.can_reduce(8)
     ours, ref = _ours(media), _reference(media)
     assert media.grey(reduction_factor(*media.stored_size)).mode == "L"
@@ -190,7 +176,7 @@ def test_scale_is_pdqs() -> None:
 @pytest.mark.parametrize("dihedral", [False, True])
 def test_every_signal_of_a_12mp_jpeg_costs_one_reduced_decode(photos: list[Path],
                                                               dihedral: bool) -> None:
-    media = Media.from_bytes(_jpeg(_upscale(photos[2], 12.0)), LIMITS)
+    media = Media.from_bytes(jpeg(_upscale(photos[2], 12.0)), LIMITS)
     result = hash_media(media, tuple(names()), dihedral=dihedral)
     assert [s.type for s in result.signals] == names()
     assert media.decoded == ["1/8"]

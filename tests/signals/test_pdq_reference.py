@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import pdqhash
 import pytest
 from PIL import Image
 
+from oriented import jpeg, oriented_jpeg
 from veil.config import MediaLimits
 from veil.media.orientation import Orientation
 from veil.media.source import Media, luma_from_rgb
@@ -115,11 +115,6 @@ def test_dihedral_variants_match_rotated_files(ref_dir: Path) -> None:
             assert hamming_hex(base.hash, other) > 64, name
 
 
-def _jpeg(img: Image.Image, quality: int = 92, exif: bytes | None = None) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality, **({"exif": exif} if exif else {}))
-    return buf.getvalue()
-
 
 def _drift(paths: list[Path], scale: float) -> tuple[np.ndarray, set[int]]:
     dists, factors = [], set()
@@ -127,7 +122,7 @@ def _drift(paths: list[Path], scale: float) -> tuple[np.ndarray, set[int]]:
         im = Image.open(p).convert("RGB")
         big = im.resize((round(im.width * scale), round(im.height * scale)),
                         Image.Resampling.BICUBIC)
-        media = Media.from_bytes(_jpeg(big), LIMITS)
+        media = Media.from_bytes(jpeg(big, 92), LIMITS)
         factors.add(reduction_factor(*media.stored_size))
         fast = compute_pdq(media, fast=True)
         full = compute_pdq(media, fast=False)
@@ -156,21 +151,11 @@ def test_fast_path_drift_within_limits(photos: list[Path], scale: float, count: 
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_fast_path_applies_exif_orientation(photos: list[Path], orientation: int) -> None:
     shown = Image.open(photos[3]).convert("RGB").resize((1443, 963), Image.Resampling.BICUBIC)
-    o = Orientation(orientation)
-    # store the pixels that this orientation turns into ``shown``: one of the 8
-    # dihedral images of it
-    candidates = []
-    for k in range(4):
-        r = np.rot90(np.asarray(shown), k)
-        candidates += [r, r[:, ::-1]]
-    stored = next(c for c in candidates if np.array_equal(o.apply(c), np.asarray(shown)))
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    data = _jpeg(Image.fromarray(np.ascontiguousarray(stored)), exif=exif.tobytes())
+    data = oriented_jpeg(shown, orientation, quality=92)
     media = Media.from_bytes(data, LIMITS)
     assert media.orientation.value == orientation
     assert media.size == shown.size
-    expected = compute_pdq(Media.from_bytes(_jpeg(shown), LIMITS), fast=False).hash
+    expected = compute_pdq(Media.from_bytes(jpeg(shown, 92), LIMITS), fast=False).hash
     assert reduction_factor(*media.stored_size) > 1
     assert hamming_hex(compute_pdq(media).hash, expected) <= 8
     assert hamming_hex(compute_pdq(media, fast=False).hash, expected) <= 8
