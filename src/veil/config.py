@@ -95,9 +95,9 @@ class ApiLimits(BaseSettings):
     max_batch: int = Field(1000, ge=1, description="Most signals in one POST /v1/match.")
     max_case_signals: int = Field(100, ge=2, description="Most signals in one victim case.")
     max_matches_listed: int = Field(100, ge=1, description=(
-        "Most matches listed per signal in a /v1/match answer, closest first (the "
-        "decision weighs all of them): a bank with a cluster of near-identical hashes "
-        "cannot make one request's answer huge."))
+        "Most matches listed per signal in a /v1/match answer and per upload in a "
+        "/v1/scan answer, closest first (the decision weighs all of them): a bank with a "
+        "cluster of near-identical hashes cannot make one request's answer huge."))
     max_import_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1, description=(
         "Largest hash-list upload to POST /v1/admin/banks/{name}/entries (streamed into "
         "the importer, never held whole in memory)."))

@@ -15,19 +15,7 @@ from pathlib import Path
 from api_support import ATTEST, PDQ
 from fastapi.testclient import TestClient
 
-from served import free_port, stop, wait_ready
-
-
-def _read_status(sock: socket.socket, timeout: float) -> tuple[int, float]:
-    sock.settimeout(timeout)
-    started = time.monotonic()
-    data = b""
-    while b"\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return int(data.split(b" ", 2)[1]), time.monotonic() - started
+from served import free_port, read_response, stop, wait_ready
 
 
 def test_an_unauthenticated_upload_is_refused_before_its_body(tmp_path: Path) -> None:
@@ -46,7 +34,10 @@ def test_an_unauthenticated_upload_is_refused_before_its_body(tmp_path: Path) ->
                 s.sendall(b"POST /v1/scan HTTP/1.1\r\nHost: x\r\n" + auth +
                           b"Content-Type: application/octet-stream\r\n"
                           b"Idempotency-Key: k-1\r\nContent-Length: 52428800\r\n\r\n")
-                status, took = _read_status(s, 10)
+                s.settimeout(10)
+                started = time.monotonic()
+                status, _ = read_response(s)
+                took = time.monotonic() - started
             assert status == 401 and took < 5, (status, took)
     finally:
         stop(proc)

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from served import free_port, stop, wait_ready
+from served import free_port, read_response, stop, wait_ready
 from veil.config import load_settings
 from veil.store import open_store
 
@@ -62,25 +62,6 @@ def server(server_env: tuple[dict[str, str], str]) -> Iterator[Server]:
     s = Server(server_env[0])
     yield s
     s.stop()
-
-
-def read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status = int(head.split()[1])
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), None)
-    while length is not None and len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return status, json.loads(body) if body else {}
 
 
 def test_huge_declared_body_is_refused_at_once(server: Server,
