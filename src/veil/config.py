@@ -231,9 +231,9 @@ class Settings(BaseSettings):
     def threshold(self, signal: SignalDefaults) -> int:
         """The match threshold for ``signal``: configured, else the type's own."""
         t = self.thresholds.get(signal.name, signal.default_threshold)
-        if t > signal.max_threshold:
-            raise ValueError(f"VEIL_THRESHOLDS: {signal.name} threshold {t} is above "
-                             f"{signal.max_threshold}, the most this signal allows")
+        if t > signal.max_threshold:  # veil.signals.check_settings says so at start
+            raise ConfigError(f"VEIL_THRESHOLDS__{signal.name.upper()}: {t} is above "
+                              f"{signal.max_threshold}, the most {signal.name} allows")
         return t
 
     def threshold_cap(self, signal: SignalDefaults) -> int:

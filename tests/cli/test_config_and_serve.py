@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from veil.api.services import Services
 from veil.cli import app
+from veil.config import load_settings
+from veil.errors import ConfigError
 
 runner = CliRunner()
 
@@ -38,6 +42,26 @@ def test_bad_settings_are_one_clear_line(veil_home: Path) -> None:
     assert r.exit_code == 2
     assert "config.invalid" in r.output and "VEIL_MAX_BYTES" in r.output
     assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"VEIL_THRESHOLDS__PDQ": "300"}, "VEIL_THRESHOLDS__PDQ: 300 is above 256"),
+    ({"VEIL_MAX_THRESHOLDS__PQD": "3"}, "VEIL_MAX_THRESHOLDS__PQD: no signal type 'pqd'"),
+    ({"VEIL_MIN_QUALITY__MD5": "3"}, "VEIL_MIN_QUALITY__MD5: md5 hashes carry no quality"),
+])
+def test_per_signal_settings_name_a_known_type_within_its_range(
+        veil_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        env: dict[str, str], says: str) -> None:
+    (tmp_path / "a.txt").write_text("not media")
+    for cmd in (["config"], ["scan", str(tmp_path)], ["match", "0" * 64]):
+        r = runner.invoke(app, cmd, env={**env, "COLUMNS": "300"})
+        assert r.exit_code == 2, (cmd, r.output)
+        assert "config.invalid" in r.output and says in r.output, r.output
+        assert "Traceback" not in r.output
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=says):  # veil serve: before anything starts
+        Services(load_settings())
 
 
 def test_a_busy_port_is_one_line_before_any_key_is_made(veil_home: Path,

@@ -26,6 +26,7 @@ from veil.api.ratelimit import RateLimiter
 from veil.config import Settings
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.live import Loader
+from veil.signals import check_settings
 from veil.store import open_store
 from veil.store.interface import BankStore
 from veil.store.transactions import Topic
@@ -37,6 +38,7 @@ T = TypeVar("T")
 class Services:
     def __init__(self, settings: Settings, store: BankStore | None = None,
                  loader: Loader = load_matcher) -> None:
+        check_settings(settings)  # before anything starts: not on the first match
         api = settings.api
         self.settings = settings
         self.store = store or open_store(settings)

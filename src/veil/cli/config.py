@@ -60,8 +60,10 @@ def config_command(
     from rich.table import Table
 
     from veil.config import load_settings
+    from veil.signals import check_settings
 
     settings = load_settings()
+    check_settings(settings)
     rows = _rows(settings)
     if as_json:
         for name, env, value, why, from_env in rows:

@@ -26,7 +26,7 @@ from veil.config import Settings
 from veil.errors import BadInput, StoreError
 from veil.index import HammingIndex, Hit, snapshot_path
 from veil.matching.loading import BankPolicy, MatchSource, load_banks, load_indexes
-from veil.signals import SignalType, all_types, get
+from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
 from veil.verdict import Match, Verdict, decide
 
@@ -52,6 +52,7 @@ class CatchUp:
 class BankMatcher:
     def __init__(self, indexes: dict[str, HammingIndex], banks: dict[str, BankPolicy],
                  settings: Settings, *, banks_watermark: int = 0) -> None:
+        check_settings(settings)
         self.indexes = indexes
         self.banks = banks
         self.settings = settings

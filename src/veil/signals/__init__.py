@@ -5,6 +5,6 @@ One module per signal type, each a class following ``SignalType`` in ``base``;
 """
 
 from veil.signals.base import Signal, SignalType
-from veil.signals.registry import all_types, get, names
+from veil.signals.registry import all_types, check_settings, get, names
 
-__all__ = ["Signal", "SignalType", "all_types", "get", "names"]
+__all__ = ["Signal", "SignalType", "all_types", "check_settings", "get", "names"]
