@@ -214,7 +214,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _database_in_home(self) -> Settings:
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'veil.db'}")
+            object.__setattr__(self, "database_url", _home_database(self.home))
         return self
 
     @model_validator(mode="after")
@@ -249,8 +249,16 @@ class Settings(BaseSettings):
         return self.min_quality.get(signal.name, signal.min_quality)
 
     def with_(self, **changes: object) -> Settings:
-        """A copy with ``changes`` applied and validated (tests, benchmarks)."""
-        return type(self).model_validate({**self.model_dump(), **changes})
+        """A copy with ``changes`` applied and validated (tests, benchmarks). A database
+        URL that was only derived from ``home`` follows a new ``home``."""
+        values = self.model_dump()
+        if values["database_url"] == _home_database(self.home):
+            del values["database_url"]
+        return type(self).model_validate({**values, **changes})
+
+
+def _home_database(home: Path) -> str:
+    return f"sqlite:///{home / 'veil.db'}"
 
 
 def load_settings(**overrides: Any) -> Settings:
