@@ -114,7 +114,8 @@ def test_audit_events_are_append_only(store: Store, sql: str) -> None:
 def test_0004_gives_existing_entries_their_holders_and_cases_their_own_counts(
         store: Store) -> None:
     """Rows written before 0004 (as that code wrote them): an imported entry a stranger's
-    case linked to, an intake entry two cases share, a CLI-added entry, an erased one."""
+    case linked to, an intake entry two cases share, a CLI-added entry (no source, no
+    case_ref: SQL NULLs) a case linked to, an erased one."""
     from datetime import UTC, datetime
 
     from sqlalchemy import MetaData, select
@@ -154,7 +155,8 @@ def test_0004_gives_existing_entries_their_holders_and_cases_their_own_counts(
         for case, n, entry, status in [("case-a", 1, "shared", "active"),
                                        ("case-a", 2, "erased", "withdrawn"),
                                        ("case-b", 1, "imported", "active"),
-                                       ("case-b", 2, "shared", "active")]:
+                                       ("case-b", 2, "shared", "active"),
+                                       ("case-b", 3, "added", "active")]:
             add("case_signals", case_id=case, n=n, entry_id=ids[entry], signal="md5",
                 status=status, created_at=t0)
         other = add("banks", name="partner", category="confirmed_ncii", policy={},
@@ -173,15 +175,18 @@ def test_0004_gives_existing_entries_their_holders_and_cases_their_own_counts(
             select(CaseSignal.case_id, CaseSignal.n, CaseSignal.matched))}
     assert held == {(ids["imported"], "import"), (ids["imported"], "case:case-b"),
                     (ids["shared"], "case:case-a"), (ids["shared"], "case:case-b"),
-                    (ids["added"], "add")}  # none for the partner bank's entry
+                    (ids["added"], "add"), (ids["added"], "case:case-b")}
+    # (none for the partner bank's entry)
     # the creator's signal takes the entry's count; a linked one starts at 0
     assert counts == {("case-a", 1): 5, ("case-a", 2): 0, ("case-b", 1): 0,
-                      ("case-b", 2): 0}
-    assert [s.matched for s in store.case_view("case-b").signals] == [0, 0]
+                      ("case-b", 2): 0, ("case-b", 3): 0}
+    assert [s.matched for s in store.case_view("case-b").signals] == [0, 0, 0]
 
-    # the stranger's case withdraws: the imported entry stays, the shared one too
+    # the stranger's case withdraws: the imported and added entries stay, the shared
+    # one too
     assert store.withdraw_case("case-b", actor="b") == []
     assert store.get_entry(ids["imported"]).value == "aa" * 16
+    assert store.get_entry(ids["added"]).value == "cc" * 16
     assert store.get_entry(ids["shared"]).value == "bb" * 16
     assert store.withdraw_case("case-a", actor="a") == [("md5", ids["shared"])]
     assert store.get_entry(ids["shared"]).value is None

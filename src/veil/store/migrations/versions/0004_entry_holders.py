@@ -53,7 +53,8 @@ GROUP BY cs.entry_id, cs.case_id
 
 # Every live entry of a victims bank (the only banks cases reach, and so the only ones
 # that keep holders) that is not an intake entry some case still holds: held by the
-# source that put it there.
+# source that put it there. (No comparison here may be NULL: NOT NULL would drop the
+# row, and an entry added by hand has neither source nor case_ref.)
 _SOURCE_HOLDS = """
 INSERT INTO entry_holders (entry_id, holder, case_id, created_at)
 SELECT e.id,
@@ -64,8 +65,8 @@ SELECT e.id,
 FROM entries e
 WHERE e.value IS NOT NULL
   AND e.bank_id IN (SELECT id FROM banks WHERE category = 'victim_submitted')
-  AND NOT (e.source = 'intake'
-           AND e.case_ref IN (SELECT id FROM cases)
+  AND NOT (COALESCE(e.source, '') = 'intake'
+           AND EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_ref)
            AND EXISTS (SELECT 1 FROM entry_holders h WHERE h.entry_id = e.id))
 """
 
