@@ -34,6 +34,7 @@ from veil.api.platform import platform
 from veil.api.review import review
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
+from veil.api.text import text
 from veil.config import Settings, load_settings
 
 access = logging.getLogger("veil.api.access")
@@ -42,7 +43,8 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
 
 * **intake** (victims; public, rate-limited, or partners with an `intake` key): submit
   hashes of one's images — never the images — and see or withdraw them with the case token.
-* **platform** (`platform` key): match hashes, or scan an upload (hashed, then dropped).
+* **platform** (`platform` key): match hashes, or scan an upload (hashed, then dropped);
+  check texts for ads of "undressing" services.
 * **review** (`review` key): decide disputed entries.
 * **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log.
 
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    routers = (ops, public, case, platform, review, admin, pages, docs)
+    routers = (ops, public, case, platform, text, review, admin, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

@@ -57,6 +57,9 @@ class Metrics:
                                ["bank", "signal"], registry=self.registry)
         self.scans = Counter("veil_scans_total", "Uploads scanned, by verdict", ["decision"],
                              registry=self.registry)
+        self.texts = Counter("veil_text_checks_total", "Texts checked for advertising of "
+                             "undressing services, by result", ["result"],
+                             registry=self.registry)
         self.loop_lag = Histogram(
             "veil_event_loop_lag_seconds", "How much later than asked the event loop woke "
             f"a {LAG_PROBE_S} s sleep (time it was held by something)", buckets=LAG_BUCKETS,

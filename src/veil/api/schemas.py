@@ -8,10 +8,11 @@ platform (entry ids identify matches), nor which platform matched a victim's has
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from veil.text.detector import MAX_CHARS as TEXT_MAX_CHARS
 from veil.verdict import Match
 
 SignalName = Field(pattern=r"^[a-z0-9_]{1,32}$", description="Signal type: pdq, md5, sha256, "
@@ -244,3 +245,34 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: str
     index: dict[str, int]
+
+
+# -- text ---------------------------------------------------------------------------------
+#: Most texts in one POST /v1/text/check.
+MAX_TEXTS = 100
+
+
+class TextCheckRequest(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    texts: list[Annotated[str, StringConstraints(max_length=TEXT_MAX_CHARS)]] = Field(
+        min_length=1, max_length=MAX_TEXTS, description=(
+            f"Messages, captions, button labels, names or descriptions; at most "
+            f"{MAX_TEXTS}, each at most {TEXT_MAX_CHARS} characters (a Telegram message's "
+            "limit)"))
+
+
+class TextEvidence(BaseModel):
+    kind: Literal["words", "service word", "link", "trick"]
+    text: str
+
+
+class TextResult(BaseModel):
+    index: int
+    nudify_service: bool = Field(description="Whether it advertises or links to an "
+                                 "\"undress\"/\"nudify\" service")
+    score: float = Field(ge=0, le=1)
+    evidence: list[TextEvidence]
+
+
+class TextCheckResponse(BaseModel):
+    results: list[TextResult]

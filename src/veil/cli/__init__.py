@@ -15,7 +15,7 @@ import gc
 import typer
 
 from veil import __version__
-from veil.cli import bank, config, demo, evaluate, hashing, keys, matching, scan, serve
+from veil.cli import bank, config, demo, evaluate, hashing, keys, matching, scan, serve, text
 from veil.cli.help import install as _install_help
 from veil.cli.output import configure_logging
 
@@ -60,3 +60,4 @@ app.command("config")(config.config_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(evaluate.app, name="eval")
+app.add_typer(text.app, name="text")

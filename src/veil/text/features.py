@@ -1,0 +1,78 @@
+"""Text → a sparse vector: character n-grams inside words and word pairs, hashed.
+
+Character n-grams (2 to 5, inside each word padded with a space, as scikit-learn's
+``char_wb`` analyzer makes them; ``tests/text`` holds this to it) carry inflected
+and misspelled forms across English, Russian and Ukrainian; word pairs carry
+phrases ("remove clothes", "arrested for"). Features are hashed (``zlib.crc32``)
+into ``N_FEATURES`` slots, so the model is a weight array and no vocabulary ships.
+The hashing is Veil's own, not scikit-learn's ``HashingVectorizer``: importing
+scikit-learn takes a second and a half, which a ``veil text check`` start-up and a
+service's first request should not pay; scikit-learn is used to train only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import zlib
+from collections import Counter
+
+N_FEATURES = 1 << 18
+
+#: Words that name the service itself, after normalisation. They are as common in
+#: news about such services and in victims' posts as in adverts, so they decide
+#: nothing alone: they mark which weights apply (``features``) and are evidence.
+SERVICE_WORDS = re.compile(
+    r"undress\w*|unclothe\w*|nudif\w*|nude\w*|naked\w*|deep ?nude\w*"
+    r"|cloth\w* ?(?:off|remov\w*)|(?:remov|eras|tak)\w* (?:the |her |his |their )?"
+    r"(?:clothes|clothing|outfit)\w*|without (?:clothes|clothing)|birthday suit|x-?ray\w*"
+    r"|see[- ]?through"
+    r"|раздева\w*|раздет\w*|разден\w*|голы\w*|гола\w*|голой|голышом|без одежд\w*"
+    r"|(?:сн|убра|убир|стир)\w* одежд\w*|без всего|догола|нюд\w*"
+    r"|роздяг\w*|голи\w*|голяком|оголен\w*|без одяг\w*|(?:зн|прибра|прибир|стира)\w* одяг\w*"
+    r"|рентген\w*|emclothes emno")
+CHAR_NGRAMS = (2, 5)
+_WORDS = re.compile(r"\w+")
+
+
+def char_ngrams(text: str) -> list[str]:
+    """The ``char_wb`` n-grams of ``text``: each word padded with one space each side."""
+    low, high = CHAR_NGRAMS
+    grams: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            if n > len(padded):
+                break
+            grams.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def word_features(text: str) -> list[str]:
+    words = _WORDS.findall(text)
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    return [f"w:{w}" for w in words] + [f"p:{p}" for p in pairs]
+
+
+def slot(feature: str) -> int:
+    return zlib.crc32(feature.encode()) % N_FEATURES
+
+
+def features(text: str) -> list[str]:
+    """Char n-grams and word features; where the text names the service ("undress",
+    "раздеть", "без одягу" …) the word features once more, marked ``S|``. A linear
+    model cannot weigh "free, send a photo, @…_bot" differently with and without a
+    word for undressing; these copies let it: an advert for a background remover and
+    an advert for an undressing bot share everything else."""
+    words = word_features(text)
+    named = [f"S|{w}" for w in words] + ["S|"] if SERVICE_WORDS.search(text) else []
+    return char_ngrams(text) + words + named
+
+
+def vector(text: str) -> dict[int, float]:
+    """Slot → value: 1 + log(count) per feature, scaled to unit length."""
+    counts = Counter(slot(f) for f in features(text))
+    values = {i: 1.0 + math.log(c) for i, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+    return {i: v / norm for i, v in values.items()}
