@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -63,8 +64,15 @@ class KeyCache:
     not know makes it re-read the store (a key just created from the CLI works at
     once), but at most once every ``MISS_REFRESH_S``: a flood of made-up keys costs one
     database read a second, not one per request. A change made through this process
-    (``invalidate``) makes the next look-up wait for the read: a revoked key stops at
-    once.
+    (``invalidate``) makes every look-up that starts after it wait for a read that
+    began after it: a revoked key stops at once.
+
+    The rule is kept with generations rather than a flag: ``invalidate`` (called
+    after the change committed) takes the next generation, a read records the
+    generation current when it began, and a look-up waits until the keys it would use
+    were read at the generation it saw when it started. A read that was already
+    running when the change committed (a background refresh, or another request's)
+    may hold the old keys, and its generation says so.
     """
 
     #: Least time between two re-reads caused by unknown keys.
@@ -77,13 +85,17 @@ class KeyCache:
         self._loaded = -math.inf
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
-        self._must_wait = False
+        #: Taken by ``invalidate``, which runs on whatever thread committed the change.
+        self._generation = 0
+        self._bump = threading.Lock()
+        #: The generation the current keys were read at (-1: never read).
+        self._loaded_generation = -1
 
     def invalidate(self) -> None:
-        """Keys changed in this process: the next look-up waits for a fresh read (a
-        key revoked through the API stops at once)."""
-        self._loaded = -math.inf
-        self._must_wait = True
+        """Keys changed in this process (and committed): look-ups from now on wait for
+        a read that begins after this call."""
+        with self._bump:
+            self._generation += 1
 
     def _find(self, key: str) -> ApiKeyRecord | None:
         wanted = key_hash(key)
@@ -93,22 +105,31 @@ class KeyCache:
             return None
         return found[1]
 
+    def _fresh(self, older_than: float) -> bool:
+        return (self._loaded_generation == self._generation
+                and time.monotonic() - self._loaded <= older_than)
+
     async def _refresh(self, older_than: float) -> None:
         async with self._lock:  # one read at a time; the others use its result
-            if time.monotonic() - self._loaded <= older_than:
+            if self._fresh(older_than):
                 return
+            generation = self._generation  # before the read: it sees every change so far
             keys = await anyio.to_thread.run_sync(self.store.active_key_hashes)
             self._keys = {h: (h, r) for h, r in keys.items()}
             self._loaded = time.monotonic()
+            # a change committed during the read leaves this generation behind, so the
+            # keys are not fresh and the next look-up reads again
+            self._loaded_generation = generation
 
     async def lookup(self, key: str) -> ApiKeyRecord | None:
-        if not self._keys or self._must_wait:
-            self._must_wait = False
-            await self._refresh(self.ttl_s)  # nothing to answer from yet, or known stale
+        if not self._keys or self._loaded_generation != self._generation:
+            # nothing to answer from yet, or keys changed since they were read: wait
+            # for a read that began after the change (behind one already running)
+            await self._refresh(self.ttl_s)
         elif time.monotonic() - self._loaded > self.ttl_s and not self._lock.locked():
             # stale: answer from the current keys while one task re-reads the store, so
-            # requests never queue behind the read (a revocation still lands within
-            # the ttl plus one read)
+            # requests never queue behind the read (a change made elsewhere, e.g. the
+            # CLI, lands within the ttl plus one read)
             self._background = asyncio.create_task(self._refresh(self.ttl_s))
         found = self._find(key)
         if found is None and time.monotonic() - self._loaded > self.MISS_REFRESH_S:
