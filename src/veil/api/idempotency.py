@@ -50,7 +50,12 @@ class IdempotencyCache:
     another's: each API key has its own ``max_keys`` records and ``max_bytes`` of
     bodies; anonymous callers (the public intake page, by client address) share a pool
     of ``max_anonymous`` records, at most ``ANONYMOUS_PER_ADDRESS`` per address, and
-    are never counted against a key's records."""
+    are never counted against a key's records.
+
+    Only completed records are evicted (oldest first), by the limits or the ttl: a
+    record whose request still runs stays until it ends, so a retry meanwhile gets
+    409 rather than running the request a second time. Running records can take a
+    caller over its limits only by as many requests as it has running at once."""
 
     #: Records one anonymous address keeps (the intake page retries one submission).
     ANONYMOUS_PER_ADDRESS = 16
@@ -62,6 +67,7 @@ class IdempotencyCache:
         self.max_bytes = max_bytes
         self.max_anonymous = max_anonymous
         self._callers: dict[str, OrderedDict[str, _Record]] = {}
+        #: Bytes of the completed records' bodies, per caller with records.
         self._bytes: dict[str, int] = {}
         #: Anonymous (caller, key) pairs, oldest first: the shared pool's order.
         self._anonymous: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -69,7 +75,7 @@ class IdempotencyCache:
     def get(self, caller: str, key: str) -> _Record | None:
         records = self._callers.get(caller)
         rec = records.get(key) if records is not None else None
-        if rec is not None and time.monotonic() - rec.created > self.ttl_s:
+        if rec is not None and rec.done and time.monotonic() - rec.created > self.ttl_s:
             self.drop(caller, key)
             return None
         return rec
@@ -77,28 +83,35 @@ class IdempotencyCache:
     def start(self, caller: str, key: str, fingerprint: str) -> _Record:
         records = self._callers.setdefault(caller, OrderedDict())
         rec = records[key] = _Record(fingerprint, time.monotonic())
-        if caller.startswith("key:"):
-            while len(records) > self.max_keys:
-                self.drop(caller, next(iter(records)))
-        else:
+        if not _is_key(caller):
             self._anonymous[(caller, key)] = None
-            while len(records) > self.ANONYMOUS_PER_ADDRESS:
-                self.drop(caller, next(iter(records)))
-            while len(self._anonymous) > self.max_anonymous:
-                self.drop(*next(iter(self._anonymous)))
+        self._evict(caller, key)
         return rec
 
     def finish(self, caller: str, key: str, rec: _Record) -> None:
-        """Account a completed record's body to its caller (evicting the caller's own
-        oldest while over ``max_bytes``)."""
+        """Keep a completed record: account its body to its caller, then evict the
+        oldest completed records over the limits (never this one)."""
+        records = self._callers.get(caller)
+        if records is None or records.get(key) is not rec:
+            return  # dropped meanwhile: nothing of it is kept, nothing to account
         rec.done = True
         self._bytes[caller] = self._bytes.get(caller, 0) + len(rec.body)
-        records = self._callers.get(caller, OrderedDict())
-        while self._bytes[caller] > self.max_bytes and len(records) > 1:
-            oldest = next(iter(records))
-            if oldest == key:
+        self._evict(caller, key)
+
+    def _evict(self, caller: str, keep: str) -> None:
+        records = self._callers[caller]
+        limit = self.max_keys if _is_key(caller) else self.ANONYMOUS_PER_ADDRESS
+        while len(records) > limit or self._bytes.get(caller, 0) > self.max_bytes:
+            oldest = next((k for k, r in records.items() if r.done and k != keep), None)
+            if oldest is None:
                 break
             self.drop(caller, oldest)
+        while len(self._anonymous) > self.max_anonymous:
+            pooled = next((ck for ck in self._anonymous if ck != (caller, keep)
+                           and self._callers[ck[0]][ck[1]].done), None)
+            if pooled is None:
+                break
+            self.drop(*pooled)
 
     def drop(self, caller: str, key: str) -> None:
         records = self._callers.get(caller)
@@ -114,6 +127,10 @@ class IdempotencyCache:
 
     def __len__(self) -> int:
         return sum(len(r) for r in self._callers.values())
+
+
+def _is_key(caller: str) -> bool:
+    return caller.startswith("key:")
 
 
 def _caller(scope: Scope, ipv6_prefix: int) -> str:
