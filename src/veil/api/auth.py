@@ -30,6 +30,7 @@ from veil.api.errors import ApiError
 from veil.api.ratelimit import bucket_of
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord, key_hash, same_hash
+from veil.store.vocabulary import SCOPES
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer veil_…`")
 case_token_header = APIKeyHeader(name="X-Case-Token", auto_error=False,
@@ -138,8 +139,8 @@ class KeyCache:
         return found
 
 
-#: Scopes a key may carry (``veil.store.vocabulary.SCOPES``) that routes require.
-KEY_SCOPES = frozenset({"intake", "platform", "review", "admin"})
+#: Scopes a key may carry, which routes require.
+KEY_SCOPES = frozenset(SCOPES)
 
 
 def _client(request: Request) -> str:
@@ -169,24 +170,24 @@ async def authenticate(keys: KeyCache, authorization: str | None, scope: str,
     return Principal(record, client)
 
 
-async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
-                        scope: str) -> Principal:
+def _authenticated(request: Request, scope: str) -> Principal:
+    """The caller the ``Authenticate`` middleware found from the headers, before the
+    body was read; it answers a missing, unknown or under-scoped key itself, so a
+    route is reached only with a key that has ``scope``."""
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal) and known.key is not None and scope in known.key.scopes:
-        return known  # the Authenticate middleware did it before the body was read
-    services = request.app.state.services
-    header = f"Bearer {creds.credentials}" if creds is not None else None
-    principal = await authenticate(services.keys, header, scope, _client(request))
-    request.state.principal = principal
-    return principal
+        return known
+    # only an app assembled without the middleware gets here: refuse, never let through
+    raise ApiError(401, "auth.missing", "this route needs an API key: send "
+                   "'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
 
 
 def require(scope: str) -> Any:
-    # async: a sync dependency would cost a thread hand-off on every request; the
-    # middleware has usually found the caller already (see _authenticate)
-    async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
+    # async: a sync dependency would cost a thread hand-off on every request. ``bearer``
+    # is there for the OpenAPI spec (its security scheme); the key was checked already
+    async def dependency(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
             bearer)) -> Principal:
-        return await _authenticate(request, creds, scope)
+        return _authenticated(request, scope)
 
     dependency.__name__ = f"require_{scope}"
     return Depends(dependency)
@@ -205,7 +206,7 @@ def _rate_limit(request: Request) -> None:
 async def public_intake(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
         bearer)) -> Principal:
     if creds is not None:
-        return await _authenticate(request, creds, "intake")
+        return _authenticated(request, "intake")
     _rate_limit(request)
     principal = Principal(None, _client(request))
     request.state.principal = principal

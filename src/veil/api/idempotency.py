@@ -23,13 +23,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from starlette.datastructures import Headers
+
 from veil.api.limits import ASGIApp, Message, Receive, Scope, Send, send_error
 from veil.api.ratelimit import bucket_of
 from veil.api.routing import route_for
 from veil.config import Settings
 from veil.errors import VeilError
 
-HEADER = b"idempotency-key"
+HEADER = "idempotency-key"
 MAX_KEY_CHARS = 200
 #: Answers that say "try again later" rather than answer the request: not kept.
 _RETRYABLE = frozenset({0, 408, 409, 429})
@@ -154,16 +156,14 @@ class Idempotency:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        raw_key = next((v for k, v in scope.get("headers", ()) if k == HEADER), None)
+        headers = Headers(scope=scope)
+        key_text = headers.get(HEADER)
         path: str = scope["path"]
-        if raw_key is None or not route_for(scope).idempotent:
+        if key_text is None or not route_for(scope).idempotent:
             await self.app(scope, receive, send)
             return
-        try:
-            key_text = raw_key.decode("ascii")
-        except UnicodeDecodeError:
-            key_text = ""
-        if not 0 < len(key_text) <= MAX_KEY_CHARS or not key_text.isprintable():
+        if not (0 < len(key_text) <= MAX_KEY_CHARS and key_text.isascii()
+                and key_text.isprintable()):
             await send_error(send, 400, "idempotency.bad_key",
                              f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable ASCII "
                              "characters (a random UUID is a good choice)")
@@ -192,8 +192,7 @@ class Idempotency:
             return
         body = b"".join(chunks)
         del chunks
-        content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"),
-                            b"")
+        content_type = headers.get("content-type", "").encode("latin-1")
         fp = hashlib.sha256()
         for part in (scope["method"].encode(), path.encode(), scope.get("query_string", b""),
                      content_type):
