@@ -106,3 +106,13 @@ def test_revoked_key_stops_at_once(client: TestClient, auth: Callable[[str], dic
     assert client.delete(f"/v1/admin/keys/{created['id']}",
                          headers=auth("admin")).status_code == 200
     assert client.post("/v1/match", json=body, headers=key).status_code == 401
+
+
+def test_the_scopes_routes_check_are_the_scopes_keys_carry() -> None:
+    from typing import get_args
+
+    from veil.api import auth
+    from veil.api.schemas import Scope
+    from veil.store.vocabulary import SCOPES
+
+    assert auth.KEY_SCOPES == set(SCOPES) == set(get_args(Scope)) == KEY_SCOPES

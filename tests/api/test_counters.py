@@ -77,6 +77,17 @@ def test_a_failed_batch_is_kept_merged_with_newer_matches_and_written_later() ->
     assert all(t.first_at <= t.last_at for call in store.calls for t in call.values())
 
 
+def test_flush_entries_writes_only_those_entries_and_keeps_them_on_failure() -> None:
+    store = FakeStore(fail_on={1})
+    c = counter(store, batch=2)
+    c.record(hit(1, 2, 3, 4, 5, 5))
+    assert not c.flush_entries([5, 1, 99])  # 99 has nothing pending
+    assert store.calls == [] and c.pending_entries() == 5
+    assert c.flush_entries([5, 1, 99])
+    assert store.written() == {1: 1, 5: 2}
+    assert c.pending_entries() == 3  # 2, 3 and 4 wait for the next round
+
+
 def test_stop_retries_and_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(counters, "STOP_PAUSE_S", 0)
     store = FakeStore(fail_on={1, 2})

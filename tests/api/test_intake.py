@@ -300,3 +300,22 @@ def test_the_case_schema_lists_every_status_the_store_shows() -> None:
     from veil.store.cases import SHOWN_STATUSES
 
     assert get_args(CaseSignalOut.model_fields["status"].annotation) == SHOWN_STATUSES
+
+
+def test_a_withdrawal_writes_only_its_own_case_s_counts(
+        client: TestClient, services: Services, auth: Callable[[str], dict[str, str]],
+        make_case: Callable[..., dict[str, Any]]) -> None:
+    mine = make_case({"signal": "pdq", "value": PDQ, "quality": 100},
+                     {"signal": "md5", "value": "0" * 32})
+    other = make_case({"signal": "md5", "value": MD5})
+    match(client, auth("platform"), PDQ, "0" * 32, MD5)
+    r = client.delete("/v1/cases/me/signals/1", headers={"X-Case-Token": mine["case_token"]})
+    assert r.status_code == 200, r.text
+    # the withdrawn signal's count was written before it froze...
+    assert [(s["status"], s["matched"]) for s in r.json()["signals"]] == [
+        ("withdrawn", 1), ("active", 1)]
+    # ...and nobody else's: the case's other signal and the other case wait in memory
+    assert services.counter.pending_entries() == 2
+    services.counter.flush()
+    assert seen(client, other["case_token"]) == [(1, "active", 1)]
+    assert seen(client, mine["case_token"]) == [(1, "withdrawn", 1), (2, "active", 1)]

@@ -44,3 +44,19 @@ def test_store_satisfies_the_narrow_interface() -> None:
         want = inspect.signature(getattr(BankStore, name))
         got = inspect.signature(getattr(Store, name))
         assert list(want.parameters) == list(got.parameters), name
+
+
+def test_erasure_leaves_the_withdrawal_only_where_it_is_slow(store: Store) -> None:
+    """The store decides by its database, whoever opened it: PostgreSQL's VACUUM runs
+    on a thread of its own; SQLite's WAL truncation stays in the withdrawal."""
+    import threading
+
+    store.erase_in_background()
+    eraser = any(t.name == "veil-erasure" for t in threading.enumerate())
+    assert eraser == (store.engine.dialect.name == "postgresql")
+    if store.engine.dialect.name == "sqlite":
+        store.create_bank("b", "imported", actor="t")
+        e = store.add_entry("b", "pdq", "ab" * 32, actor="t")
+        store.withdraw(e.id, actor="t")
+        with open(f"{store.engine.url.database}-wal", "rb") as f:
+            assert b"ab" * 32 not in f.read()  # checkpointed and truncated already

@@ -40,7 +40,7 @@ from veil.api.schemas import (
     Reason,
     RowErrorOut,
 )
-from veil.api.services import Services, ServicesDep
+from veil.api.services import ServicesDep
 from veil.store import BankInfo, EntryRecord, HashRow, ImportReport
 from veil.store.hashlist import parse_csv, parse_jsonl, write_hashlist
 from veil.store.interface import BankStore
@@ -251,29 +251,19 @@ def get_entry(services: ServicesDep, actor: ActorDep, entry_id: int = EntryId) -
     return entry_out(entry)
 
 
-def withdraw_entry(services: Services, entry_id: int, actor: str,
-                   reason: str | None) -> EntryRecord:
-    return services.store.withdraw(entry_id, actor=actor, reason=reason)
-
-
-def set_entry_status(services: Services, entry_id: int, status: str, actor: str,
-                     reason: str | None) -> EntryRecord:
-    return services.store.set_status(entry_id, status, actor=actor, reason=reason)
-
-
 @admin.post("/v1/admin/entries/{entry_id}/withdraw", response_model=EntryOut,
             summary="Withdraw an entry: its hash is erased, the audit record stays")
 def withdraw(body: Reason, services: ServicesDep, actor: ActorDep,
              entry_id: int = EntryId) -> EntryOut:
-    return entry_out(withdraw_entry(services, entry_id, actor, body.reason))
+    return entry_out(services.store.withdraw(entry_id, actor=actor, reason=body.reason))
 
 
 @admin.post("/v1/admin/entries/{entry_id}/dispute", response_model=EntryOut,
             summary="Mark an entry disputed: it stops matching until a reviewer decides")
 def dispute(body: Reason, services: ServicesDep, actor: ActorDep,
             entry_id: int = EntryId) -> EntryOut:
-    return entry_out(set_entry_status(services, entry_id, "disputed",
-                                      actor, body.reason))
+    return entry_out(services.store.set_status(entry_id, "disputed", actor=actor,
+                                               reason=body.reason))
 
 
 # -- keys -----------------------------------------------------------------------------------

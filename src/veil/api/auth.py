@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -29,6 +30,7 @@ from veil.api.errors import ApiError
 from veil.api.ratelimit import bucket_of
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord, key_hash, same_hash
+from veil.store.vocabulary import SCOPES
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer veil_…`")
 case_token_header = APIKeyHeader(name="X-Case-Token", auto_error=False,
@@ -63,8 +65,15 @@ class KeyCache:
     not know makes it re-read the store (a key just created from the CLI works at
     once), but at most once every ``MISS_REFRESH_S``: a flood of made-up keys costs one
     database read a second, not one per request. A change made through this process
-    (``invalidate``) makes the next look-up wait for the read: a revoked key stops at
-    once.
+    (``invalidate``) makes every look-up that starts after it wait for a read that
+    began after it: a revoked key stops at once.
+
+    The rule is kept with generations rather than a flag: ``invalidate`` (called
+    after the change committed) takes the next generation, a read records the
+    generation current when it began, and a look-up waits until the keys it would use
+    were read at the generation it saw when it started. A read that was already
+    running when the change committed (a background refresh, or another request's)
+    may hold the old keys, and its generation says so.
     """
 
     #: Least time between two re-reads caused by unknown keys.
@@ -77,13 +86,17 @@ class KeyCache:
         self._loaded = -math.inf
         self._lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
-        self._must_wait = False
+        #: Taken by ``invalidate``, which runs on whatever thread committed the change.
+        self._generation = 0
+        self._bump = threading.Lock()
+        #: The generation the current keys were read at (-1: never read).
+        self._loaded_generation = -1
 
     def invalidate(self) -> None:
-        """Keys changed in this process: the next look-up waits for a fresh read (a
-        key revoked through the API stops at once)."""
-        self._loaded = -math.inf
-        self._must_wait = True
+        """Keys changed in this process (and committed): look-ups from now on wait for
+        a read that begins after this call."""
+        with self._bump:
+            self._generation += 1
 
     def _find(self, key: str) -> ApiKeyRecord | None:
         wanted = key_hash(key)
@@ -93,22 +106,31 @@ class KeyCache:
             return None
         return found[1]
 
+    def _fresh(self, older_than: float) -> bool:
+        return (self._loaded_generation == self._generation
+                and time.monotonic() - self._loaded <= older_than)
+
     async def _refresh(self, older_than: float) -> None:
         async with self._lock:  # one read at a time; the others use its result
-            if time.monotonic() - self._loaded <= older_than:
+            if self._fresh(older_than):
                 return
+            generation = self._generation  # before the read: it sees every change so far
             keys = await anyio.to_thread.run_sync(self.store.active_key_hashes)
             self._keys = {h: (h, r) for h, r in keys.items()}
             self._loaded = time.monotonic()
+            # a change committed during the read leaves this generation behind, so the
+            # keys are not fresh and the next look-up reads again
+            self._loaded_generation = generation
 
     async def lookup(self, key: str) -> ApiKeyRecord | None:
-        if not self._keys or self._must_wait:
-            self._must_wait = False
-            await self._refresh(self.ttl_s)  # nothing to answer from yet, or known stale
+        if not self._keys or self._loaded_generation != self._generation:
+            # nothing to answer from yet, or keys changed since they were read: wait
+            # for a read that began after the change (behind one already running)
+            await self._refresh(self.ttl_s)
         elif time.monotonic() - self._loaded > self.ttl_s and not self._lock.locked():
             # stale: answer from the current keys while one task re-reads the store, so
-            # requests never queue behind the read (a revocation still lands within
-            # the ttl plus one read)
+            # requests never queue behind the read (a change made elsewhere, e.g. the
+            # CLI, lands within the ttl plus one read)
             self._background = asyncio.create_task(self._refresh(self.ttl_s))
         found = self._find(key)
         if found is None and time.monotonic() - self._loaded > self.MISS_REFRESH_S:
@@ -117,8 +139,8 @@ class KeyCache:
         return found
 
 
-#: Scopes a key may carry (``veil.store.vocabulary.SCOPES``) that routes require.
-KEY_SCOPES = frozenset({"intake", "platform", "review", "admin"})
+#: Scopes a key may carry, which routes require.
+KEY_SCOPES = frozenset(SCOPES)
 
 
 def _client(request: Request) -> str:
@@ -148,24 +170,24 @@ async def authenticate(keys: KeyCache, authorization: str | None, scope: str,
     return Principal(record, client)
 
 
-async def _authenticate(request: Request, creds: HTTPAuthorizationCredentials | None,
-                        scope: str) -> Principal:
+def _authenticated(request: Request, scope: str) -> Principal:
+    """The caller the ``Authenticate`` middleware found from the headers, before the
+    body was read; it answers a missing, unknown or under-scoped key itself, so a
+    route is reached only with a key that has ``scope``."""
     known = getattr(request.state, "principal", None)
     if isinstance(known, Principal) and known.key is not None and scope in known.key.scopes:
-        return known  # the Authenticate middleware did it before the body was read
-    services = request.app.state.services
-    header = f"Bearer {creds.credentials}" if creds is not None else None
-    principal = await authenticate(services.keys, header, scope, _client(request))
-    request.state.principal = principal
-    return principal
+        return known
+    # only an app assembled without the middleware gets here: refuse, never let through
+    raise ApiError(401, "auth.missing", "this route needs an API key: send "
+                   "'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
 
 
 def require(scope: str) -> Any:
-    # async: a sync dependency would cost a thread hand-off on every request; the
-    # middleware has usually found the caller already (see _authenticate)
-    async def dependency(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
+    # async: a sync dependency would cost a thread hand-off on every request. ``bearer``
+    # is there for the OpenAPI spec (its security scheme); the key was checked already
+    async def dependency(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
             bearer)) -> Principal:
-        return await _authenticate(request, creds, scope)
+        return _authenticated(request, scope)
 
     dependency.__name__ = f"require_{scope}"
     return Depends(dependency)
@@ -184,7 +206,7 @@ def _rate_limit(request: Request) -> None:
 async def public_intake(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(
         bearer)) -> Principal:
     if creds is not None:
-        return await _authenticate(request, creds, "intake")
+        return _authenticated(request, "intake")
     _rate_limit(request)
     principal = Principal(None, _client(request))
     request.state.principal = principal

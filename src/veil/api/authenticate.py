@@ -14,21 +14,13 @@ On a public route (intake) a key is optional, but one that is sent must be a val
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
+
 from veil.api.auth import KEY_SCOPES, KeyCache, authenticate
 from veil.api.errors import ApiError
 from veil.api.limits import ASGIApp, Receive, Scope, Send, send_error
 from veil.api.routing import route_for
 from veil.errors import VeilError
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for k, v in scope.get("headers", ()):
-        if k == name:
-            try:
-                return str(v.decode("latin-1"))
-            except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-                return None
-    return None
 
 
 class Authenticate:
@@ -41,7 +33,7 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         needed = route_for(scope).scope
-        authorization = _header(scope, b"authorization")
+        authorization = Headers(scope=scope).get("authorization")
         if needed == "public" and authorization is not None:
             needed = "intake"  # a partner's key at intake: it must be a valid one
         if needed in KEY_SCOPES:

@@ -82,22 +82,39 @@ class MatchCounter:
             for _ in range(rounds):
                 with self._lock:
                     ids = list(islice(self._pending, self.batch))
-                    if not ids:
-                        return True
-                    self._inflight = {e: self._pending.pop(e) for e in ids}
-                try:
-                    self.store.add_match_counts(self._inflight)
-                except Exception as exc:  # back to memory, for the next try
-                    with self._lock:
-                        entries = len(self._inflight)
-                        self._put_back(self._inflight)
-                        self._inflight = {}
-                    log.warning("match counters not written; will retry", extra={
-                        "error_type": type(exc).__name__, "entries": entries})
+                if not ids:
+                    return True
+                if not self._write(ids):
                     return False
-                with self._lock:
-                    self._inflight = {}
             return True
+
+    def flush_entries(self, entry_ids: Iterable[int]) -> bool:
+        """Write the pending tallies of ``entry_ids`` only (a case being withdrawn:
+        its request must not wait for every other entry's); True when written."""
+        with self._flushing:
+            with self._lock:
+                ids = sorted({e for e in entry_ids if e in self._pending})
+            return all(self._write(ids[i:i + self.batch])
+                       for i in range(0, len(ids), self.batch))
+
+    def _write(self, ids: list[int]) -> bool:
+        """One batch, one transaction; on failure it goes back to memory. The caller
+        holds ``_flushing``."""
+        with self._lock:
+            self._inflight = {e: self._pending.pop(e) for e in ids if e in self._pending}
+        try:
+            self.store.add_match_counts(self._inflight)
+        except Exception as exc:  # back to memory, for the next try
+            with self._lock:
+                entries = len(self._inflight)
+                self._put_back(self._inflight)
+                self._inflight = {}
+            log.warning("match counters not written; will retry", extra={
+                "error_type": type(exc).__name__, "entries": entries})
+            return False
+        with self._lock:
+            self._inflight = {}
+        return True
 
     def _put_back(self, tallies: dict[int, MatchTally]) -> None:
         for entry_id, t in tallies.items():

@@ -11,7 +11,6 @@ an opaque origin and cannot read anything the intake pages keep in this origin.
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from veil.api.headers import DOCS_CSP, SECURITY_HEADERS
-from veil.api.pages import CONTENT_TYPES, _not_found
+from veil.api.pages import CONTENT_TYPES, _not_found, revalidated, with_etag
 
 docs = APIRouter(include_in_schema=False)
 
@@ -49,9 +48,7 @@ def _bundle() -> Path:
 
 @lru_cache(maxsize=len(ASSETS) + 1)
 def _asset(name: str) -> tuple[bytes, str]:
-    path = INIT if name == "api-docs.js" else _bundle() / name
-    data = path.read_bytes()
-    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    return with_etag((INIT if name == "api-docs.js" else _bundle() / name).read_bytes())
 
 
 #: The reference page runs sandboxed (``DOCS_CSP``): an opaque origin, so what it loads
@@ -78,7 +75,4 @@ def asset(name: str, request: Request) -> Response:
     if name not in (*ASSETS, "api-docs.js"):
         return _not_found()
     data, etag = _asset(name)
-    headers = {**_SHARED, "Cache-Control": "no-cache", "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=CONTENT_TYPES[Path(name).suffix], headers=headers)
+    return revalidated(request, data, etag, CONTENT_TYPES[Path(name).suffix], _SHARED)

@@ -23,13 +23,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from starlette.datastructures import Headers
+
 from veil.api.limits import ASGIApp, Message, Receive, Scope, Send, send_error
 from veil.api.ratelimit import bucket_of
 from veil.api.routing import route_for
 from veil.config import Settings
 from veil.errors import VeilError
 
-HEADER = b"idempotency-key"
+HEADER = "idempotency-key"
 MAX_KEY_CHARS = 200
 #: Answers that say "try again later" rather than answer the request: not kept.
 _RETRYABLE = frozenset({0, 408, 409, 429})
@@ -50,7 +52,12 @@ class IdempotencyCache:
     another's: each API key has its own ``max_keys`` records and ``max_bytes`` of
     bodies; anonymous callers (the public intake page, by client address) share a pool
     of ``max_anonymous`` records, at most ``ANONYMOUS_PER_ADDRESS`` per address, and
-    are never counted against a key's records."""
+    are never counted against a key's records.
+
+    Only completed records are evicted (oldest first), by the limits or the ttl: a
+    record whose request still runs stays until it ends, so a retry meanwhile gets
+    409 rather than running the request a second time. Running records can take a
+    caller over its limits only by as many requests as it has running at once."""
 
     #: Records one anonymous address keeps (the intake page retries one submission).
     ANONYMOUS_PER_ADDRESS = 16
@@ -62,6 +69,7 @@ class IdempotencyCache:
         self.max_bytes = max_bytes
         self.max_anonymous = max_anonymous
         self._callers: dict[str, OrderedDict[str, _Record]] = {}
+        #: Bytes of the completed records' bodies, per caller with records.
         self._bytes: dict[str, int] = {}
         #: Anonymous (caller, key) pairs, oldest first: the shared pool's order.
         self._anonymous: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -69,7 +77,7 @@ class IdempotencyCache:
     def get(self, caller: str, key: str) -> _Record | None:
         records = self._callers.get(caller)
         rec = records.get(key) if records is not None else None
-        if rec is not None and time.monotonic() - rec.created > self.ttl_s:
+        if rec is not None and rec.done and time.monotonic() - rec.created > self.ttl_s:
             self.drop(caller, key)
             return None
         return rec
@@ -77,28 +85,35 @@ class IdempotencyCache:
     def start(self, caller: str, key: str, fingerprint: str) -> _Record:
         records = self._callers.setdefault(caller, OrderedDict())
         rec = records[key] = _Record(fingerprint, time.monotonic())
-        if caller.startswith("key:"):
-            while len(records) > self.max_keys:
-                self.drop(caller, next(iter(records)))
-        else:
+        if not _is_key(caller):
             self._anonymous[(caller, key)] = None
-            while len(records) > self.ANONYMOUS_PER_ADDRESS:
-                self.drop(caller, next(iter(records)))
-            while len(self._anonymous) > self.max_anonymous:
-                self.drop(*next(iter(self._anonymous)))
+        self._evict(caller, key)
         return rec
 
     def finish(self, caller: str, key: str, rec: _Record) -> None:
-        """Account a completed record's body to its caller (evicting the caller's own
-        oldest while over ``max_bytes``)."""
+        """Keep a completed record: account its body to its caller, then evict the
+        oldest completed records over the limits (never this one)."""
+        records = self._callers.get(caller)
+        if records is None or records.get(key) is not rec:
+            return  # dropped meanwhile: nothing of it is kept, nothing to account
         rec.done = True
         self._bytes[caller] = self._bytes.get(caller, 0) + len(rec.body)
-        records = self._callers.get(caller, OrderedDict())
-        while self._bytes[caller] > self.max_bytes and len(records) > 1:
-            oldest = next(iter(records))
-            if oldest == key:
+        self._evict(caller, key)
+
+    def _evict(self, caller: str, keep: str) -> None:
+        records = self._callers[caller]
+        limit = self.max_keys if _is_key(caller) else self.ANONYMOUS_PER_ADDRESS
+        while len(records) > limit or self._bytes.get(caller, 0) > self.max_bytes:
+            oldest = next((k for k, r in records.items() if r.done and k != keep), None)
+            if oldest is None:
                 break
             self.drop(caller, oldest)
+        while len(self._anonymous) > self.max_anonymous:
+            pooled = next((ck for ck in self._anonymous if ck != (caller, keep)
+                           and self._callers[ck[0]][ck[1]].done), None)
+            if pooled is None:
+                break
+            self.drop(*pooled)
 
     def drop(self, caller: str, key: str) -> None:
         records = self._callers.get(caller)
@@ -114,6 +129,10 @@ class IdempotencyCache:
 
     def __len__(self) -> int:
         return sum(len(r) for r in self._callers.values())
+
+
+def _is_key(caller: str) -> bool:
+    return caller.startswith("key:")
 
 
 def _caller(scope: Scope, ipv6_prefix: int) -> str:
@@ -137,16 +156,14 @@ class Idempotency:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        raw_key = next((v for k, v in scope.get("headers", ()) if k == HEADER), None)
+        headers = Headers(scope=scope)
+        key_text = headers.get(HEADER)
         path: str = scope["path"]
-        if raw_key is None or not route_for(scope).idempotent:
+        if key_text is None or not route_for(scope).idempotent:
             await self.app(scope, receive, send)
             return
-        try:
-            key_text = raw_key.decode("ascii")
-        except UnicodeDecodeError:
-            key_text = ""
-        if not 0 < len(key_text) <= MAX_KEY_CHARS or not key_text.isprintable():
+        if not (0 < len(key_text) <= MAX_KEY_CHARS and key_text.isascii()
+                and key_text.isprintable()):
             await send_error(send, 400, "idempotency.bad_key",
                              f"Idempotency-Key must be 1-{MAX_KEY_CHARS} printable ASCII "
                              "characters (a random UUID is a good choice)")
@@ -175,8 +192,7 @@ class Idempotency:
             return
         body = b"".join(chunks)
         del chunks
-        content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"),
-                            b"")
+        content_type = headers.get("content-type", "").encode("latin-1")
         fp = hashlib.sha256()
         for part in (scope["method"].encode(), path.encode(), scope.get("query_string", b""),
                      content_type):

@@ -121,8 +121,10 @@ def case_status(services: ServicesDep, case_id: str = Depends(case_holder)) -> C
 
 def _withdraw(services: Services, case_id: str, n: int | None) -> CaseStatus:
     # the matches counted in memory so far are the case's, and a withdrawn signal's
-    # count freezes: write them first, so the person sees how often it matched
-    services.counter.flush()
+    # count freezes: write them first, so the person sees how often it matched (its
+    # own entries only: the request does not wait for everyone else's backlog)
+    services.counter.flush_entries(s.entry_id for s in services.store.case_view(case_id)
+                                   .signals if n is None or s.n == n)
     # what it withdraws stops matching before this returns (post-commit hook)
     services.store.withdraw_case(case_id, n, actor=f"case:{case_id}")
     return case_status(services, case_id)

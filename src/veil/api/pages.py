@@ -185,10 +185,24 @@ def case_page(request: Request) -> Response:
 
 
 # -- static assets -------------------------------------------------------------------
+def with_etag(data: bytes) -> tuple[bytes, str]:
+    """A file's bytes and their ETag (what the cached readers here and in ``docs``
+    keep, so no request hashes a file)."""
+    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def revalidated(request: Request, data: bytes, etag: str, media_type: str,
+                headers: dict[str, str]) -> Response:
+    """A file clients keep but revalidate (``no-cache``): 304 if they hold this one."""
+    headers = {**headers, "Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
 @lru_cache(maxsize=256)
 def _asset(path: str, mtime_ns: int) -> tuple[bytes, str]:
-    data = (STATIC / path).read_bytes()
-    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    return with_etag((STATIC / path).read_bytes())
 
 
 def _not_found() -> Response:
@@ -209,7 +223,4 @@ def static_file(path: str, request: Request) -> Response:
     if ctype is None or not target.is_relative_to(STATIC) or not target.is_file():
         return _not_found()
     data, etag = _asset(target.relative_to(STATIC).as_posix(), target.stat().st_mtime_ns)
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache", "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=ctype, headers=headers)
+    return revalidated(request, data, etag, ctype, SECURITY_HEADERS)

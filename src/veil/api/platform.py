@@ -19,20 +19,20 @@ from veil.api.services import Services, ServicesDep
 from veil.api.upload import RAW_TYPES, read_upload
 from veil.errors import SignalError
 from veil.matching import scan_bytes
+from veil.signals import SignalType
 from veil.signals import get as get_signal
 from veil.verdict import Match
 
 platform = router("platform", tag="platform")
 
-def allowed_threshold(services: Services, principal: Principal, signal: str,
+
+def allowed_threshold(services: Services, principal: Principal, st: SignalType,
                       threshold: int) -> int:
-    """``threshold`` if this caller may search ``signal`` that wide, else 422. The cap
+    """``threshold`` if this caller may search ``st`` that wide, else 422. The cap
     (``max_thresholds``; by default the configured threshold itself) is what keeps
     distances from giving banked hashes away: asked at 256 bits, the distances of the
     zero hash and the 256 one-bit hashes spell out every banked hash."""
-    st = get_signal(signal)
-    matcher = services.live.matcher
-    t = matcher.threshold(st, threshold)  # within the type's own range
+    t = services.live.matcher.threshold(st, threshold)  # within the type's own range
     cap = services.settings.threshold_cap(st)
     wide = principal.key is not None and principal.key.id in (
         services.settings.api.wide_threshold_keys)
@@ -89,7 +89,7 @@ async def match(body: MatchRequest, services: ServicesDep,
             st = get_signal(name)
         except SignalError as exc:
             raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
-        thresholds[st.name] = allowed_threshold(services, principal, st.name, t)
+        thresholds[st.name] = allowed_threshold(services, principal, st, t)
     return JSONResponse(await services.in_worker(_match, services, body, thresholds))
 
 
@@ -116,7 +116,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
     settings = services.settings
     matcher = services.live.matcher  # 503 while the index loads
     overrides = {} if threshold is None else {
-        "pdq": allowed_threshold(services, principal, "pdq", threshold)}
+        "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
     data = await read_upload(request, settings.media.max_bytes)
     try:
         # on the scan threads, not the matching ones: a scan waiting for a large

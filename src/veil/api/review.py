@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import Path, Query
 
-from veil.api.admin import entry_out, set_entry_status, withdraw_entry
+from veil.api.admin import entry_out
 from veil.api.auth import ActorDep
 from veil.api.errors import ApiError
 from veil.api.routing import router
@@ -43,7 +43,7 @@ def decide(body: Decision, services: ServicesDep, actor: ActorDep,
         raise ApiError(409, "review.not_disputed", f"entry {entry_id} is {current.status}, "
                        "not disputed")
     if body.decision == "restore":
-        e = set_entry_status(services, entry_id, "active", actor, body.reason)
+        e = services.store.set_status(entry_id, "active", actor=actor, reason=body.reason)
     else:
-        e = withdraw_entry(services, entry_id, actor, body.reason)
+        e = services.store.withdraw(entry_id, actor=actor, reason=body.reason)
     return entry_out(e)

@@ -24,7 +24,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 
-from veil.api.auth import SCOPE_EXT, require
+from veil.api.auth import KEY_SCOPES, SCOPE_EXT, require
 from veil.api.errors import COMMON, responses
 
 BodyKind = Literal["json", "media", "import"]
@@ -83,7 +83,7 @@ def router(scope: str, *, tag: str, extra_statuses: tuple[int, ...] = (),
     """A router whose every route needs ``scope`` (an API-key scope), or is ``public``
     / ``case`` (token) when the route's own dependencies say so."""
     statuses = (*COMMON, *extra_statuses)
-    if scope in ("intake", "platform", "review", "admin"):
+    if scope in KEY_SCOPES:
         statuses = (*statuses, 401, 403)
         deps = [require(scope)]
     else:

@@ -21,13 +21,17 @@ HexValue = Field(min_length=1, max_length=130, description="Lowercase hex")
 
 
 class Strict(BaseModel):
+    """What every request body is: an unknown field is an error, not ignored (a
+    misspelt one would otherwise silently take its default). Subclasses' configs
+    add to this one."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 # -- shared -------------------------------------------------------------------------------
 class SignalIn(Strict):
     # JSON types exactly: "92" is not a quality, 92.0 neither
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(strict=True)
 
     signal: str = SignalName
     value: str = HexValue
@@ -43,7 +47,7 @@ class SignalOut(BaseModel):
 # -- intake -------------------------------------------------------------------------------
 class Attestation(Strict):
     # only JSON true and false: "yes", 1 or "true" do not attest anything
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(strict=True)
 
     self_or_guardian: bool = Field(description="The images show me, or a person I am the "
                                    "parent or guardian of")
@@ -197,6 +201,7 @@ class Decision(Strict):
     reason: str | None = Field(None, max_length=500)
 
 
+#: ``veil.store.vocabulary.SCOPES`` (a Literal cannot be built from it; a test checks)
 Scope = Literal["intake", "platform", "review", "admin"]
 
 

@@ -58,10 +58,7 @@ class Services:
         self.started_at = time.time()
         self._loader: threading.Thread | None = None
         self.store.after_commit(self._committed)
-        if settings.database_url.startswith("postgresql"):
-            # VACUUM after a withdrawal can take seconds on a large bank: not in the
-            # request (SQLite's WAL truncation is cheap and stays in it)
-            self.store.erase_in_background()
+        self.store.erase_in_background()  # where the store's erasure is slow
 
     def _committed(self, topic: Topic) -> None:
         if topic == "keys":

@@ -123,11 +123,12 @@ class StoreBase:
 
     # -- erasure ------------------------------------------------------------------------
     def erase_in_background(self) -> None:
-        """Erase traces on a thread of the store's own, not in the withdrawing request:
-        a PostgreSQL ``VACUUM`` scans the entries' indexes (seconds for millions of
-        entries). Requests that arrive while one runs are folded into the next run.
-        ``close`` runs what is still pending."""
-        if self._eraser is not None:
+        """Erase traces on a thread of the store's own, not in the withdrawing request,
+        where that is slow: a PostgreSQL ``VACUUM`` scans the entries' indexes (seconds
+        for millions of entries). Requests that arrive while one runs are folded into
+        the next run. ``close`` runs what is still pending. SQLite's WAL truncation is
+        cheap, so it stays in the withdrawal: its return means the hash is off disk."""
+        if self._eraser is not None or self.engine.dialect.name != "postgresql":
             return
         wake = self._erasure_wake
 
