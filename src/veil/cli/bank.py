@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import typer
+from rich.markup import escape
 
 from veil.cli.identity import cli_actor
 from veil.cli.output import console, counted, err_console, fail, handles_errors, table_console
@@ -55,7 +56,7 @@ def create_command(
     policy = {"action": action.value} if action else {}
     with _store() as store:
         bank = store.create_bank(name, category.value, policy, actor=cli_actor())
-    console.print(f"created bank [bold]{bank.name}[/] ({bank.category}, "
+    console.print(f"created bank [bold]{escape(bank.name)}[/] ({bank.category}, "
                   f"{action_for(bank.category, bank.policy)} on match)")
 
 
@@ -86,7 +87,7 @@ def list_command(
     table.columns[0].overflow = "fold"
     for b in banks:
         act = action_for(b.category, b.policy)
-        table.add_row(b.name, b.category, act if b.action else f"{act} [dim](default)[/]",
+        table.add_row(escape(b.name), b.category, act if b.action else f"{act} [dim](default)[/]",
                       f"{b.counts['active']:,}", f"{b.counts['withdrawn']:,}",
                       f"{b.counts['disputed']:,}")
     table_console().print(table)
@@ -129,12 +130,14 @@ def add_command(
         for v in values:
             entry = store.add_entry(name, st.name, v, actor=cli_actor(), quality=quality,
                                     source=source, note=note)
-            console.print(f"added entry {entry.id} ({entry.signal}) to bank [bold]{name}[/]")
+            console.print(f"added entry {entry.id} ({entry.signal}) to bank "
+                          f"[bold]{escape(name)}[/]")
 
 
 def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: str | None,
                note: str | None) -> None:
     from veil.cli.progress import progress_bar, worker_count
+    from veil.cli.unhashed import problem_kind, problem_line
     from veil.config import load_settings
     from veil.media.discover import Skipped
     from veil.signals import all_types, get
@@ -150,14 +153,9 @@ def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: 
         for item in hash_paths(paths, settings.media, wanted,
                                workers=worker_count(settings, None)):
             advance()
-            if isinstance(item, Skipped):
-                problems += item.error
-                err_console.print(f"{'error' if item.error else 'skipped'} {item.path}: "
-                                  f"{item.reason}", markup=False, soft_wrap=True)
-            elif not item.ok:
-                problems += 1
-                err_console.print(f"error {item.path}: {item.error_code} {item.error_message}",
-                                  markup=False, soft_wrap=True)
+            if isinstance(item, Skipped) or not item.ok:
+                problems += problem_kind(item) == "error"
+                err_console.print(problem_line(item), soft_wrap=True)
             else:
                 rows += [HashRow(s.type, s.value, s.quality, source=source or "veil bank add",
                                  note=note) for s in item.signals]
@@ -166,7 +164,7 @@ def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: 
     with open_store(settings) as store:
         report = store.import_entries(name, rows, actor=cli_actor(), source_name="veil bank add")
     console.print(f"added {counted(report.imported, 'entry', 'entries')} to bank "
-                  f"[bold]{name}[/] ({report.duplicates:,} already there)")
+                  f"[bold]{escape(name)}[/] ({report.duplicates:,} already there)")
 
 
 def _print_errors(report: ImportReport, path: Path) -> None:
@@ -198,7 +196,7 @@ def import_command(
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                         TimeRemainingColumn(), console=err_console, transient=True,
                         disable=not show)
-    task = progress.add_task(f"reading {file.name}", total=hashlist.size)
+    task = progress.add_task(f"reading {escape(file.name)}", total=hashlist.size)
 
     def on_progress(done: int) -> None:
         progress.update(task, completed=done)
@@ -215,7 +213,7 @@ def import_command(
         raise fail(f"{report.error_count:,} bad row(s) in {file}; nothing was imported",
                    "input.invalid")
     took = time.perf_counter() - started
-    console.print(f"imported {report.imported:,} entries into bank [bold]{name}[/] "
+    console.print(f"imported {report.imported:,} entries into bank [bold]{escape(name)}[/] "
                   f"({report.duplicates:,} duplicates skipped) in {took:.1f} s")
 
 
@@ -244,7 +242,8 @@ def export_command(
             sys.stdout.flush()
             return
         count = _write_atomically(output, lambda out: write_hashlist(rows, out, chosen))
-    err_console.print(f"exported {count:,} entries from bank [bold]{name}[/] to {output}")
+    err_console.print(f"exported {count:,} entries from bank [bold]{escape(name)}[/] to "
+                      f"{escape(str(output))}")
 
 
 def _write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
@@ -300,4 +299,5 @@ def withdraw_command(
                                    reason=reason)
         # the index snapshot may hold the hash: gone too (the next start rebuilds it)
         snapshot_path(store.settings.home, entry.signal).unlink(missing_ok=True)
-    console.print(f"withdrew entry {entry.id} from bank [bold]{name}[/]; its hash is erased")
+    console.print(f"withdrew entry {entry.id} from bank [bold]{escape(name)}[/]; its hash is "
+                  "erased")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from veil.cli.output import EXIT_ERROR, console, fail
 from veil.cli.serve import port_is_free
@@ -124,8 +125,8 @@ def run_demo(settings: Settings) -> tuple[int, DemoCorpus]:
 
     corpus = demo_corpus(settings.home)
     where = "synthetic pictures drawn by the demo" if corpus.synthetic else "the shared corpus"
-    console.print(f"[bold]Veil demo[/] — data in {settings.home}")
-    console.print(f"Photos: {corpus.folder} ({where})")
+    console.print(f"[bold]Veil demo[/] — data in {escape(str(settings.home))}")
+    console.print(f"Photos: {escape(str(corpus.folder))} ({where})")
     with open_store(settings) as store:
         added = build_demo_bank(store, corpus, settings)
     console.print(f"Bank [bold]{DEMO_BANK}[/] (protected_photo, action review): "
@@ -153,9 +154,11 @@ def demo_keys(settings: Settings) -> dict[str, str]:
 
 
 def next_steps(base: str, keys: dict[str, str], corpus: DemoCorpus) -> str:
-    """What to try once the service is up: each audience, one ready command."""
-    photo = corpus.banked[0] if corpus.banked else corpus.folder
-    platform, admin = keys["demo-platform"], keys["demo-admin"]
+    """What to try once the service is up: each audience, one ready command (Rich
+    markup: the address, path and keys in it are escaped)."""
+    photo = escape(str(corpus.banked[0] if corpus.banked else corpus.folder))
+    base = escape(base)
+    platform, admin = escape(keys["demo-platform"]), escape(keys["demo-admin"])
     return (
         f"\n[bold]Service[/] on {base}/ (status page; API documentation at {base}/docs)\n"
         f"\n[bold]Try next[/]\n"

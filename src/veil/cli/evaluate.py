@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -118,7 +119,8 @@ def robustness_command(
         "--no-raw": not raw,
     })
     err_console.print(
-        f"{len(photos)} photos × {len(suite)} variants, signals: {', '.join(mode_names)}")
+        f"{len(photos)} photos × {len(suite)} variants, signals: "
+        f"{escape(', '.join(mode_names))}")
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
@@ -155,10 +157,11 @@ def robustness_command(
     for m in summary.modes:
         t = m.tuned_for(analysis.TARGETS[0])
         tuned = "–" if t is None or t.threshold is None else f"≤ {t.threshold}"
-        table.add_row(m.name, f"≤ {m.info.default_threshold}", m.fmr_default.describe(), tuned,
+        table.add_row(escape(m.name), f"≤ {m.info.default_threshold}",
+                      escape(m.fmr_default.describe()), tuned,
                       f"{report_mod.pct(float(m.recall_default.mean()))}%")
     console.print(table)
-    console.print(f"report: {report_path}   plots and data: {out}/   "
+    console.print(f"report: {escape(str(report_path))}   plots and data: {escape(str(out))}/   "
                   f"({info.seconds:.0f} s, {results.workers} workers)")
 
 

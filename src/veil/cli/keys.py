@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from veil.cli.identity import cli_actor
@@ -41,7 +42,7 @@ def create_command(
     with _store() as store:
         record, key = store.create_api_key(scopes, name=name, actor=cli_actor())
     err_console.print(f"created key {record.id} ({', '.join(record.scopes)})"
-                      + (f" for {record.name}" if record.name else "")
+                      + (f" for {escape(record.name)}" if record.name else "")
                       + ": store it now, it cannot be shown again")
     print(key)
 
@@ -67,7 +68,7 @@ def list_command(
         return
     table = Table("id", "name", "prefix", "scopes", "created", "state")
     for k in keys:
-        table.add_row(str(k.id), k.name, k.prefix + "…", ",".join(k.scopes),
+        table.add_row(str(k.id), escape(k.name), escape(k.prefix) + "…", ",".join(k.scopes),
                       k.created_at.strftime("%Y-%m-%d %H:%M"),
                       "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}")
     console.print(table)
@@ -80,4 +81,5 @@ def revoke_command(key_id: int = typer.Argument(..., help="The key's id (veil ke
     """Revoke a key."""
     with _store() as store:
         record = store.revoke_api_key(key_id, actor=cli_actor())
-    console.print(f"revoked key {record.id}" + (f" ({record.name})" if record.name else ""))
+    console.print(f"revoked key {record.id}"
+                  + (f" ({escape(record.name)})" if record.name else ""))

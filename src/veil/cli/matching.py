@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from veil.cli.output import (
     EXIT_ERROR,
@@ -178,7 +179,7 @@ def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: Signa
                 print(json.dumps({"source": where, "query": shown,
                                   "error": {"code": q.code, "message": q.message}}))
             else:
-                err_console.print(f"[red]{where}[/]: [dim]{q.code}[/] {_esc(q.message)}",
+                err_console.print(f"[red]{escape(where)}[/]: [dim]{q.code}[/] {escape(q.message)}",
                                   soft_wrap=True)
             continue
         matches = next(found)
@@ -192,13 +193,8 @@ def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: Signa
         for i, m in enumerate(matches):
             how = [] if not dihedral else [
                 next((v.label for v in signal.variants if v.key == m.variant), "as banked")]
-            table.add_row(f"{q[0]}\n({where})" if i == 0 else "", m.bank, m.category,
+            table.add_row(escape(f"{q[0]}\n({where})") if i == 0 else "", escape(m.bank),
+                          escape(m.category),
                           str(m.entry_id), m.value or "", str(m.distance), *how)
     if table.row_count:
         table_console().print(table)
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
