@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from veil.cli.output import EXIT_ERROR, console, fail
+from veil.cli.output import EXIT_ERROR, console, fail, handles_errors
 from veil.cli.serve import port_is_free
 
 if TYPE_CHECKING:
@@ -93,8 +93,14 @@ class DemoCorpus:
 
 
 def demo_corpus(home: Path) -> DemoCorpus:
+    from veil.errors import VeilError
+
     shared = shared_photos()
-    folder = shared if shared else synthetic_photos(home / "demo-photos")
+    try:
+        folder = shared if shared else synthetic_photos(home / "demo-photos")
+    except OSError as exc:
+        raise VeilError(f"cannot draw the demo's pictures in {home / 'demo-photos'}: "
+                        f"{exc.strerror or exc}", code="demo.unwritable") from None
     files = sorted(folder.glob("*.jpg"))
     # every 7th photo, so banked ones are spread through the folder
     return DemoCorpus(folder, files[::7][:BANKED], synthetic=shared is None)
@@ -174,6 +180,7 @@ def next_steps(base: str, keys: dict[str, str], corpus: DemoCorpus) -> str:
         f"\nStop the service with Ctrl-C.")
 
 
+@handles_errors
 def demo_command(
     serve: bool = typer.Option(False, "--serve", help="Then start the service with fresh "
                                "demo keys (what make run does)."),
