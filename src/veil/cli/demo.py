@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from veil.cli.output import EXIT_ERROR, console, fail, handles_errors
-from veil.cli.serve import port_is_free
+from veil.cli.serve import ensure_port_free
 
 if TYPE_CHECKING:
     from veil.config import Settings
@@ -191,10 +191,9 @@ def demo_command(
     from veil.config import load_settings
 
     settings = load_settings()
-    if serve and not port_is_free(host, port):
-        raise fail(f"port {port} on {host} is in use: stop what uses it, or pick another "
-                   f"(PORT={port + 1} make run, or veil demo --serve --port {port + 1})",
-                   "serve.port_in_use")
+    if serve:
+        ensure_port_free(host, port, f"pick another (PORT={port + 1} make run, or veil demo "
+                         f"--serve --port {port + 1})")
     code, corpus = run_demo(settings)
     if code or not serve:
         raise typer.Exit(code)
