@@ -113,6 +113,11 @@ def add_command(
 ) -> None:
     """Add hashes to a bank: typed ones, or those of media files (hashed here; nothing
     but the hashes is kept)."""
+    # a hash is hex: an item with a path separator or a dot was meant as a file
+    missing = next((i for i in items if any(c in i for c in "/\\.")
+                    and not Path(i).exists()), None)
+    if missing is not None:
+        raise fail(f"{missing}: no such file or directory")
     paths = [Path(i) for i in items if Path(i).exists()]
     if paths and len(paths) != len(items):
         raise fail("give hashes or files, not both in one command")
