@@ -73,3 +73,14 @@ def test_help_and_version_load_nothing_heavy(args: list[str]) -> None:
                           timeout=60)
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_exit_hook_is_registered_once_however_many_commands_run(
+        veil_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import atexit
+
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    for _ in range(3):
+        assert runner.invoke(app, ["config", "--json"]).exit_code == 0
+    assert len(registered) <= 1

@@ -18,11 +18,12 @@ import typer
 from rich.markup import escape
 
 from veil.cli.identity import cli_actor
+from veil.cli.opening import open_cli_store
 from veil.cli.output import console, counted, err_console, fail, handles_errors, table_console
 from veil.store.vocabulary import Action, Category, Format
 
 if TYPE_CHECKING:
-    from veil.store import BankStore, ImportReport
+    from veil.store import ImportReport
 
 app = typer.Typer(help="Manage hash banks.", no_args_is_help=True)
 
@@ -30,13 +31,6 @@ app = typer.Typer(help="Manage hash banks.", no_args_is_help=True)
 SHOWN_ERRORS = 20
 #: Files smaller than this import without a progress bar (it would only flicker).
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
-
-
-def _store() -> BankStore:
-    from veil.config import load_settings
-    from veil.store import open_store
-
-    return open_store(load_settings())
 
 
 @app.command("create")
@@ -54,7 +48,7 @@ def create_command(
     from veil.verdict import action_for
 
     policy = {"action": action.value} if action else {}
-    with _store() as store:
+    with open_cli_store() as store:
         bank = store.create_bank(name, category.value, policy, actor=cli_actor())
     console.print(f"created bank [bold]{escape(bank.name)}[/] ({bank.category}, "
                   f"{action_for(bank.category, bank.policy)} on match)")
@@ -70,7 +64,7 @@ def list_command(
 
     from veil.verdict import action_for
 
-    with _store() as store:
+    with open_cli_store() as store:
         banks = store.list_banks()
     if as_json:
         for b in banks:
@@ -124,14 +118,13 @@ def add_command(
     if paths:
         _add_files(name, paths, signal, source, note)
         return
-    from veil.cli.values import parse_typed
-    from veil.signals import get
+    from veil.cli.values import parse_typed, signal_type
 
     if signal and len(signal) > 1:
         raise fail("one --signal for typed hashes: they are all of one type")
-    st = get((signal[0] if signal else "pdq").strip().lower())
+    st = signal_type(signal[0] if signal else "pdq")
     values = [parse_typed(st, v) for v in items]
-    with _store() as store:
+    with open_cli_store() as store:
         for v in values:
             entry = store.add_entry(name, st.name, v, actor=cli_actor(), quality=quality,
                                     source=source, note=note)
@@ -143,14 +136,15 @@ def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: 
                note: str | None) -> None:
     from veil.cli.progress import progress_bar, worker_count
     from veil.cli.unhashed import problem_kind, problem_line
+    from veil.cli.values import signal_names
     from veil.config import load_settings
     from veil.media.discover import Skipped
-    from veil.signals import all_types, get
+    from veil.signals import all_types
     from veil.signals.batch import hash_paths
     from veil.store import HashRow, open_store
 
     settings = load_settings()
-    wanted = tuple(get(s.strip().lower()).name for s in signals) if signals else tuple(
+    wanted = signal_names(signals) if signals else tuple(
         t.name for t in all_types() if t.always_scanned)
     rows: list[HashRow] = []
     problems = 0
@@ -210,7 +204,7 @@ def import_command(
 
     hashlist.on_progress = on_progress
     started = time.perf_counter()
-    with _store() as store, progress:
+    with open_cli_store() as store, progress:
         report = store.import_entries(name, hashlist, actor=cli_actor(), source_name=file.name,
                                       max_errors=SHOWN_ERRORS)
     if not report.ok:
@@ -237,7 +231,7 @@ def export_command(
 
     chosen = Format(fmt.value) if fmt else (
         detect_format(output) if output is not None else Format.CSV)
-    with _store() as store:
+    with open_cli_store() as store:
         bank = store.get_bank(name)  # fail before creating any file
         store.audit_read(cli_actor(), "bank.export", bank=name,
                          entries=bank.counts["active"], format=chosen.value)
@@ -289,17 +283,16 @@ def withdraw_command(
         raise fail("give the hash or --id, not both")
     from veil.index import snapshot_path
 
-    with _store() as store:
+    with open_cli_store() as store:
         if entry_id is not None:
             if store.get_entry(entry_id).bank != name:
                 raise fail(f"entry {entry_id} is not in bank {name!r}", "not_found")
             entry = store.withdraw(entry_id, actor=cli_actor(), reason=reason)
         else:
             assert value is not None
-            from veil.cli.values import parse_typed
-            from veil.signals import get
+            from veil.cli.values import parse_typed, signal_type
 
-            st = get(signal.strip().lower())
+            st = signal_type(signal)
             entry = store.withdraw((name, st.name, parse_typed(st, value)), actor=cli_actor(),
                                    reason=reason)
         # the index snapshot may hold the hash: gone too (the next start rebuilds it)

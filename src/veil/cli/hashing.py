@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from veil.cli.output import EXIT_ERROR, EXIT_OK, counted, err_console, handles_errors
-from veil.cli.progress import progress_bar, worker_count
+from veil.cli.progress import progress_bar, worker_count, workers_option
 from veil.cli.unhashed import problem_json, problem_kind, problem_line
 
 
@@ -27,23 +27,21 @@ def hash_command(
     signals: str | None = typer.Option(
         None, "--signals", "-s", help="Comma-separated signal types (default: all of them).",
         show_default=False),
-    workers: int | None = typer.Option(None, "--workers", min=1,
-                                       help="Hashing processes (default: one per core).",
-                                       show_default=False),
+    workers: int | None = workers_option(),
 ) -> None:
     """Compute the signals (PDQ with quality, MD5, SHA-256, pHash, dHash) of each file.
     Exit 0: all hashed, 2: some could not be."""
     from rich.table import Table
 
     from veil.cli.output import table_console
+    from veil.cli.values import signal_names
     from veil.config import load_settings
     from veil.media.discover import Skipped
-    from veil.signals import get, names
+    from veil.signals import names
     from veil.signals.batch import hash_paths
 
     settings = load_settings()
-    wanted = tuple(get(n.strip().lower()).name for n in signals.split(",") if n.strip()) if (
-        signals) else tuple(names())
+    wanted = signal_names([signals]) if signals else tuple(names())
     table = Table("file", "signal", "value", "quality")
     for col in table.columns[:3]:
         col.overflow = "fold"  # a hash or a path is never cut

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
+from veil.cli.opening import load_matcher
 from veil.cli.output import (
     EXIT_ERROR,
     EXIT_MATCH,
@@ -39,7 +40,6 @@ from veil.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from veil.config import Settings
     from veil.errors import VeilError
     from veil.matching import BankMatcher
     from veil.signals import SignalType
@@ -77,12 +77,6 @@ def _parse(text: str, signal: SignalType, dihedral: bool) -> list[str]:
     return [parse_typed(signal, parts[0])]
 
 
-def _types() -> list[SignalType]:
-    from veil.signals import all_types
-
-    return all_types()
-
-
 @handles_errors
 def match_command(
     hashes: list[str] = typer.Argument(
@@ -101,19 +95,20 @@ def match_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per query."),
 ) -> None:
     """Check hashes against the banks. Exit 0: no match, 1: matches, 2: errors."""
+    from veil.cli.values import signal_type
     from veil.config import load_settings
     from veil.errors import BadInput, VeilError
-    from veil.signals import get
+    from veil.signals import all_types
 
-    signal = get(signal_name.strip().lower())
+    signal = signal_type(signal_name)
     if dihedral and not signal.variants:
         raise BadInput(f"--dihedral applies to signals with rotated and mirrored variants "
-                       f"({', '.join(t.name for t in _types() if t.variants)}), not "
+                       f"({', '.join(t.name for t in all_types() if t.variants)}), not "
                        f"{signal.name}")
     if not hashes and file is None:
         raise BadInput("no hashes given: pass them as arguments, with --file, or '-' for stdin")
     settings = load_settings()
-    matcher = _load(settings, signal.name)
+    matcher = load_matcher(settings, [signal.name])
     t = matcher.threshold(signal, threshold)
     size = matcher.sizes().get(signal.name, 0)
     if not size:
@@ -130,14 +125,6 @@ def match_command(
     if totals["errors"]:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_MATCH if totals["matched"] else EXIT_OK)
-
-
-def _load(settings: Settings, signal: str) -> BankMatcher:
-    from veil.matching import BankMatcher
-    from veil.store import open_store
-
-    with open_store(settings) as store:
-        return BankMatcher.load(settings, store, signals=[signal])
 
 
 def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: SignalType,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
+from veil.cli.opening import load_matcher
 from veil.cli.output import (
     EXIT_ERROR,
     EXIT_MATCH,
@@ -24,12 +25,11 @@ from veil.cli.output import (
     counted,
     handles_errors,
 )
-from veil.cli.progress import progress_bar, worker_count
+from veil.cli.progress import progress_bar, worker_count, workers_option
 from veil.cli.unhashed import problem_cells, problem_json, problem_kind
 
 if TYPE_CHECKING:
     from veil.config import Settings
-    from veil.matching import BankMatcher
 
 
 def _shown(path: str) -> str:
@@ -48,23 +48,13 @@ def scan_command(
         show_default=False),
     dihedral: bool = typer.Option(False, "--dihedral",
                                   help="Also match rotated and mirrored copies (PDQ)."),
-    workers: int | None = typer.Option(None, "--workers", min=1,
-                                       help="Hashing processes (default: one per core).",
-                                       show_default=False),
+    workers: int | None = workers_option(),
     show_clean: bool = typer.Option(False, "--all", help="List clean files in the table too."),
 ) -> None:
     """Scan media files against the banks. Exit 0: clean, 1: matches found, 2: errors."""
     code = run_scan(paths, as_json=as_json, threshold=threshold, dihedral=dihedral,
                     workers=workers, show_clean=show_clean)
     raise typer.Exit(code)
-
-
-def load_banks(settings: Settings) -> BankMatcher:
-    from veil.matching import BankMatcher
-    from veil.store import open_store
-
-    with open_store(settings) as store:
-        return BankMatcher.load(settings, store)
 
 
 @handles_errors
@@ -78,7 +68,7 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
     from veil.media.discover import Skipped
 
     settings = settings or load_settings()
-    matcher = load_banks(settings)
+    matcher = load_matcher(settings)
     overrides = {} if threshold is None else {"pdq": matcher.threshold("pdq", threshold)}
     table = Table(title="veil scan")
     table.add_column("file", overflow="fold", ratio=2)
