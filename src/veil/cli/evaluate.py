@@ -16,16 +16,6 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from veil.cli.output import console, err_console, handles_errors
 
@@ -96,6 +86,17 @@ def robustness_command(
                              "OUT/distances.csv.gz."),
 ) -> None:
     """Measure recall under everyday edits and false matches between distinct photos."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Table
+
     from veil.config import load_settings
     from veil.evaluation import analysis, export, modes, plots
     from veil.evaluation import report as report_mod

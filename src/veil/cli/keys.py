@@ -10,7 +10,6 @@ import json
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from veil.cli.identity import cli_actor
 from veil.cli.opening import open_cli_store
@@ -52,6 +51,8 @@ def list_command(
                               "created_at": k.created_at.isoformat(),
                               "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}))
         return
+    from rich.table import Table
+
     if not keys:
         err_console.print("no keys yet; create one with [bold]veil keys create --scope "
                           "platform[/]")
