@@ -49,6 +49,31 @@ def test_demo_on_shared_corpus_finds_exactly_the_banked_photos(
         res.output)
 
 
+@pytest.mark.parametrize(("corpus", "env", "says"), [
+    ("none", {"VEIL_HOME": "{blocker}"}, "demo.unwritable"),  # where it would draw
+    ("one photo", {"VEIL_HOME": "{blocker}/home"}, "store.home_unusable"),
+    ("one photo", {"VEIL_HOME": "{tmp}/home", "VEIL_MAX_BYTES": "lots"}, "config.invalid"),
+])
+def test_demo_failing_early_is_one_clear_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus: str, env: dict[str, str],
+        says: str) -> None:
+    """A home that is a file (or under one), a bad setting: a line, never a traceback."""
+    from PIL import Image
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    if corpus == "one photo":
+        (tmp_path / "data" / "photos").mkdir(parents=True)
+        Image.new("RGB", (64, 48), "teal").save(tmp_path / "data" / "photos" / "a.jpg")
+    monkeypatch.setenv("VEIL_TEST_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(blocker=blocker, tmp=tmp_path))
+    r = runner.invoke(app, ["demo"])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 @pytest.mark.timeout(180)
 def test_demo_serve_prints_a_working_admin_key_once(tmp_path: Path) -> None:
     """What `make run` runs: the demo, then the service with a fresh admin key."""

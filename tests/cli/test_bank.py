@@ -89,6 +89,18 @@ def test_add_and_duplicates(veil: Veil) -> None:
     assert r.exit_code == 2 and "signal.unknown" in r.stderr
 
 
+def test_add_names_a_path_that_does_not_exist(veil: Veil, tmp_path: Path) -> None:
+    """A missing file is named as one, not read as a malformed hash; nothing is added."""
+    veil("bank", "create", "b", "-c", "confirmed_ncii")
+    (tmp_path / "here.jpg").write_bytes(b"not read: the other path is missing")
+    for items in ([str(tmp_path / "gone")], ["photo.jpg"],
+                  [str(tmp_path / "here.jpg"), str(tmp_path / "gone.jpg")]):
+        r = veil("bank", "add", "b", *items)
+        assert r.exit_code == 2, r.output
+        assert r.stderr == f"error input.invalid {items[-1]}: no such file or directory\n"
+    assert '"active": 0' in veil("bank", "list", "--json").stdout
+
+
 def test_import_export_round_trip(veil: Veil, tmp_path: Path) -> None:
     veil("bank", "create", "src", "-c", "confirmed_ncii")
     veil("bank", "create", "dst", "-c", "imported")

@@ -80,3 +80,15 @@ def test_a_busy_port_is_one_line_before_any_key_is_made(veil_home: Path,
             assert "veil_" not in done.stdout + done.stderr  # no key printed (or made)
             assert len(done.stderr.strip().splitlines()) <= 2
     assert not (veil_home / "veil.db").exists()  # nothing was created
+
+
+def test_an_address_not_on_this_machine_is_not_called_in_use(veil_home: Path) -> None:
+    """Only EADDRINUSE means "in use"; 192.0.2.1 (TEST-NET-1, on no machine) cannot be
+    listened on for another reason, and the line says that reason."""
+    for cmd in (["demo", "--serve"], ["serve"]):
+        r = runner.invoke(app, [*cmd, "--host", "192.0.2.1", "--port", "8000"])
+        assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+        assert r.stderr.startswith("error serve.cannot_listen cannot listen on 192.0.2.1 port "
+                                   "8000: "), r.stderr
+        assert "in use" not in r.stderr
+    assert not (veil_home / "veil.db").exists()  # nothing was created

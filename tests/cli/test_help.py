@@ -73,3 +73,26 @@ def test_help_and_version_load_nothing_heavy(args: list[str]) -> None:
                           timeout=60)
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_version_loads_no_rich_table_or_progress_bar() -> None:
+    """Rich's tables and progress bars are imported by the commands that draw them."""
+    code = ("import sys\nfrom veil.cli import app\ntry:\n    app(['--version'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('rich.')), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    loaded = done.stderr.strip().splitlines()[-1]
+    for module in ("rich.table", "rich.progress", "rich.live"):
+        assert f"'{module}'" not in loaded, loaded
+
+
+def test_the_exit_hook_is_registered_once_however_many_commands_run(
+        veil_home: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import atexit
+
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    for _ in range(3):
+        assert runner.invoke(app, ["config", "--json"]).exit_code == 0
+    assert len(registered) <= 1

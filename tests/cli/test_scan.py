@@ -145,3 +145,14 @@ def test_md5_entry_matches_identical_bytes(veil_home: Path, tmp_path: Path,
     assert row["decision"] == "review"
     assert {m["signal"] for m in row["matches"]} >= {"md5"}
     assert io.BytesIO(data)  # the bytes were only read, never stored
+
+
+def test_a_home_that_is_a_file_is_one_clear_line(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file where VEIL_HOME should be")
+    monkeypatch.setenv("VEIL_HOME", str(home))
+    monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)
+    r = runner.invoke(app, ["scan", str(tmp_path)])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert r.stderr.startswith(f"error store.home_unusable cannot use {home} as VEIL_HOME: ")

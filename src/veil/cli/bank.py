@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import typer
+from rich.markup import escape
 
 from veil.cli.identity import cli_actor
+from veil.cli.opening import open_cli_store
 from veil.cli.output import console, counted, err_console, fail, handles_errors, table_console
 from veil.store.vocabulary import Action, Category, Format
 
 if TYPE_CHECKING:
-    from veil.store import BankStore, ImportReport
+    from veil.store import ImportReport
 
 app = typer.Typer(help="Manage hash banks.", no_args_is_help=True)
 
@@ -29,13 +31,6 @@ app = typer.Typer(help="Manage hash banks.", no_args_is_help=True)
 SHOWN_ERRORS = 20
 #: Files smaller than this import without a progress bar (it would only flicker).
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
-
-
-def _store() -> BankStore:
-    from veil.config import load_settings
-    from veil.store import open_store
-
-    return open_store(load_settings())
 
 
 @app.command("create")
@@ -53,9 +48,9 @@ def create_command(
     from veil.verdict import action_for
 
     policy = {"action": action.value} if action else {}
-    with _store() as store:
+    with open_cli_store() as store:
         bank = store.create_bank(name, category.value, policy, actor=cli_actor())
-    console.print(f"created bank [bold]{bank.name}[/] ({bank.category}, "
+    console.print(f"created bank [bold]{escape(bank.name)}[/] ({bank.category}, "
                   f"{action_for(bank.category, bank.policy)} on match)")
 
 
@@ -69,7 +64,7 @@ def list_command(
 
     from veil.verdict import action_for
 
-    with _store() as store:
+    with open_cli_store() as store:
         banks = store.list_banks()
     if as_json:
         for b in banks:
@@ -86,7 +81,7 @@ def list_command(
     table.columns[0].overflow = "fold"
     for b in banks:
         act = action_for(b.category, b.policy)
-        table.add_row(b.name, b.category, act if b.action else f"{act} [dim](default)[/]",
+        table.add_row(escape(b.name), b.category, act if b.action else f"{act} [dim](default)[/]",
                       f"{b.counts['active']:,}", f"{b.counts['withdrawn']:,}",
                       f"{b.counts['disputed']:,}")
     table_console().print(table)
@@ -112,37 +107,44 @@ def add_command(
 ) -> None:
     """Add hashes to a bank: typed ones, or those of media files (hashed here; nothing
     but the hashes is kept)."""
+    # a hash is hex: an item with a path separator or a dot was meant as a file
+    missing = next((i for i in items if any(c in i for c in "/\\.")
+                    and not Path(i).exists()), None)
+    if missing is not None:
+        raise fail(f"{missing}: no such file or directory")
     paths = [Path(i) for i in items if Path(i).exists()]
     if paths and len(paths) != len(items):
         raise fail("give hashes or files, not both in one command")
     if paths:
         _add_files(name, paths, signal, source, note)
         return
-    from veil.cli.values import parse_typed
-    from veil.signals import get
+    from veil.cli.values import parse_typed, signal_type
 
     if signal and len(signal) > 1:
         raise fail("one --signal for typed hashes: they are all of one type")
-    st = get((signal[0] if signal else "pdq").strip().lower())
+    st = signal_type(signal[0] if signal else "pdq")
     values = [parse_typed(st, v) for v in items]
-    with _store() as store:
+    with open_cli_store() as store:
         for v in values:
             entry = store.add_entry(name, st.name, v, actor=cli_actor(), quality=quality,
                                     source=source, note=note)
-            console.print(f"added entry {entry.id} ({entry.signal}) to bank [bold]{name}[/]")
+            console.print(f"added entry {entry.id} ({entry.signal}) to bank "
+                          f"[bold]{escape(name)}[/]")
 
 
 def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: str | None,
                note: str | None) -> None:
     from veil.cli.progress import progress_bar, worker_count
+    from veil.cli.unhashed import problem_kind, problem_line
+    from veil.cli.values import signal_names
     from veil.config import load_settings
     from veil.media.discover import Skipped
-    from veil.signals import all_types, get
+    from veil.signals import all_types
     from veil.signals.batch import hash_paths
     from veil.store import HashRow, open_store
 
     settings = load_settings()
-    wanted = tuple(get(s.strip().lower()).name for s in signals) if signals else tuple(
+    wanted = signal_names(signals) if signals else tuple(
         t.name for t in all_types() if t.always_scanned)
     rows: list[HashRow] = []
     problems = 0
@@ -150,14 +152,9 @@ def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: 
         for item in hash_paths(paths, settings.media, wanted,
                                workers=worker_count(settings, None)):
             advance()
-            if isinstance(item, Skipped):
-                problems += item.error
-                err_console.print(f"{'error' if item.error else 'skipped'} {item.path}: "
-                                  f"{item.reason}", markup=False, soft_wrap=True)
-            elif not item.ok:
-                problems += 1
-                err_console.print(f"error {item.path}: {item.error_code} {item.error_message}",
-                                  markup=False, soft_wrap=True)
+            if isinstance(item, Skipped) or not item.ok:
+                problems += problem_kind(item) == "error"
+                err_console.print(problem_line(item), soft_wrap=True)
             else:
                 rows += [HashRow(s.type, s.value, s.quality, source=source or "veil bank add",
                                  note=note) for s in item.signals]
@@ -166,7 +163,7 @@ def _add_files(name: str, paths: list[Path], signals: list[str] | None, source: 
     with open_store(settings) as store:
         report = store.import_entries(name, rows, actor=cli_actor(), source_name="veil bank add")
     console.print(f"added {counted(report.imported, 'entry', 'entries')} to bank "
-                  f"[bold]{name}[/] ({report.duplicates:,} already there)")
+                  f"[bold]{escape(name)}[/] ({report.duplicates:,} already there)")
 
 
 def _print_errors(report: ImportReport, path: Path) -> None:
@@ -198,7 +195,7 @@ def import_command(
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                         TimeRemainingColumn(), console=err_console, transient=True,
                         disable=not show)
-    task = progress.add_task(f"reading {file.name}", total=hashlist.size)
+    task = progress.add_task(f"reading {escape(file.name)}", total=hashlist.size)
 
     def on_progress(done: int) -> None:
         progress.update(task, completed=done)
@@ -207,7 +204,7 @@ def import_command(
 
     hashlist.on_progress = on_progress
     started = time.perf_counter()
-    with _store() as store, progress:
+    with open_cli_store() as store, progress:
         report = store.import_entries(name, hashlist, actor=cli_actor(), source_name=file.name,
                                       max_errors=SHOWN_ERRORS)
     if not report.ok:
@@ -215,7 +212,7 @@ def import_command(
         raise fail(f"{report.error_count:,} bad row(s) in {file}; nothing was imported",
                    "input.invalid")
     took = time.perf_counter() - started
-    console.print(f"imported {report.imported:,} entries into bank [bold]{name}[/] "
+    console.print(f"imported {report.imported:,} entries into bank [bold]{escape(name)}[/] "
                   f"({report.duplicates:,} duplicates skipped) in {took:.1f} s")
 
 
@@ -234,7 +231,7 @@ def export_command(
 
     chosen = Format(fmt.value) if fmt else (
         detect_format(output) if output is not None else Format.CSV)
-    with _store() as store:
+    with open_cli_store() as store:
         bank = store.get_bank(name)  # fail before creating any file
         store.audit_read(cli_actor(), "bank.export", bank=name,
                          entries=bank.counts["active"], format=chosen.value)
@@ -244,7 +241,8 @@ def export_command(
             sys.stdout.flush()
             return
         count = _write_atomically(output, lambda out: write_hashlist(rows, out, chosen))
-    err_console.print(f"exported {count:,} entries from bank [bold]{name}[/] to {output}")
+    err_console.print(f"exported {count:,} entries from bank [bold]{escape(name)}[/] to "
+                      f"{escape(str(output))}")
 
 
 def _write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
@@ -285,19 +283,19 @@ def withdraw_command(
         raise fail("give the hash or --id, not both")
     from veil.index import snapshot_path
 
-    with _store() as store:
+    with open_cli_store() as store:
         if entry_id is not None:
             if store.get_entry(entry_id).bank != name:
                 raise fail(f"entry {entry_id} is not in bank {name!r}", "not_found")
             entry = store.withdraw(entry_id, actor=cli_actor(), reason=reason)
         else:
             assert value is not None
-            from veil.cli.values import parse_typed
-            from veil.signals import get
+            from veil.cli.values import parse_typed, signal_type
 
-            st = get(signal.strip().lower())
+            st = signal_type(signal)
             entry = store.withdraw((name, st.name, parse_typed(st, value)), actor=cli_actor(),
                                    reason=reason)
         # the index snapshot may hold the hash: gone too (the next start rebuilds it)
         snapshot_path(store.settings.home, entry.signal).unlink(missing_ok=True)
-    console.print(f"withdrew entry {entry.id} from bank [bold]{name}[/]; its hash is erased")
+    console.print(f"withdrew entry {entry.id} from bank [bold]{escape(name)}[/]; its hash is "
+                  "erased")

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from veil.cli.output import handles_errors, table_console
 
@@ -74,5 +75,6 @@ def config_command(
     table = Table("setting", "value", "environment variable", "why", show_lines=False)
     table.columns[1].overflow = "fold"
     for name, env, value, why, from_env in rows:
-        table.add_row(name, _shown(value) + (" [bold](set)[/]" if from_env else ""), env, why)
+        table.add_row(name, escape(_shown(value)) + (" [bold](set)[/]" if from_env else ""),
+                      env, escape(why))
     table_console().print(table)

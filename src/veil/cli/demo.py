@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
-from veil.cli.output import EXIT_ERROR, console, fail
-from veil.cli.serve import port_is_free
+from veil.cli.output import EXIT_ERROR, console, fail, handles_errors
+from veil.cli.serve import ensure_port_free
 
 if TYPE_CHECKING:
     from veil.config import Settings
@@ -92,8 +93,14 @@ class DemoCorpus:
 
 
 def demo_corpus(home: Path) -> DemoCorpus:
+    from veil.errors import VeilError
+
     shared = shared_photos()
-    folder = shared if shared else synthetic_photos(home / "demo-photos")
+    try:
+        folder = shared if shared else synthetic_photos(home / "demo-photos")
+    except OSError as exc:
+        raise VeilError(f"cannot draw the demo's pictures in {home / 'demo-photos'}: "
+                        f"{exc.strerror or exc}", code="demo.unwritable") from None
     files = sorted(folder.glob("*.jpg"))
     # every 7th photo, so banked ones are spread through the folder
     return DemoCorpus(folder, files[::7][:BANKED], synthetic=shared is None)
@@ -124,8 +131,8 @@ def run_demo(settings: Settings) -> tuple[int, DemoCorpus]:
 
     corpus = demo_corpus(settings.home)
     where = "synthetic pictures drawn by the demo" if corpus.synthetic else "the shared corpus"
-    console.print(f"[bold]Veil demo[/] — data in {settings.home}")
-    console.print(f"Photos: {corpus.folder} ({where})")
+    console.print(f"[bold]Veil demo[/] — data in {escape(str(settings.home))}")
+    console.print(f"Photos: {escape(str(corpus.folder))} ({where})")
     with open_store(settings) as store:
         added = build_demo_bank(store, corpus, settings)
     console.print(f"Bank [bold]{DEMO_BANK}[/] (protected_photo, action review): "
@@ -153,9 +160,11 @@ def demo_keys(settings: Settings) -> dict[str, str]:
 
 
 def next_steps(base: str, keys: dict[str, str], corpus: DemoCorpus) -> str:
-    """What to try once the service is up: each audience, one ready command."""
-    photo = corpus.banked[0] if corpus.banked else corpus.folder
-    platform, admin = keys["demo-platform"], keys["demo-admin"]
+    """What to try once the service is up: each audience, one ready command (Rich
+    markup: the address, path and keys in it are escaped)."""
+    photo = escape(str(corpus.banked[0] if corpus.banked else corpus.folder))
+    base = escape(base)
+    platform, admin = escape(keys["demo-platform"]), escape(keys["demo-admin"])
     return (
         f"\n[bold]Service[/] on {base}/ (status page; API documentation at {base}/docs)\n"
         f"\n[bold]Try next[/]\n"
@@ -171,6 +180,7 @@ def next_steps(base: str, keys: dict[str, str], corpus: DemoCorpus) -> str:
         f"\nStop the service with Ctrl-C.")
 
 
+@handles_errors
 def demo_command(
     serve: bool = typer.Option(False, "--serve", help="Then start the service with fresh "
                                "demo keys (what make run does)."),
@@ -181,10 +191,9 @@ def demo_command(
     from veil.config import load_settings
 
     settings = load_settings()
-    if serve and not port_is_free(host, port):
-        raise fail(f"port {port} on {host} is in use: stop what uses it, or pick another "
-                   f"(PORT={port + 1} make run, or veil demo --serve --port {port + 1})",
-                   "serve.port_in_use")
+    if serve:
+        ensure_port_free(host, port, f"pick another (PORT={port + 1} make run, or veil demo "
+                         f"--serve --port {port + 1})")
     code, corpus = run_demo(settings)
     if code or not serve:
         raise typer.Exit(code)

@@ -15,16 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
+from rich.markup import escape
 
 from veil.cli.output import console, err_console, handles_errors
 
@@ -95,6 +86,17 @@ def robustness_command(
                              "OUT/distances.csv.gz."),
 ) -> None:
     """Measure recall under everyday edits and false matches between distinct photos."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Table
+
     from veil.config import load_settings
     from veil.evaluation import analysis, export, modes, plots
     from veil.evaluation import report as report_mod
@@ -118,7 +120,8 @@ def robustness_command(
         "--no-raw": not raw,
     })
     err_console.print(
-        f"{len(photos)} photos × {len(suite)} variants, signals: {', '.join(mode_names)}")
+        f"{len(photos)} photos × {len(suite)} variants, signals: "
+        f"{escape(', '.join(mode_names))}")
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
@@ -155,10 +158,11 @@ def robustness_command(
     for m in summary.modes:
         t = m.tuned_for(analysis.TARGETS[0])
         tuned = "–" if t is None or t.threshold is None else f"≤ {t.threshold}"
-        table.add_row(m.name, f"≤ {m.info.default_threshold}", m.fmr_default.describe(), tuned,
+        table.add_row(escape(m.name), f"≤ {m.info.default_threshold}",
+                      escape(m.fmr_default.describe()), tuned,
                       f"{report_mod.pct(float(m.recall_default.mean()))}%")
     console.print(table)
-    console.print(f"report: {report_path}   plots and data: {out}/   "
+    console.print(f"report: {escape(str(report_path))}   plots and data: {escape(str(out))}/   "
                   f"({info.seconds:.0f} s, {results.workers} workers)")
 
 

@@ -12,9 +12,11 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from veil.cli.output import EXIT_ERROR, EXIT_OK, counted, err_console, handles_errors
-from veil.cli.progress import progress_bar, worker_count
+from veil.cli.progress import progress_bar, worker_count, workers_option
+from veil.cli.unhashed import problem_json, problem_kind, problem_line
 
 
 @handles_errors
@@ -25,43 +27,35 @@ def hash_command(
     signals: str | None = typer.Option(
         None, "--signals", "-s", help="Comma-separated signal types (default: all of them).",
         show_default=False),
-    workers: int | None = typer.Option(None, "--workers", min=1,
-                                       help="Hashing processes (default: one per core).",
-                                       show_default=False),
+    workers: int | None = workers_option(),
 ) -> None:
     """Compute the signals (PDQ with quality, MD5, SHA-256, pHash, dHash) of each file.
     Exit 0: all hashed, 2: some could not be."""
     from rich.table import Table
 
     from veil.cli.output import table_console
+    from veil.cli.values import signal_names
     from veil.config import load_settings
     from veil.media.discover import Skipped
-    from veil.signals import get, names
+    from veil.signals import names
     from veil.signals.batch import hash_paths
 
     settings = load_settings()
-    wanted = tuple(get(n.strip().lower()).name for n in signals.split(",") if n.strip()) if (
-        signals) else tuple(names())
+    wanted = signal_names([signals]) if signals else tuple(names())
     table = Table("file", "signal", "value", "quality")
     for col in table.columns[:3]:
         col.overflow = "fold"  # a hash or a path is never cut
-    counts = {"hashed": 0, "errors": 0, "skipped": 0}
+    counts = {"hashed": 0, "error": 0, "skipped": 0}
     with progress_bar("hashing") as advance:
         for item in hash_paths(paths, settings.media, wanted,
                                workers=worker_count(settings, workers)):
             advance()
-            if isinstance(item, Skipped):
-                counts["errors" if item.error else "skipped"] += 1
-                _report_skipped(item, as_json)
-                continue
-            if not item.ok:
-                counts["errors"] += 1
+            if isinstance(item, Skipped) or not item.ok:
+                counts[problem_kind(item)] += 1
                 if as_json:
-                    print(json.dumps({"file": item.path, "error": {
-                        "code": item.error_code, "message": item.error_message}}))
+                    print(json.dumps(problem_json(item)))
                 else:
-                    err_console.print(f"[red]{item.path}[/]: [dim]{item.error_code}[/] "
-                                      f"{item.error_message}", markup=True, soft_wrap=True)
+                    err_console.print(problem_line(item), soft_wrap=True)
                 continue
             counts["hashed"] += 1
             if as_json:
@@ -72,27 +66,13 @@ def hash_command(
                                   "warnings": list(item.warnings)}))
                 continue
             for i, s in enumerate(item.signals):
-                table.add_row(item.path if i == 0 else "", s.type, s.value,
+                table.add_row(escape(item.path) if i == 0 else "", s.type, s.value,
                               "" if s.quality is None else str(s.quality))
             for w in item.warnings:
-                table.add_row("", "[yellow]warning[/]", w, "")
+                table.add_row("", "[yellow]warning[/]", escape(w), "")
     if table.row_count:
         table_console().print(table)
     err_console.print(f"{counted(counts['hashed'], 'file')} hashed, "
-                      f"{counted(counts['errors'], 'error')}, {counts['skipped']:,} skipped")
-    raise typer.Exit(EXIT_ERROR if counts["errors"] else EXIT_OK)
+                      f"{counted(counts['error'], 'error')}, {counts['skipped']:,} skipped")
+    raise typer.Exit(EXIT_ERROR if counts["error"] else EXIT_OK)
 
-
-def _report_skipped(item: object, as_json: bool) -> None:
-    from veil.media.discover import Skipped
-
-    assert isinstance(item, Skipped)
-    if as_json:
-        key = "error" if item.error else "skipped"
-        value: object = ({"code": "input.unreadable", "message": item.reason} if item.error
-                         else item.reason)
-        print(json.dumps({"file": item.path, key: value}))
-    else:
-        word = "[red]error[/]" if item.error else "[yellow]skipped[/]"
-        err_console.print(f"{word} {item.path}: {item.reason}", markup=True, soft_wrap=True,
-                          highlight=False)

@@ -7,26 +7,16 @@ seconds (at once when revoked through the admin API).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from veil.cli.identity import cli_actor
+from veil.cli.opening import open_cli_store
 from veil.cli.output import console, err_console, handles_errors
 from veil.store.vocabulary import SCOPES
 
-if TYPE_CHECKING:
-    from veil.store import BankStore
-
 app = typer.Typer(help="Manage API keys of the service.", no_args_is_help=True)
-
-
-def _store() -> BankStore:
-    from veil.config import load_settings
-    from veil.store import open_store
-
-    return open_store(load_settings())
 
 
 @app.command("create")
@@ -38,10 +28,10 @@ def create_command(
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     scopes = [p for s in scope for p in s.split(",")]
-    with _store() as store:
+    with open_cli_store() as store:
         record, key = store.create_api_key(scopes, name=name, actor=cli_actor())
     err_console.print(f"created key {record.id} ({', '.join(record.scopes)})"
-                      + (f" for {record.name}" if record.name else "")
+                      + (f" for {escape(record.name)}" if record.name else "")
                       + ": store it now, it cannot be shown again")
     print(key)
 
@@ -52,7 +42,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per key."),
 ) -> None:
     """List keys (prefix, scopes, state; never the keys)."""
-    with _store() as store:
+    with open_cli_store() as store:
         keys = store.list_api_keys()
     if as_json:
         for k in keys:
@@ -61,13 +51,15 @@ def list_command(
                               "created_at": k.created_at.isoformat(),
                               "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}))
         return
+    from rich.table import Table
+
     if not keys:
         err_console.print("no keys yet; create one with [bold]veil keys create --scope "
                           "platform[/]")
         return
     table = Table("id", "name", "prefix", "scopes", "created", "state")
     for k in keys:
-        table.add_row(str(k.id), k.name, k.prefix + "…", ",".join(k.scopes),
+        table.add_row(str(k.id), escape(k.name), escape(k.prefix) + "…", ",".join(k.scopes),
                       k.created_at.strftime("%Y-%m-%d %H:%M"),
                       "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}")
     console.print(table)
@@ -78,6 +70,7 @@ def list_command(
 def revoke_command(key_id: int = typer.Argument(..., help="The key's id (veil keys list).")
                    ) -> None:
     """Revoke a key."""
-    with _store() as store:
+    with open_cli_store() as store:
         record = store.revoke_api_key(key_id, actor=cli_actor())
-    console.print(f"revoked key {record.id}" + (f" ({record.name})" if record.name else ""))
+    console.print(f"revoked key {record.id}"
+                  + (f" ({escape(record.name)})" if record.name else ""))

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
+from veil.cli.opening import load_matcher
 from veil.cli.output import (
     EXIT_ERROR,
     EXIT_MATCH,
@@ -38,7 +40,6 @@ from veil.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from veil.config import Settings
     from veil.errors import VeilError
     from veil.matching import BankMatcher
     from veil.signals import SignalType
@@ -76,12 +77,6 @@ def _parse(text: str, signal: SignalType, dihedral: bool) -> list[str]:
     return [parse_typed(signal, parts[0])]
 
 
-def _types() -> list[SignalType]:
-    from veil.signals import all_types
-
-    return all_types()
-
-
 @handles_errors
 def match_command(
     hashes: list[str] = typer.Argument(
@@ -100,19 +95,20 @@ def match_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per query."),
 ) -> None:
     """Check hashes against the banks. Exit 0: no match, 1: matches, 2: errors."""
+    from veil.cli.values import signal_type
     from veil.config import load_settings
     from veil.errors import BadInput, VeilError
-    from veil.signals import get
+    from veil.signals import all_types
 
-    signal = get(signal_name.strip().lower())
+    signal = signal_type(signal_name)
     if dihedral and not signal.variants:
         raise BadInput(f"--dihedral applies to signals with rotated and mirrored variants "
-                       f"({', '.join(t.name for t in _types() if t.variants)}), not "
+                       f"({', '.join(t.name for t in all_types() if t.variants)}), not "
                        f"{signal.name}")
     if not hashes and file is None:
         raise BadInput("no hashes given: pass them as arguments, with --file, or '-' for stdin")
     settings = load_settings()
-    matcher = _load(settings, signal.name)
+    matcher = load_matcher(settings, [signal.name])
     t = matcher.threshold(signal, threshold)
     size = matcher.sizes().get(signal.name, 0)
     if not size:
@@ -129,14 +125,6 @@ def match_command(
     if totals["errors"]:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_MATCH if totals["matched"] else EXIT_OK)
-
-
-def _load(settings: Settings, signal: str) -> BankMatcher:
-    from veil.matching import BankMatcher
-    from veil.store import open_store
-
-    with open_store(settings) as store:
-        return BankMatcher.load(settings, store, signals=[signal])
 
 
 def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: SignalType,
@@ -178,7 +166,7 @@ def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: Signa
                 print(json.dumps({"source": where, "query": shown,
                                   "error": {"code": q.code, "message": q.message}}))
             else:
-                err_console.print(f"[red]{where}[/]: [dim]{q.code}[/] {_esc(q.message)}",
+                err_console.print(f"[red]{escape(where)}[/]: [dim]{q.code}[/] {escape(q.message)}",
                                   soft_wrap=True)
             continue
         matches = next(found)
@@ -192,13 +180,8 @@ def _run_batch(batch: list[tuple[str, str]], matcher: BankMatcher, signal: Signa
         for i, m in enumerate(matches):
             how = [] if not dihedral else [
                 next((v.label for v in signal.variants if v.key == m.variant), "as banked")]
-            table.add_row(f"{q[0]}\n({where})" if i == 0 else "", m.bank, m.category,
+            table.add_row(escape(f"{q[0]}\n({where})") if i == 0 else "", escape(m.bank),
+                          escape(m.category),
                           str(m.entry_id), m.value or "", str(m.distance), *how)
     if table.row_count:
         table_console().print(table)
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

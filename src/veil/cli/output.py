@@ -1,5 +1,10 @@
 """Console objects, counted nouns, and the one place VeilErrors become a one-line
-message and an exit code."""
+message and an exit code.
+
+Everything printed here is Rich markup: text a user controls (a file, bank or key
+name, a reason quoting one) goes through ``escape`` first, so a name like
+``x[/y].jpg`` prints as it is instead of raising MarkupError or restyling the line.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # already loaded by rich.console: no start-up cost
 
 from veil.errors import VeilError
 
@@ -46,8 +52,6 @@ class _LogLine(logging.Handler):
     (never Python's raw last-resort text); quieter levels are not shown."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from rich.markup import escape
-
         level = "[red]error[/]" if record.levelno >= logging.ERROR else "[yellow]warning[/]"
         err_console.print(f"{level} {escape(record.getMessage())}", soft_wrap=True)
 
@@ -65,8 +69,10 @@ def configure_logging() -> None:
 
 
 def fail(message: str, code: str = "input.invalid") -> typer.Exit:
-    err_console.print(f"[bold red]error[/] [dim]{code}[/] {message}", soft_wrap=True,
-                      markup=True, highlight=False)
+    """Print ``error CODE message`` (plain text, escaped here) and return the exit to
+    raise."""
+    err_console.print(f"[bold red]error[/] [dim]{escape(code)}[/] {escape(message)}",
+                      soft_wrap=True, markup=True, highlight=False)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -78,15 +84,9 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VeilError as exc:
-            raise fail(_escape(exc.message), exc.code) from None
+            raise fail(exc.message, exc.code) from None
         except BrokenPipeError:  # e.g. `veil scan … | head`
             sys.stderr.close()
             raise typer.Exit(EXIT_OK) from None
 
     return wrapper
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

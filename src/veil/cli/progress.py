@@ -1,11 +1,14 @@
-"""The progress bar long CLI work shows (on a terminal only), and worker counts."""
+"""The progress bar long CLI work shows (on a terminal only), and worker counts (the
+``--workers`` option)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import typer
 
 from veil.cli.output import err_console
 
@@ -30,6 +33,12 @@ def progress_bar(what: str, total: int | None = None) -> Iterator[Callable[[], N
     with progress:
         task = progress.add_task(what, total=total)
         yield lambda: progress.advance(task)
+
+
+def workers_option() -> Any:
+    """``--workers`` of the commands that hash files (read it with ``worker_count``)."""
+    return typer.Option(None, "--workers", min=1, help="Hashing processes (default: one per "
+                        "core).", show_default=False)
 
 
 def worker_count(settings: Settings, requested: int | None) -> int:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
+from veil.cli.opening import load_matcher
 from veil.cli.output import (
     EXIT_ERROR,
     EXIT_MATCH,
@@ -23,11 +25,11 @@ from veil.cli.output import (
     counted,
     handles_errors,
 )
-from veil.cli.progress import progress_bar, worker_count
+from veil.cli.progress import progress_bar, worker_count, workers_option
+from veil.cli.unhashed import problem_cells, problem_json, problem_kind
 
 if TYPE_CHECKING:
     from veil.config import Settings
-    from veil.matching import BankMatcher
 
 
 def _shown(path: str) -> str:
@@ -46,23 +48,13 @@ def scan_command(
         show_default=False),
     dihedral: bool = typer.Option(False, "--dihedral",
                                   help="Also match rotated and mirrored copies (PDQ)."),
-    workers: int | None = typer.Option(None, "--workers", min=1,
-                                       help="Hashing processes (default: one per core).",
-                                       show_default=False),
+    workers: int | None = workers_option(),
     show_clean: bool = typer.Option(False, "--all", help="List clean files in the table too."),
 ) -> None:
     """Scan media files against the banks. Exit 0: clean, 1: matches found, 2: errors."""
     code = run_scan(paths, as_json=as_json, threshold=threshold, dihedral=dihedral,
                     workers=workers, show_clean=show_clean)
     raise typer.Exit(code)
-
-
-def load_banks(settings: Settings) -> BankMatcher:
-    from veil.matching import BankMatcher
-    from veil.store import open_store
-
-    with open_store(settings) as store:
-        return BankMatcher.load(settings, store)
 
 
 @handles_errors
@@ -76,7 +68,7 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
     from veil.media.discover import Skipped
 
     settings = settings or load_settings()
-    matcher = load_banks(settings)
+    matcher = load_matcher(settings)
     overrides = {} if threshold is None else {"pdq": matcher.threshold("pdq", threshold)}
     table = Table(title="veil scan")
     table.add_column("file", overflow="fold", ratio=2)
@@ -87,27 +79,15 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
         for item in scan_paths(paths, matcher, workers=worker_count(settings, workers),
                                dihedral=dihedral, thresholds=overrides):
             advance()
-            if isinstance(item, Skipped):
-                kind = "error" if item.error else "skipped"
-                counts[kind] += 1
+            if isinstance(item, Skipped) or item.verdict is None:
+                problem = item if isinstance(item, Skipped) else item.file
+                counts[problem_kind(problem)] += 1
                 if as_json:
-                    print(json.dumps({"file": item.path, **(
-                        {"error": {"code": "input.unreadable", "message": item.reason}}
-                        if item.error else {"skipped": item.reason})}))
+                    print(json.dumps(problem_json(problem)))
                 else:
-                    table.add_row(_shown(item.path), f"[{'red' if item.error else 'yellow'}]"
-                                  f"{kind}[/]", item.reason)
+                    table.add_row(escape(_shown(problem.path)), *problem_cells(problem))
                 continue
             file, verdict = item.file, item.verdict
-            if verdict is None:
-                counts["error"] += 1
-                if as_json:
-                    print(json.dumps({"file": file.path, "error": {
-                        "code": file.error_code, "message": file.error_message}}))
-                else:
-                    table.add_row(_shown(file.path), "[red]error[/]",
-                                  f"{file.error_code}: {file.error_message}")
-                continue
             counts[verdict.decision] += 1
             if as_json:
                 print(json.dumps({"file": file.path, "format": file.format,
@@ -116,13 +96,13 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
             elif verdict.matches or show_clean or file.warnings:
                 color = {"block": "bold red", "review": "yellow"}.get(verdict.decision, "green")
                 why = [*verdict.reasons[:3], *(f"warning: {w}" for w in file.warnings)]
-                table.add_row(_shown(file.path), f"[{color}]{verdict.decision}[/]",
-                              "\n".join(why))
+                table.add_row(escape(_shown(file.path)), f"[{color}]{verdict.decision}[/]",
+                              escape("\n".join(why)))
     if not as_json:
         if table.row_count:
             table_console().print(table)
         decided = counts["block"] + counts["review"] + counts["allow"]
-        banks = ", ".join(matcher.bank_names()) or "none"
+        banks = escape(", ".join(matcher.bank_names()) or "none")
         console.print(
             f"{counted(decided + counts['error'], 'file')}: "
             f"[bold red]{counts['block']} block[/], [yellow]{counts['review']} review[/], "

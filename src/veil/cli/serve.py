@@ -6,6 +6,7 @@ lets in-flight requests finish, up to ``VEIL_API_GRACEFUL_SHUTDOWN_S`` seconds.
 
 from __future__ import annotations
 
+import errno
 import socket
 from typing import TYPE_CHECKING
 
@@ -18,15 +19,33 @@ if TYPE_CHECKING:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """Whether ``host:port`` can be listened on now (checked before printing keys)."""
+    """Whether ``host:port`` can be listened on now: False only when something listens
+    there already. Any other failure (an address not on this machine, a name that does
+    not resolve, a port this user may not take) is raised: it is not "in use"."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
-        except OSError:
-            return False
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
     return True
+
+
+def ensure_port_free(host: str, port: int, another: str) -> None:
+    """Exit with one line unless the service can listen on ``host:port``; run before
+    anything is created or printed (``veil demo --serve`` prints keys). ``another``
+    says how to pick another port."""
+    try:
+        free = port_is_free(host, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}",
+                   "serve.cannot_listen") from None
+    if not free:
+        raise fail(f"port {port} on {host} is in use: stop what uses it, or {another}",
+                   "serve.port_in_use")
 
 
 @handles_errors
@@ -42,9 +61,8 @@ def serve_command(
     """Run the Veil service: intake, platform, review and admin APIs (docs at /docs)."""
     from veil.config import load_settings
 
-    if port and not port_is_free(host, port):
-        raise fail(f"port {port} on {host} is in use: stop what uses it or pass another "
-                   "--port", "serve.port_in_use")
+    if port:
+        ensure_port_free(host, port, "pass another --port")
     serve(load_settings(), host=host, port=port, log_level=log_level,
           forwarded_allow_ips=forwarded_allow_ips)
 

@@ -1,8 +1,24 @@
-"""Reading a hash a person typed, with a hint when it is plainly of another type."""
+"""Reading what a person typed: a signal type's name, and a hash, with a hint when it is
+plainly of another type."""
 
 from __future__ import annotations
 
-from veil.signals import SignalType, all_types
+from collections.abc import Iterable
+
+from veil.signals import SignalType, all_types, get
+
+
+def signal_type(name: str) -> SignalType:
+    """The type a person named, in any case, spaces around (``UnknownSignal`` lists
+    the known ones)."""
+    return get(name.strip().lower())
+
+
+def signal_names(options: Iterable[str]) -> tuple[str, ...]:
+    """The types named by a repeated or comma-separated option (``-s pdq -s md5`` or
+    ``-s pdq,md5``)."""
+    return tuple(signal_type(n).name for option in options for n in option.split(",")
+                 if n.strip())
 
 
 def parse_typed(signal: SignalType, value: str) -> str:

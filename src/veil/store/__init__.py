@@ -65,11 +65,16 @@ def open_store(settings: Settings) -> Store:
     """
     import os
 
+    from veil.errors import StoreError
     from veil.store.database import make_engine, make_private, upgrade
     from veil.store.repository import Store
 
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(settings.home, 0o700)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(settings.home, 0o700)
+    except OSError as exc:  # a file in the way, a read-only disk: say which and why
+        raise StoreError(f"cannot use {settings.home} as VEIL_HOME: {exc.strerror or exc}",
+                         code="store.home_unusable") from None
     engine = make_engine(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
     try:
         upgrade(engine)

@@ -77,13 +77,13 @@ export function group(symbols) {
 
 /**
  * The code a person keeps for a case token, or null for a token that is not 32
- * bytes of canonical base64url (then the page shows the token itself).
+ * bytes of canonical base64url (then the page shows the token itself). ``decode``
+ * takes only canonical text, so the code always turns back into this very token.
  */
 export function tokenToCode(token) {
   const bytes = fromBase64url(token || "");
   if (!bytes || bytes.length !== TOKEN_BYTES) return null;
-  const code = group(toSymbols(bytes));
-  return codeToToken(code) === token ? code : null;
+  return group(toSymbols(bytes));
 }
 
 /**

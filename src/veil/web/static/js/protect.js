@@ -494,10 +494,10 @@ function downloadToken() {
   el.tokenStatus.textContent = t("done.downloaded", { file: t("file.name") });
 }
 
-function printCode() {
-  if (!token) return;
-  renderDone();
-  window.print();
+// the sheet is current already: renderDone runs when the code is made and on every
+// change of language (Ctrl+P prints it too)
+function printSheet() {
+  if (token) window.print();
 }
 
 function startAgain() {
@@ -546,7 +546,7 @@ function wire() {
   }
   el.copy.addEventListener("click", copyToken);
   el.download.addEventListener("click", downloadToken);
-  el.print.addEventListener("click", printCode);
+  el.print.addEventListener("click", printSheet);
   el.saved.addEventListener("change", () => {
     el.afterSave.hidden = !el.saved.checked;
     if (el.saved.checked) window.removeEventListener("beforeunload", warnBeforeLeaving);
