@@ -69,3 +69,9 @@ def test_invalid_utf8_and_a_huge_line_are_read_in_bounded_pieces(tmp_path: Path)
     assert out[2]["nudify_service"] is True
     peak_kib = int(p.stderr.strip().splitlines()[-1])
     assert peak_kib < 100 * 1024, peak_kib  # the 20 MB line was never held whole (~55 MB)
+
+
+def test_a_markup_like_file_name_in_the_error_prints_as_it_is(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["text", "check", str(tmp_path / "[bold]x[/b].txt")])
+    assert r.exit_code == 2
+    assert "[bold]x[/b].txt" in "".join(r.stderr.split())

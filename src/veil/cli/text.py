@@ -34,8 +34,6 @@ def check_command(
 
     Prints one JSON object per line (line, nudify_service, score 0-1, evidence).
     Exit 0: nothing flagged, 1: something flagged, 2: unreadable input."""
-    from rich.markup import escape
-
     from veil.text.detector import check
 
     flagged = False
@@ -49,8 +47,7 @@ def check_command(
                     out["truncated"] = True
                 sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     except OSError as exc:
-        raise fail(f"{escape(source)}: {escape(exc.strerror or str(exc))}",
-                   "input.unreadable") from None
+        raise fail(f"{source}: {exc.strerror or exc}", "input.unreadable") from None
     raise typer.Exit(EXIT_MATCH if flagged else EXIT_OK)
 
 
