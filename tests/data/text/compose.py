@@ -323,11 +323,101 @@ def compose(f: dict[str, list[str]], lang: str, seed: int) -> list[dict[str, obj
     return list(rows.values())
 
 
+# -- third pass: the styles of real adverts that composed posts lacked (notices,
+# challenges, mirrors) and editors' adverts in the same promotional voice -------------
+NOTICES = {
+    "en": ["New link, the old bot got banned: {link}", "We moved! The undress bot now lives at {link}",
+           "Mirror of the undress site for blocked regions: {link}. Same credits.",
+           "Backup channel in case we get banned again, the undressing bot is here {link}",
+           "Don't believe AI can take clothes off a photo? Try it yourself, 2 free tries {link}",
+           "Tired of fake nudify apps that don't work? Ours does. Examples in the channel {link}",
+           "Looking for a working undress bot? You found it. {link}",
+           "Add our bot to your group and undress photos right in the chat {link}",
+           "Clothes disappear from any picture, first try free, then 20 stars {link}",
+           "Our bot takes off clothes from any image, even swimsuits and jeans {link}",
+           "Examples of what the nudify bot can do are pinned, link to the bot in bio",
+           "Referral program: invite 3 friends, get 10 free undress generations {link}",
+           "DM me for the link to the bot that removes clothes, free trial"],
+    "ru": ["Новая ссылка, старого бота забанили: {link}", "Мы переехали! Бот-раздеватель теперь тут {link}",
+           "Зеркало сайта для раздевания фото для заблокированных регионов: {link}",
+           "Резервный канал на случай бана, бот для раздевания здесь {link}",
+           "Не веришь, что ИИ может снять одежду с фото? Проверь сам, 2 бесплатные попытки {link}",
+           "Надоели фейковые раздевалки, которые не работают? Наша работает, примеры в канале {link}",
+           "Ищешь рабочий бот-раздеватель? Ты его нашёл. {link}",
+           "Добавь бота в группу и раздевай фото прямо в чате {link}",
+           "Одежда исчезает с любой фотки, первая попытка бесплатно, дальше 20 звёзд {link}",
+           "Примеры работы раздевалки в закрепе, ссылка на бота в описании",
+           "Реферальная программа: пригласи 3 друзей и получи 10 бесплатных раздеваний {link}",
+           "Пишите в лс, скину ссылку на бота, который раздевает по фото"],
+    "uk": ["Нове посилання, старого бота забанили: {link}", "Ми переїхали! Бот-роздягальник тепер тут {link}",
+           "Дзеркало сайту для роздягання фото для заблокованих регіонів: {link}",
+           "Резервний канал на випадок бану, бот для роздягання тут {link}",
+           "Не віриш, що ШІ може зняти одяг з фото? Перевір сам, 2 безкоштовні спроби {link}",
+           "Набридли фейкові роздягалки, які не працюють? Наша працює, приклади в каналі {link}",
+           "Шукаєш робочий бот-роздягальник? Ти його знайшов. {link}",
+           "Додай бота в групу й роздягай фото просто в чаті {link}",
+           "Одяг зникає з будь-якої фотки, перша спроба безкоштовна, далі 20 зірок {link}",
+           "Приклади роботи роздягалки в закріпі, посилання на бота в описі",
+           "Реферальна програма: запроси 3 друзів і отримай 10 безкоштовних роздягань {link}",
+           "Пишіть в особисті, скину посилання на бота, що роздягає за фото"],
+}
+EDITOR_ADS = {
+    "en": ["Remove the background from any photo in one tap. Free, no watermark 👉 {link}",
+           "Erase people, wires and logos from your pictures, 3 free edits {link}",
+           "Remove the person, keep the product: photos for online sellers {link}",
+           "Ghost mannequin for clothing photos: the mannequin disappears, the dress stays {link}",
+           "Working AI photo enhancer, no queue, fast and cheap {link}",
+           "New link, the old one got banned by mistake: the background remover bot {link}",
+           "Add our bot to your group to remove backgrounds right in the chat {link}",
+           "Sticker maker: cut yourself out of any photo, first 10 free {link}",
+           "Outfit changer for your CV photo: hoodie to blazer in one click {link}",
+           "Referral program: invite 3 friends, get 10 free retouches {link}"],
+    "ru": ["Удаляем фон с любого фото в одно касание. Бесплатно, без водяных знаков 👉 {link}",
+           "Стираем людей, провода и логотипы с фото, 3 бесплатные правки {link}",
+           "Убираем человека, оставляем товар: фото для маркетплейсов {link}",
+           "Эффект невидимого манекена: манекен исчезает, платье остаётся {link}",
+           "Рабочий ИИ-улучшатель фото, без очереди, быстро и дёшево {link}",
+           "Новая ссылка, старую забанили по ошибке: бот для удаления фона {link}",
+           "Добавь бота в группу и удаляй фон прямо в чате {link}",
+           "Стикеры из фото: вырежи себя с любой фотки, первые 10 бесплатно {link}",
+           "Смени одежду на фото для резюме: из худи в пиджак одним нажатием {link}"],
+    "uk": ["Видаляємо фон з будь-якого фото в один дотик. Безкоштовно, без водяних знаків 👉 {link}",
+           "Стираємо людей, дроти й логотипи з фото, 3 безкоштовні правки {link}",
+           "Прибираємо людину, лишаємо товар: фото для маркетплейсів {link}",
+           "Ефект невидимого манекена: манекен зникає, сукня лишається {link}",
+           "Робочий ШІ-покращувач фото, без черги, швидко й дешево {link}",
+           "Нове посилання, старе забанили помилково: бот для видалення фону {link}",
+           "Додай бота в групу й видаляй фон просто в чаті {link}",
+           "Зміни одяг на фото для резюме: з худі в піджак одним натиском {link}"],
+}
+EDITOR_LINKS = ["t.me/CleanCutterBot", "@bg_away_bot", "t.me/ShopPhotoProBot", "@retouch_now_bot",
+                "photofix.app", "@stickerme_bot", "t.me/CVPhotoBot"]
+
+
+def third_pass(lang: str, fragments: dict[str, list[str]], rows: list[dict[str, object]],
+               seed: int) -> None:
+    rng = random.Random(100 + seed)
+    seen = {str(r["text"]) for r in rows}
+    links = [x for x in fragments["link"] if x]
+
+    def add(text: str, label: int, kind: str) -> None:
+        if text not in seen:
+            seen.add(text)
+            rows.append({"text": text, "label": label, "lang": lang, "kind": kind})
+
+    for _ in range(3):
+        for t in NOTICES[lang]:
+            add(t.format(link=rng.choice(links)), 1, "promo")
+        for t in EDITOR_ADS[lang]:
+            add(t.format(link=rng.choice(EDITOR_LINKS)), 0, "editor")
+
+
 def main() -> None:
     out = HERE / "train"
     out.mkdir(exist_ok=True)
     for seed, (lang, fragments) in enumerate((("en", EN), ("ru", RU), ("uk", UK))):
         rows = compose(fragments, lang, seed)
+        third_pass(lang, fragments, rows, seed)
         with (out / f"{lang}.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
