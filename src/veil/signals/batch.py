@@ -16,6 +16,7 @@ from pathlib import Path
 
 from veil.config import MediaLimits
 from veil.errors import MediaTooLarge, VeilError
+from veil.media import budget
 from veil.media.discover import Skipped, discover
 from veil.media.library_warnings import collecting
 from veil.media.source import Media
@@ -98,6 +99,7 @@ def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, 
                 item, limits, signal_names, dihedral)
         return
     window = workers * IN_FLIGHT_PER_WORKER
+    limits = budget.share(limits, workers)
     pending: deque[Future[FileSignals] | Skipped] = deque()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for item in found:
