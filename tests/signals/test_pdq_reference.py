@@ -18,11 +18,12 @@ from PIL import Image
 
 from oriented import jpeg, oriented_jpeg
 from veil.config import MediaLimits
+from veil.media.jpeg import reduction_factor
 from veil.media.orientation import Orientation
 from veil.media.source import Media, luma_from_rgb
 from veil.signals import pdq_core
 from veil.signals.hexhash import hamming_hex
-from veil.signals.pdq import compute_pdq, reduction_factor, vector_to_hex
+from veil.signals.pdq import compute_pdq, vector_to_hex
 
 LIMITS = MediaLimits()
 

@@ -5,8 +5,9 @@ bench/hashing.py):
 
 * reference: full decode, then ``pdqhash`` (Meta's C++ core) — used for every
   non-JPEG and for JPEGs too small to gain from reduced decoding;
-* fast: the JPEG codec decodes at 1/2-1/8 scale and ``pdq_core`` maps the reduced
-  plane through the reference's full-resolution filter weights.
+* fast: the JPEG codec decodes at 1/2-1/8 scale (``Media.hash_factor``, by
+  ``veil.media.jpeg.reduction_factor``) and ``pdq_core`` maps the reduced plane
+  through the reference's full-resolution filter weights.
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ import pdqhash
 from veil.media.source import RGB_MAX_PIXELS, Media
 from veil.signals import pdq_core
 from veil.signals.base import Signal, SignalType, Variant
-
-#: The fast path reduces by the largest factor k in (8, 4, 2) for which the
-#: reference's box window (ceil(side/128)) spans at least this many k-blocks on the
-#: shorter side. Larger blocks blur detail the tent filter would have weighted
-#: unevenly; 2 keeps the drift within bench/hashing.py's limits (see BENCHMARKS.md).
-BLOCKS_PER_WINDOW = 2
 
 #: The 8 dihedral variants in the reference's order (original, rotate90, rotate180,
 #: rotate270, flipx, flipy, flipplus1, flipminus1), named for how an upload relates
@@ -55,14 +50,6 @@ class PDQResult:
         return [pdq_core.bits_hex(b) for b in pdq_core.dihedral(self.dct)]
 
 
-def reduction_factor(width: int, height: int) -> int:
-    window = min(pdq_core.jarosz_window(width), pdq_core.jarosz_window(height))
-    for k in (8, 4, 2):
-        if window >= BLOCKS_PER_WINDOW * k:
-            return k
-    return 1
-
-
 def vector_to_hex(bits: np.ndarray) -> str:
     """pdqhash's MSB-first 0/1 vector as Veil's 64-char lowercase hex."""
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
@@ -78,7 +65,7 @@ def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
     w, h = media.stored_size
     if min(w, h) < pdq_core.MIN_HASHABLE_DIM:
         return PDQResult("0" * 64, 0, np.zeros((16, 16), np.float32))
-    k = reduction_factor(w, h) if fast else 1
+    k = media.hash_factor() if fast else 1
     reduced = media.reduced_luma(k) if k > 1 else None
     if reduced is not None:
         buf = pdq_core.downsample_reduced(
