@@ -355,7 +355,7 @@ class Media:
                 if self.orientation.value != 1:
                     grey = self.orientation.apply_pil(grey)
         else:
-            grey = img if img.mode == "L" else to_rgb8(img).convert("L")
+            grey = to_grey8(img)
             if self.orientation.value != 1:
                 grey = self.orientation.apply_pil(grey)
         self._grey[factor] = grey
@@ -401,7 +401,10 @@ def _deep_to_grey8(img: Image.Image) -> Image.Image:
 
 def to_grey8(img: Image.Image) -> Image.Image:
     """Any Pillow mode as 8-bit grey, never through a wider or RGB copy where Pillow
-    can go straight to grey (ITU-R 601 weights, like the JPEG luma channel)."""
+    can go straight to grey (ITU-R 601 weights, like the JPEG luma channel); a grey
+    image is returned as it is, not copied."""
+    if img.mode == "L":
+        return img
     if img.mode in DEEP_MODES:
         return _deep_to_grey8(img)
     if img.mode in DIRECT_GREY:

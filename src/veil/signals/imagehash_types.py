@@ -32,13 +32,9 @@ from PIL import Image
 
 from veil.media.source import Media
 from veil.signals.base import Signal, SignalType
+from veil.signals.hexhash import bits_hex
 
 LANCZOS = Image.Resampling.LANCZOS
-
-
-def bits_hex(bits: np.ndarray) -> str:
-    """Row-major bits, most significant first, as ``str(imagehash.ImageHash)``."""
-    return np.packbits(np.asarray(bits, dtype=bool).reshape(-1)).tobytes().hex()
 
 
 def _dct_rows(n: int, keep: int) -> np.ndarray:

@@ -21,6 +21,7 @@ import pdqhash
 from veil.media.source import RGB_MAX_PIXELS, Media
 from veil.signals import pdq_core
 from veil.signals.base import Signal, SignalType, Variant
+from veil.signals.hexhash import bits_hex
 
 #: The 8 dihedral variants in the reference's order (original, rotate90, rotate180,
 #: rotate270, flipx, flipy, flipplus1, flipminus1), named for how an upload relates
@@ -47,18 +48,23 @@ class PDQResult:
     dct: np.ndarray  # (16, 16) float32, for dihedral variants
 
     def dihedral(self) -> list[str]:
-        return [pdq_core.bits_hex(b) for b in pdq_core.dihedral(self.dct)]
+        return [pdq_core.dct_hex(b) for b in pdq_core.dihedral(self.dct)]
 
 
-def vector_to_hex(bits: np.ndarray) -> str:
-    """pdqhash's MSB-first 0/1 vector as Veil's 64-char lowercase hex."""
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+def from_dct(dct: np.ndarray, quality: int) -> PDQResult:
+    return PDQResult(pdq_core.dct_hex(dct), quality, dct)
+
+
+def from_buffer(buf: np.ndarray) -> PDQResult:
+    """PDQ's tail from its 64×64 luma buffer: 16×16 DCT, bits above the median, and
+    the quality of the buffer's gradients."""
+    return from_dct(pdq_core.dct16(buf), pdq_core.quality(buf))
 
 
 def reference_hash(rgb: np.ndarray) -> tuple[str, int]:
     """The reference: ``pdqhash`` on fully decoded RGB pixels."""
     vec, q = pdqhash.compute(np.ascontiguousarray(rgb, dtype=np.uint8))
-    return vector_to_hex(vec), int(q)
+    return bits_hex(vec), int(q)
 
 
 def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
@@ -68,22 +74,15 @@ def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
     k = media.hash_factor() if fast else 1
     reduced = media.reduced_luma(k) if k > 1 else None
     if reduced is not None:
-        buf = pdq_core.downsample_reduced(
-            reduced.luma, reduced.factor, reduced.full_size, reduced.orientation
-        )
-        dct = pdq_core.dct16(buf)
-        return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
+        return from_buffer(pdq_core.downsample_reduced(
+            reduced.luma, reduced.factor, reduced.full_size, reduced.orientation))
     if media.pixels > RGB_MAX_PIXELS:
         # too large to expand to RGB: the grey copy, through the full-resolution
-        # filter weights a strip of rows at a time (a byte a pixel held, not ~15)
-        buf = pdq_core.downsample_grey(np.asarray(media.grey(1)))
-        dct = pdq_core.dct16(buf)
-        return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
-    rgb = media.rgb
-    flat, q = pdqhash.compute_float(rgb)
+        # filter weights a strip of rows at a time (a byte a pixel held, not ~30)
+        return from_buffer(pdq_core.downsample_grey(np.asarray(media.grey(1))))
+    flat, q = pdqhash.compute_float(media.rgb)
     # compute_float returns the 16x16 buffer flattened in reverse (MSB-first) order
-    dct = np.asarray(flat, dtype=np.float32)[::-1].reshape(16, 16).copy()
-    return PDQResult(pdq_core.bits_hex(dct), int(q), dct)
+    return from_dct(np.asarray(flat, dtype=np.float32)[::-1].reshape(16, 16).copy(), int(q))
 
 
 class PDQ(SignalType):

@@ -25,6 +25,7 @@ from functools import lru_cache
 import numpy as np
 
 from veil.media.orientation import Orientation
+from veil.signals.hexhash import bits_hex
 
 OUT = 64
 #: Reference: images with a side below this hash to all zeros, quality 0.
@@ -242,12 +243,11 @@ def dct16(buf: np.ndarray) -> np.ndarray:
     return b
 
 
-def bits_hex(b: np.ndarray) -> str:
+def dct_hex(b: np.ndarray) -> str:
     """Bit i*16+j set where B[i][j] exceeds the median (Torben: 128th smallest)."""
     flat = np.asarray(b, dtype=_F32).reshape(256)
     median = np.partition(flat, 127)[127]
-    bits = flat > median
-    return np.packbits(bits[::-1]).tobytes().hex()
+    return bits_hex((flat > median)[::-1])
 
 
 def dihedral(b: np.ndarray) -> list[np.ndarray]:
@@ -270,14 +270,3 @@ def dihedral(b: np.ndarray) -> list[np.ndarray]:
         np.where(odd_ij, neg, b).T,  # flip-1
     ]
 
-
-def hash_from_buffer(buf: np.ndarray) -> tuple[str, int]:
-    return bits_hex(dct16(buf)), quality(buf)
-
-
-def hash_from_luma(luma: np.ndarray) -> tuple[str, int]:
-    """Full reference pipeline from a float32 luma plane (the k=1 case)."""
-    rows, cols = luma.shape
-    if rows < MIN_HASHABLE_DIM or cols < MIN_HASHABLE_DIM:
-        return "0" * 64, 0
-    return hash_from_buffer(downsample_exact(luma))
