@@ -214,7 +214,7 @@ class Media:
         if mode != "L":
             per_pixel += REDUCED_RGB_BPP
         weights = WEIGHTS_BYTES_PER_SIDE * (w + h) // k
-        return int(reduced * per_pixel) + self._codec_bytes() + weights
+        return int(reduced * per_pixel) + self._codec_bytes + weights
 
     def _full_estimate(self) -> int:
         """A full-size decode: its pixels in the stored mode, plus the grey copy, plus
@@ -225,9 +225,11 @@ class Media:
         if self.pixels <= RGB_MAX_PIXELS:
             per_pixel += RGB_VIEW_BPP
         weights = 0 if self.pixels <= RGB_MAX_PIXELS else WEIGHTS_BYTES_PER_SIDE * (w + h)
-        return int(self.pixels * per_pixel) + self._codec_bytes() + weights
+        return int(self.pixels * per_pixel) + self._codec_bytes + weights
 
+    @cached_property
     def _codec_bytes(self) -> int:
+        """What the codec itself holds (read from the markers once, like Pillow's)."""
         if self.pil_format not in DCT_SCALABLE:
             return 0
         return jpeg.coefficient_bytes(self.data, *self.stored_size, len(self._mode))
