@@ -52,11 +52,12 @@ import numpy as np
 from PIL import Image
 
 from veil.config import MediaLimits
+from veil.media.jpeg import reduction_factor
 from veil.media.source import Media
 from veil.signals import names
 from veil.signals.batch import hash_media
 from veil.signals.hexhash import hamming_hex
-from veil.signals.pdq import compute_pdq, reduction_factor, reference_hash
+from veil.signals.pdq import compute_pdq, reference_hash
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VEIL_TEST_DATA", REPO.parent / "shared" / "data"))

@@ -29,9 +29,10 @@ import numpy as np
 from PIL import Image
 
 from veil.config import MediaLimits
+from veil.media.jpeg import reduction_factor
 from veil.media.source import Media
 from veil.signals.hexhash import hamming_hex
-from veil.signals.imagehash_types import dhash_image, phash_image, reduction_factor
+from veil.signals.imagehash_types import dhash_image, phash_image
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VEIL_TEST_DATA", REPO.parent / "shared" / "data"))

@@ -70,7 +70,9 @@ class MediaLimits(BaseSettings):
     memory_ceiling_bytes: int = Field(0, ge=0, description=(
         "A large decode that would take the process's resident memory past this is "
         "refused for now (media.busy; 503 in the service) rather than left to the OOM "
-        "killer. 0: three quarters of the machine's memory."))
+        "killer. 0: three quarters of the machine's memory. Never above three quarters "
+        "of a cgroup memory limit (container, systemd MemoryMax); where veil scan/hash "
+        "run several worker processes, each gets an equal share."))
 
 
 class Helpline(BaseModel):

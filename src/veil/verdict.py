@@ -1,12 +1,14 @@
 """Matches (+ observations, later) and bank policy → a verdict a person can read.
 
 ``Match`` is the one serialisation of a match: the API's responses, the CLI's JSON
-lines and tables, and the verdict's reasons are all built from it.
+lines and tables, and the verdict's reasons are all built from it. A verdict keeps
+its matches and ``notes`` as data and words them only for what is shown: a cluster
+of near-identical entries can match thousands of times, and a reply lists a few.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,28 +65,74 @@ class Match(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+#: What a verdict with no match says.
+NO_MATCH = "no bank entry within its threshold"
+#: Longest reason line: bank names and signal labels are operators' and plug-ins' text.
+MAX_REASON_CHARS = 300
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 1] + "…"
+
+
+class Note(BaseModel):
+    """A query signal that was not matched, and why (worded on demand)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    signal: str
+    quality: int
+    floor: int = Field(description="The signal type's quality floor")
+
+    def text(self) -> str:
+        return _bounded(f"{self.signal} not matched: quality {self.quality} is below "
+                        f"{self.floor} (the image is too flat for a reliable hash)")
+
+
 class Verdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     decision: Decision
     matches: tuple[Match, ...] = ()
-    reasons: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     # each match's action under its bank's policy (not part of any reply)
     actions: tuple[Decision, ...] = Field((), exclude=True)
 
-    def as_json(self, listed: int | None = None) -> dict[str, object]:
+    def reason(self, i: int) -> str:
+        """Why match ``i`` counted, in words."""
+        m = self.matches[i]
+        return _bounded(f"{m.evidence()}: entry {m.entry_id} in bank '{m.bank}' "
+                        f"({m.category}) → {self.actions[i]}")
+
+    def iter_reasons(self) -> Iterator[str]:
+        """Every reason, worded as it is reached: each match's, closest first (or that
+        none matched), then the notes."""
+        if not self.matches:
+            yield NO_MATCH
+        for i in range(len(self.matches)):
+            yield self.reason(i)
+        for note in self.notes:
+            yield note.text()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(self.iter_reasons())
+
+    def as_json(self, listed: int | None = None, *,
+                with_reasons: bool = True) -> dict[str, object]:
         """The verdict for a reply; with ``listed``, at most that many matches (and
         their reasons) closest first, plus the one that set the decision if it is not
         among them, and ``matches_total``: a cluster of near-identical bank entries
-        must not make one answer huge."""
+        must not make one answer huge. Only the listed matches' reasons are worded."""
         shown: Sequence[int] = range(len(self.matches))
         if listed is not None and len(self.matches) > listed:
             decisive = self._decisive()
             shown = range(listed) if decisive < listed else [*range(listed - 1), decisive]
-        reply: dict[str, object] = {
-            "decision": self.decision,
-            "reasons": [self.reasons[i] for i in shown] + list(self.reasons[len(self.matches):]),
-            "matches": [self.matches[i].as_json() for i in shown]}
+        reply: dict[str, object] = {"decision": self.decision}
+        if with_reasons:
+            reply["reasons"] = ([NO_MATCH] if not self.matches else []) + [
+                self.reason(i) for i in shown] + [n.text() for n in self.notes]
+        reply["matches"] = [self.matches[i].as_json() for i in shown]
         if listed is not None:
             reply["matches_total"] = len(self.matches)
         return reply
@@ -93,10 +141,10 @@ class Verdict(BaseModel):
         """Index of the closest match whose action is the decision."""
         return next((i for i, a in enumerate(self.actions) if a == self.decision), 0)
 
-    def noting(self, notes: Iterable[str]) -> Verdict:
-        """This verdict with ``notes`` (e.g. signals not matched, and why) as reasons."""
+    def noting(self, notes: Iterable[Note]) -> Verdict:
+        """This verdict with ``notes`` (signals not matched, and why) among its reasons."""
         extra = tuple(notes)
-        return self.model_copy(update={"reasons": self.reasons + extra}) if extra else self
+        return self.model_copy(update={"notes": self.notes + extra}) if extra else self
 
 
 def action_for(category: str, policy: Mapping[str, object] | None) -> Decision:
@@ -113,16 +161,11 @@ def decide(matches: Iterable[Match],
     Matches are ordered closest first so the first reason is the strongest evidence.
     """
     ordered = tuple(sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id)))
-    if not ordered:
-        return Verdict(decision="allow", reasons=("no bank entry within its threshold",))
     decision: Decision = "allow"
-    reasons, actions = [], []
+    actions = []
     for m in ordered:
         act = action_for(m.category, policies.get(m.bank))
         if _SEVERITY[act] > _SEVERITY[decision]:
             decision = act
         actions.append(act)
-        reasons.append(f"{m.evidence()}: entry {m.entry_id} in bank '{m.bank}' "
-                       f"({m.category}) → {act}")
-    return Verdict(decision=decision, matches=ordered, reasons=tuple(reasons),
-                   actions=tuple(actions))
+    return Verdict(decision=decision, matches=ordered, actions=tuple(actions))

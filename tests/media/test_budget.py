@@ -5,6 +5,7 @@ a strip at a time, huge ones hashed from their grey copy."""
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import threading
 import time
@@ -104,7 +105,7 @@ def test_the_grey_path_stays_within_two_bits_of_the_reference(photos: list[Path]
         rgb = np.asarray(Image.open(p).convert("RGB"))
         ref, _ = reference_hash(rgb)
         grey = np.asarray(Image.fromarray(rgb).convert("L"))
-        ours = pdq_core.bits_hex(pdq_core.dct16(pdq_core.downsample_grey(grey)))
+        ours = pdq_core.dct_hex(pdq_core.dct16(pdq_core.downsample_grey(grey)))
         d.append(hamming_hex(ours, ref))
     assert statistics.median(d) <= 1 and max(d) <= 6, (statistics.median(d), max(d))
 
@@ -124,3 +125,73 @@ def test_an_image_over_the_rgb_limit_is_hashed_from_grey(photos: list[Path],
     ref, _ = reference_hash(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
     assert hamming_hex(r.hash, ref) <= 6
     assert media.decoded == ["full"] and "full" not in media.__dict__  # dropped after
+
+
+def _physical_ceiling() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 3 // 4
+
+
+@pytest.mark.parametrize("folder, name", [("", "memory.max"),
+                                          ("memory", "memory.limit_in_bytes")])
+def test_a_cgroup_limit_below_the_machine_lowers_the_ceiling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str, name: str) -> None:
+    limit = 512 * 2**20
+    (tmp_path / folder).mkdir(exist_ok=True)
+    (tmp_path / folder / name).write_text(f"{limit}\n")
+    monkeypatch.setattr(budget, "CGROUP_ROOT", str(tmp_path))
+    assert budget.ceiling(MediaLimits()) == limit * 3 // 4
+    assert budget.ceiling(MediaLimits(memory_ceiling_bytes=2**40)) == limit * 3 // 4
+    assert budget.ceiling(MediaLimits(memory_ceiling_bytes=2**20)) == 2**20  # lower
+
+
+@pytest.mark.parametrize("text", ["max\n", "", "9223372036854771712\n"])
+def test_no_cgroup_limit_leaves_the_machines_ceiling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    (tmp_path / "memory.max").write_text(text)
+    monkeypatch.setattr(budget, "CGROUP_ROOT", str(tmp_path))
+    assert budget.ceiling(MediaLimits()) == _physical_ceiling()
+
+
+def test_a_decode_past_the_cgroups_ceiling_is_refused_for_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "memory.max").write_text(f"{budget.resident_bytes()}\n")
+    monkeypatch.setattr(budget, "CGROUP_ROOT", str(tmp_path))
+    limits = MediaLimits(large_decode_bytes=2**20)
+    with pytest.raises(MediaBusy), budget.reserve(2 * 2**20, limits, "this png"):
+        pass
+
+
+def test_worker_processes_share_the_ceiling(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "memory.max").write_text(f"{4 * 2**30}\n")
+    monkeypatch.setattr(budget, "CGROUP_ROOT", str(tmp_path))
+    limits = MediaLimits()
+    assert budget.share(limits, 1) is limits
+    each = budget.share(limits, 4)
+    assert each.memory_ceiling_bytes == 3 * 2**30 // 4
+    assert budget.ceiling(each) * 4 <= budget.ceiling(limits)
+
+
+def test_hash_paths_gives_each_worker_its_share(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from veil.signals import batch
+
+    seen: list[int] = []
+
+    class Pool:  # the pool's workers, run here: what each is handed
+        def __init__(self, max_workers: int) -> None: ...
+        def __enter__(self) -> Pool:
+            return self
+        def __exit__(self, *exc: object) -> None: ...
+        def submit(self, fn, item, limits, *rest):  # type: ignore[no-untyped-def]
+            from concurrent.futures import Future
+            seen.append(limits.memory_ceiling_bytes)
+            done: Future[object] = Future()
+            done.set_result(fn(item, limits, *rest))
+            return done
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", Pool)
+    limits = MediaLimits(memory_ceiling_bytes=8 * 2**30)
+    assert all(r.ok for r in batch.hash_paths([tmp_path], limits, ("pdq",), workers=4))
+    assert seen == [budget.ceiling(limits) // 4]

@@ -24,17 +24,13 @@ from PIL import Image
 
 from oriented import jpeg, oriented_jpeg
 from veil.config import MediaLimits
+from veil.media.jpeg import BLOCKS_PER_WINDOW, reduction_factor
 from veil.media.source import Media
 from veil.signals import get, names
 from veil.signals.batch import hash_media
 from veil.signals.hexhash import hamming_hex
-from veil.signals.imagehash_types import (
-    dhash_pixels,
-    grey_view,
-    phash_pixels,
-    reduction_factor,
-)
-from veil.signals.pdq import reduction_factor as pdq_reduction_factor
+from veil.signals.imagehash_types import dhash_pixels, grey_view, phash_pixels
+from veil.signals.pdq_core import jarosz_window
 
 LIMITS = MediaLimits()
 PHASH, DHASH = get("phash"), get("dhash")
@@ -168,9 +164,12 @@ def test_cmyk_jpeg_reduced_path(photos: list[Path]) -> None:
 
 
 # -- (d) one decode for every signal -------------------------------------------------------
-def test_scale_is_pdqs() -> None:
+def test_scale_is_the_largest_pdqs_window_spans_enough_blocks_of() -> None:
     for w in range(8, 6000, 7):
-        assert reduction_factor(w, w * 3 // 2) == pdq_reduction_factor(w, w * 3 // 2)
+        k = reduction_factor(w, w * 3 // 2)
+        window = jarosz_window(w)  # the shorter side's
+        assert [f for f in (8, 4, 2) if window >= BLOCKS_PER_WINDOW * f][:1] == (
+            [k] if k > 1 else [])
 
 
 @pytest.mark.parametrize("dihedral", [False, True])

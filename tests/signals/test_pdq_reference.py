@@ -18,11 +18,12 @@ from PIL import Image
 
 from oriented import jpeg, oriented_jpeg
 from veil.config import MediaLimits
+from veil.media.jpeg import reduction_factor
 from veil.media.orientation import Orientation
 from veil.media.source import Media, luma_from_rgb
 from veil.signals import pdq_core
-from veil.signals.hexhash import hamming_hex
-from veil.signals.pdq import compute_pdq, reduction_factor, vector_to_hex
+from veil.signals.hexhash import bits_hex, hamming_hex
+from veil.signals.pdq import compute_pdq, from_buffer
 
 LIMITS = MediaLimits()
 
@@ -74,18 +75,19 @@ def test_crosscheck_csv_reproduced_exactly_with_pillow_decoding(ref_dir: Path) -
 
 def _assert_own_code_exact(rgb: np.ndarray, label: str) -> None:
     vec, q = pdqhash.compute(rgb)
-    ref = vector_to_hex(vec)
-    h, qq = pdq_core.hash_from_luma(luma_from_rgb(rgb))
-    assert (h, qq) == (ref, q), label
+    ref = bits_hex(vec)
+    exact = from_buffer(pdq_core.downsample_exact(luma_from_rgb(rgb)))
+    assert (exact.hash, exact.quality) == (ref, q), label
     # the weight-matrix downsampler at factor 1 must reduce to the exact replay
     buf = pdq_core.downsample_reduced(
         luma_from_rgb(rgb), 1, (rgb.shape[1], rgb.shape[0]), Orientation(1)
     )
-    assert pdq_core.hash_from_buffer(buf) == (ref, q), label
+    reduced = from_buffer(buf)
+    assert (reduced.hash, reduced.quality) == (ref, q), label
     dih_ref, _ = pdqhash.compute_dihedral(rgb)
     dct = pdq_core.dct16(buf)
-    assert [pdq_core.bits_hex(b) for b in pdq_core.dihedral(dct)] == [
-        vector_to_hex(v) for v in dih_ref
+    assert [pdq_core.dct_hex(b) for b in pdq_core.dihedral(dct)] == [
+        bits_hex(v) for v in dih_ref
     ], label
 
 

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from veil.signals import pdq_core
-from veil.signals.pdq import vector_to_hex
+from veil.signals.hexhash import bits_hex
 
 BATCH = 48
 
@@ -38,7 +38,7 @@ async ([items, dihedral]) => {
 
 def _reference(rgba: np.ndarray) -> tuple[str, int]:
     vec, q = pdqhash.compute(np.ascontiguousarray(rgba[:, :, :3]))
-    return vector_to_hex(vec), int(q)
+    return bits_hex(vec), int(q)
 
 
 def _hash_in_page(page: Any, web_server: Any, arrays: list[np.ndarray],
@@ -107,7 +107,7 @@ def test_dihedral_hashes_match_pdqhash(page: Any, web_server: Any, shared_data: 
     got = _hash_in_page(page, web_server, arrays, dihedral=True)
     for a, (h, q, dih) in zip(arrays, got, strict=True):
         vecs, qq = pdqhash.compute_dihedral(np.ascontiguousarray(a[:, :, :3]))
-        want = [vector_to_hex(v) for v in vecs]
+        want = [bits_hex(v) for v in vecs]
         assert (dih, q) == (want, qq)
         assert h == want[0]
 

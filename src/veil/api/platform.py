@@ -68,8 +68,8 @@ def _match(services: Services, body: MatchRequest,
     found_all: list[Match] = []
     for i, ((signal, _), found) in enumerate(zip(queries, answers, strict=True)):
         found_all += found
-        verdict = matcher.decide(found).as_json(listed)  # decided on all, listing cut
-        del verdict["reasons"]
+        # decided on all, listing cut
+        verdict = matcher.decide(found).as_json(listed, with_reasons=False)
         results.append({"index": i, "signal": signal, **verdict})
     services.matched(found_all)
     return {"results": results}

@@ -57,8 +57,8 @@ class _LogLine(logging.Handler):
 
 
 def configure_logging() -> None:
-    """Logging for a CLI run: warnings and errors as one line each; library warnings
-    (``warnings.warn``) go to the file they concern, or to the debug log."""
+    """Logging for a CLI run: warnings and errors as one line each; a decoder's
+    ``warnings.warn`` goes to the file it concerns, any other to stderr as usual."""
     from veil.media.library_warnings import install
 
     root = logging.getLogger()

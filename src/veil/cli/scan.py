@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,7 +96,8 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
                                   "warnings": list(file.warnings), **verdict.as_json()}))
             elif verdict.matches or show_clean or file.warnings:
                 color = {"block": "bold red", "review": "yellow"}.get(verdict.decision, "green")
-                why = [*verdict.reasons[:3], *(f"warning: {w}" for w in file.warnings)]
+                why = [*islice(verdict.iter_reasons(), 3),
+                       *(f"warning: {w}" for w in file.warnings)]
                 table.add_row(escape(_shown(file.path)), f"[{color}]{verdict.decision}[/]",
                               escape("\n".join(why)))
     if not as_json:

@@ -23,6 +23,7 @@ from veil.config import MediaLimits
 from veil.errors import VeilError
 from veil.evaluation.modes import Fingerprints, Mode, resolve
 from veil.evaluation.transforms import Variant, find_variant, render
+from veil.media import budget
 from veil.media.source import Media
 
 #: (phase, done, total): "hashing" counts photos, "pairs" counts modes.
@@ -149,7 +150,7 @@ def _outcomes(photos: Sequence[Path], modes: Sequence[Mode], variants: Sequence[
             yield evaluate_photo(i, p, modes, variants, seed, limits)
         return
     init = (tuple(m.name for m in modes), tuple((v.name, v.strength) for v in variants),
-            seed, limits)
+            seed, budget.share(limits, workers))
     # spawn, not fork: the caller may be running a progress-bar thread, and a forked
     # child of a threaded process can deadlock on a lock held at fork time.
     ctx = multiprocessing.get_context("spawn")

@@ -28,7 +28,7 @@ from veil.index import HammingIndex, Hit, snapshot_path
 from veil.matching.loading import BankPolicy, MatchSource, load_banks, load_indexes
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
-from veil.verdict import Match, Verdict, decide
+from veil.verdict import Match, Note, Verdict, decide
 
 if TYPE_CHECKING:
     from veil.store.records import EntryChange
@@ -146,13 +146,12 @@ class BankMatcher:
         below its type's quality floor is not matched, and the verdict says why.
         """
         found: list[Match] = []
-        notes: list[str] = []
+        notes: list[Note] = []
         for s in file.signals:
             st = get(s.type)
             floor = self.settings.quality_floor(st)
             if floor is not None and s.quality is not None and s.quality < floor:
-                notes.append(f"{st.name} not matched: quality {s.quality} is below {floor} "
-                             "(the image is too flat for a reliable hash)")
+                notes.append(Note(signal=st.name, quality=s.quality, floor=floor))
                 continue
             override = (thresholds or {}).get(st.name)
             variants = file.variants.get(st.name)

@@ -29,7 +29,7 @@ from veil.errors import (
     MediaTruncated,
     MediaUnsupported,
 )
-from veil.media import budget
+from veil.media import budget, jpeg
 from veil.media.formats import ACCEPTED, ACCEPTED_TEXT, DCT_SCALABLE, register_plugins
 from veil.media.orientation import Orientation
 
@@ -38,12 +38,22 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 #: Images up to this many pixels may be expanded to RGB (the reference PDQ path, bit
 #: for bit with ``pdqhash``); larger ones are hashed from their grey copy only, which
-#: holds a byte a pixel where the RGB copies and ``pdqhash``'s buffers hold about 15.
+#: holds a byte a pixel where the RGB path holds about 30.
 RGB_MAX_PIXELS = 16_000_000
-#: Bytes a pixel the RGB view and the reference PDQ path hold on top of the decode.
-RGB_VIEW_BPP = 15
-#: A JPEG whose shorter side is at least this is hashed from a codec-reduced decode.
-REDUCIBLE_SIDE = 512
+#: Bytes a pixel the RGB view and the reference PDQ path hold on top of the decode:
+#: the RGB copy (4) and its array (3), and ``pdqhash``'s float64 luma arithmetic (24).
+RGB_VIEW_BPP = 31
+#: Bytes a pixel of a codec-reduced decode holds on top of the decode itself: the
+#: float32 luma plane (4), PDQ's float64 copy of it and the band of rows it gathers
+#: (16), the grey copy (1).
+REDUCED_VIEW_BPP = 21
+#: ...and where the codec cannot give grey (CMYK): the RGB copy and its array, and
+#: the float64 luma arithmetic (``luma_from_rgb``).
+REDUCED_RGB_BPP = 34
+#: Bytes PDQ's filter weights take per full-resolution row or column: the grey path's
+#: (64, n) float64 matrix (512) and the rows it is built from; a reduced decode's
+#: path keeps only their sums over each k-block, so 1/k of that.
+WEIGHTS_BYTES_PER_SIDE = 1024
 
 # Pillow's decoders surface corrupt input as any of these; all mean "bad file".
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
@@ -184,17 +194,45 @@ class Media:
         w, h = self.stored_size
         return w * h
 
+    def hash_factor(self) -> int:
+        """The scale 1/k hashing decodes this file at: ``jpeg.reduction_factor`` where
+        the codec can reduce it, else 1 (full size)."""
+        k = jpeg.reduction_factor(*self.stored_size)
+        return k if k > 1 and self.can_reduce(k) else 1
+
     def decode_estimate(self) -> int:
-        """Bytes decoding and hashing this file may hold at once, from its header: a
-        JPEG large enough for the codec's reduced decode holds a quarter of its luma
-        at most; anything else its pixels in the stored mode, plus the grey copy, plus
-        (up to ``RGB_MAX_PIXELS``) the RGB copies the reference PDQ path makes."""
-        if self.pil_format in DCT_SCALABLE and min(self.stored_size) >= REDUCIBLE_SIDE:
-            return self.pixels // 4 * 2
+        """Bytes decoding and hashing this file may hold at once, from its header: at
+        ``hash_factor``'s scale, what the views hashing asks for hold (``_full_estimate``
+        at full size); for a JPEG, plus what the codec itself holds."""
+        k = self.hash_factor()
+        if k == 1:
+            return self._full_estimate()
+        w, h = self.stored_size
+        reduced = -(-w // k) * -(-h // k)
+        mode = "L" if self._mode in ("L", "RGB") else self._mode  # what draft("L") gives
+        per_pixel = budget.stored_bpp(mode) + REDUCED_VIEW_BPP
+        if mode != "L":
+            per_pixel += REDUCED_RGB_BPP
+        weights = WEIGHTS_BYTES_PER_SIDE * (w + h) // k
+        return int(reduced * per_pixel) + self._codec_bytes + weights
+
+    def _full_estimate(self) -> int:
+        """A full-size decode: its pixels in the stored mode, plus the grey copy, plus
+        (up to ``RGB_MAX_PIXELS``) the RGB copies the reference PDQ path makes, or
+        (above) the filter weights the grey path builds."""
+        w, h = self.stored_size
         per_pixel = budget.stored_bpp(self._mode) + 2  # the grey copy, and its array
         if self.pixels <= RGB_MAX_PIXELS:
             per_pixel += RGB_VIEW_BPP
-        return int(self.pixels * per_pixel)
+        weights = 0 if self.pixels <= RGB_MAX_PIXELS else WEIGHTS_BYTES_PER_SIDE * (w + h)
+        return int(self.pixels * per_pixel) + self._codec_bytes + weights
+
+    @cached_property
+    def _codec_bytes(self) -> int:
+        """What the codec itself holds (read from the markers once, like Pillow's)."""
+        if self.pil_format not in DCT_SCALABLE:
+            return 0
+        return jpeg.coefficient_bytes(self.data, *self.stored_size, len(self._mode))
 
     @contextmanager
     def decoding(self) -> Iterator[None]:
@@ -219,7 +257,8 @@ class Media:
     @cached_property
     def full(self) -> Image.Image:
         """The first frame, fully decoded, in its stored mode and orientation."""
-        budget.check(self.decode_estimate(), self.limits, f"this {self.format}")
+        # the full decode's own cost, not the reduced one a JPEG's estimate assumes
+        budget.check(self._full_estimate(), self.limits, f"this {self.format}")
         img = self._open()
         self.decoded.append("full")
         try:
@@ -318,7 +357,7 @@ class Media:
                 if self.orientation.value != 1:
                     grey = self.orientation.apply_pil(grey)
         else:
-            grey = img if img.mode == "L" else to_rgb8(img).convert("L")
+            grey = to_grey8(img)
             if self.orientation.value != 1:
                 grey = self.orientation.apply_pil(grey)
         self._grey[factor] = grey
@@ -364,7 +403,10 @@ def _deep_to_grey8(img: Image.Image) -> Image.Image:
 
 def to_grey8(img: Image.Image) -> Image.Image:
     """Any Pillow mode as 8-bit grey, never through a wider or RGB copy where Pillow
-    can go straight to grey (ITU-R 601 weights, like the JPEG luma channel)."""
+    can go straight to grey (ITU-R 601 weights, like the JPEG luma channel); a grey
+    image is returned as it is, not copied."""
+    if img.mode == "L":
+        return img
     if img.mode in DEEP_MODES:
         return _deep_to_grey8(img)
     if img.mode in DIRECT_GREY:

@@ -9,13 +9,14 @@ Warnings a decoder raises while reading a file become that file's warnings.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from veil.config import MediaLimits
 from veil.errors import MediaTooLarge, VeilError
+from veil.media import budget
 from veil.media.discover import Skipped, discover
 from veil.media.library_warnings import collecting
 from veil.media.source import Media
@@ -60,31 +61,34 @@ def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = 
                        (*media.warnings, *raised), variants=variants)
 
 
-def hash_bytes(data: bytes, limits: MediaLimits, signal_names: tuple[str, ...], *,
-               dihedral: bool = False, label: str | None = None) -> FileSignals:
-    """``hash_media`` of in-memory bytes; raises ``VeilError`` for bad media."""
+def _hash_read(read: Callable[[], Media], signal_names: tuple[str, ...], dihedral: bool,
+               label: str | None) -> FileSignals:
+    """``hash_media`` of the file ``read`` opens, with the warnings its decoder raised
+    while reading the header; raises ``VeilError`` for bad media."""
     try:
         with collecting() as raised:
-            media = Media.from_bytes(data, limits, label)
+            media = read()
         media.warnings.extend(raised)
         return hash_media(media, signal_names, dihedral=dihedral, label=label)
     except MemoryError:
         raise MediaTooLarge("not enough memory to decode this file") from None
 
 
+def hash_bytes(data: bytes, limits: MediaLimits, signal_names: tuple[str, ...], *,
+               dihedral: bool = False, label: str | None = None) -> FileSignals:
+    """``hash_media`` of in-memory bytes; raises ``VeilError`` for bad media."""
+    return _hash_read(lambda: Media.from_bytes(data, limits, label), signal_names,
+                      dihedral, label)
+
+
 def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ...],
               dihedral: bool = False) -> FileSignals:
     """``hash_media`` of one file, for a worker process: errors become data."""
     try:
-        with collecting() as raised:
-            media = Media.from_path(path, limits)
-        media.warnings.extend(raised)
-        return hash_media(media, signal_names, dihedral=dihedral, label=str(path))
+        return _hash_read(lambda: Media.from_path(path, limits), signal_names, dihedral,
+                          str(path))
     except VeilError as exc:
         return FileSignals(str(path), error_code=exc.code, error_message=exc.message)
-    except MemoryError:
-        return FileSignals(str(path), error_code="media.too_large",
-                           error_message="not enough memory to decode this file")
 
 
 def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, ...], *,
@@ -98,6 +102,7 @@ def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, 
                 item, limits, signal_names, dihedral)
         return
     window = workers * IN_FLIGHT_PER_WORKER
+    limits = budget.share(limits, workers)
     pending: deque[Future[FileSignals] | Skipped] = deque()
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for item in found:

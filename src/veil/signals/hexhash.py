@@ -1,12 +1,21 @@
-"""Parsing and Hamming distance for fixed-length hex hashes, shared by signal types."""
+"""Fixed-length hex hashes, shared by signal types: bits to hex, parsing, Hamming
+distance."""
 
 from __future__ import annotations
 
 import string
 
+import numpy as np
+
 from veil.errors import BadHash
 
 _HEX = frozenset(string.hexdigits)
+
+
+def bits_hex(bits: np.ndarray) -> str:
+    """0/1 (or boolean) bits, most significant first, as lowercase hex: the form every
+    hash takes (``pdqhash``'s vectors, ``str(imagehash.ImageHash)``)."""
+    return np.packbits(np.asarray(bits, dtype=bool).reshape(-1)).tobytes().hex()
 
 
 def parse_hex(value: object, bits: int, signal: str) -> str:

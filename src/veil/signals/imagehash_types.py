@@ -6,11 +6,15 @@ Pillow's Lanczos filter (32×32 for pHash, 9×8 for dHash) and compare them. Two
 things make Veil's path fast without changing what the hash describes:
 
 * the grey copy is decoded by the JPEG codec at 1/2, 1/4 or 1/8 scale
-  (``Media.grey``), at the same scale as PDQ's fast path, so one decode serves all
-  three signals: a 12 MP photo is shrunk from 530×354 rather than 4240×2830
-  pixels. The drift this costs is measured against ``imagehash`` on the full image
+  (``Media.grey``), at the same scale as PDQ's fast path
+  (``veil.media.jpeg.reduction_factor``), so one decode serves all three signals:
+  a 12 MP photo is shrunk from 530×354 rather than 4240×2830 pixels. The drift this
+  costs is measured against ``imagehash`` on the full image
   (tests/signals/test_imagehash_reference.py, bench/imagehash_drift.py,
-  BENCHMARKS.md);
+  BENCHMARKS.md). That leaves the reduced copy at least 192 pixels on its shorter
+  side; pHash and dHash drift by a median of 0 bits from about 150 reduced pixels
+  up and by 2-4 at 41-80 px, so a scale of their own would buy no accuracy and
+  would cost a second decode wherever the two differed;
 * pHash's DCT is two small matrix products in numpy, not ``scipy.fftpack`` (whose
   import alone costs a worker process about 0.2 s). Given the same pixels it gives
   ``imagehash.phash``'s bits exactly.
@@ -28,28 +32,9 @@ from PIL import Image
 
 from veil.media.source import Media
 from veil.signals.base import Signal, SignalType
-from veil.signals.pdq import reduction_factor as pdq_reduction_factor
+from veil.signals.hexhash import bits_hex
 
 LANCZOS = Image.Resampling.LANCZOS
-
-
-def reduction_factor(width: int, height: int) -> int:
-    """The codec scale (1/k) the grey copy of a ``width``×``height`` picture uses:
-    PDQ's (``veil.signals.pdq.reduction_factor``), so the decode is shared.
-
-    That leaves the reduced copy at least 192 pixels on its shorter side (1/2 from
-    385 px, 1/4 from 897 px, 1/8 from 1921 px). Measured over the corpus and its
-    upscales (bench/imagehash_drift.py, BENCHMARKS.md), pHash and dHash drift by a
-    median of 0 bits from about 150 reduced pixels up and by 2-4 at 41-80 px, so a
-    scale of their own would buy no accuracy and would cost a second decode
-    wherever the two differed.
-    """
-    return pdq_reduction_factor(width, height)
-
-
-def bits_hex(bits: np.ndarray) -> str:
-    """Row-major bits, most significant first, as ``str(imagehash.ImageHash)``."""
-    return np.packbits(np.asarray(bits, dtype=bool).reshape(-1)).tobytes().hex()
 
 
 def _dct_rows(n: int, keep: int) -> np.ndarray:
@@ -89,10 +74,10 @@ def dhash_image(grey: Image.Image) -> str:
 
 
 def grey_view(media: Media, *, fast: bool = True) -> Image.Image:
-    """The grey copy these hashes start from: reduced by the codec where
-    ``reduction_factor`` allows (and ``fast``), else the full image's."""
-    w, h = media.stored_size
-    return media.grey(reduction_factor(w, h) if fast else 1)
+    """The grey copy these hashes start from: reduced by the codec at PDQ's scale
+    (``Media.hash_factor``, so the decode is shared) where ``fast``, else the full
+    image's."""
+    return media.grey(media.hash_factor() if fast else 1)
 
 
 class ImageHashType(SignalType):

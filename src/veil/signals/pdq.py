@@ -5,8 +5,9 @@ bench/hashing.py):
 
 * reference: full decode, then ``pdqhash`` (Meta's C++ core) — used for every
   non-JPEG and for JPEGs too small to gain from reduced decoding;
-* fast: the JPEG codec decodes at 1/2-1/8 scale and ``pdq_core`` maps the reduced
-  plane through the reference's full-resolution filter weights.
+* fast: the JPEG codec decodes at 1/2-1/8 scale (``Media.hash_factor``, by
+  ``veil.media.jpeg.reduction_factor``) and ``pdq_core`` maps the reduced plane
+  through the reference's full-resolution filter weights.
 """
 
 from __future__ import annotations
@@ -20,12 +21,7 @@ import pdqhash
 from veil.media.source import RGB_MAX_PIXELS, Media
 from veil.signals import pdq_core
 from veil.signals.base import Signal, SignalType, Variant
-
-#: The fast path reduces by the largest factor k in (8, 4, 2) for which the
-#: reference's box window (ceil(side/128)) spans at least this many k-blocks on the
-#: shorter side. Larger blocks blur detail the tent filter would have weighted
-#: unevenly; 2 keeps the drift within bench/hashing.py's limits (see BENCHMARKS.md).
-BLOCKS_PER_WINDOW = 2
+from veil.signals.hexhash import bits_hex
 
 #: The 8 dihedral variants in the reference's order (original, rotate90, rotate180,
 #: rotate270, flipx, flipy, flipplus1, flipminus1), named for how an upload relates
@@ -52,51 +48,41 @@ class PDQResult:
     dct: np.ndarray  # (16, 16) float32, for dihedral variants
 
     def dihedral(self) -> list[str]:
-        return [pdq_core.bits_hex(b) for b in pdq_core.dihedral(self.dct)]
+        return [pdq_core.dct_hex(b) for b in pdq_core.dihedral(self.dct)]
 
 
-def reduction_factor(width: int, height: int) -> int:
-    window = min(pdq_core.jarosz_window(width), pdq_core.jarosz_window(height))
-    for k in (8, 4, 2):
-        if window >= BLOCKS_PER_WINDOW * k:
-            return k
-    return 1
+def from_dct(dct: np.ndarray, quality: int) -> PDQResult:
+    return PDQResult(pdq_core.dct_hex(dct), quality, dct)
 
 
-def vector_to_hex(bits: np.ndarray) -> str:
-    """pdqhash's MSB-first 0/1 vector as Veil's 64-char lowercase hex."""
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+def from_buffer(buf: np.ndarray) -> PDQResult:
+    """PDQ's tail from its 64×64 luma buffer: 16×16 DCT, bits above the median, and
+    the quality of the buffer's gradients."""
+    return from_dct(pdq_core.dct16(buf), pdq_core.quality(buf))
 
 
 def reference_hash(rgb: np.ndarray) -> tuple[str, int]:
     """The reference: ``pdqhash`` on fully decoded RGB pixels."""
     vec, q = pdqhash.compute(np.ascontiguousarray(rgb, dtype=np.uint8))
-    return vector_to_hex(vec), int(q)
+    return bits_hex(vec), int(q)
 
 
 def compute_pdq(media: Media, *, fast: bool = True) -> PDQResult:
     w, h = media.stored_size
     if min(w, h) < pdq_core.MIN_HASHABLE_DIM:
         return PDQResult("0" * 64, 0, np.zeros((16, 16), np.float32))
-    k = reduction_factor(w, h) if fast else 1
+    k = media.hash_factor() if fast else 1
     reduced = media.reduced_luma(k) if k > 1 else None
     if reduced is not None:
-        buf = pdq_core.downsample_reduced(
-            reduced.luma, reduced.factor, reduced.full_size, reduced.orientation
-        )
-        dct = pdq_core.dct16(buf)
-        return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
+        return from_buffer(pdq_core.downsample_reduced(
+            reduced.luma, reduced.factor, reduced.full_size, reduced.orientation))
     if media.pixels > RGB_MAX_PIXELS:
         # too large to expand to RGB: the grey copy, through the full-resolution
-        # filter weights a strip of rows at a time (a byte a pixel held, not ~15)
-        buf = pdq_core.downsample_grey(np.asarray(media.grey(1)))
-        dct = pdq_core.dct16(buf)
-        return PDQResult(pdq_core.bits_hex(dct), pdq_core.quality(buf), dct)
-    rgb = media.rgb
-    flat, q = pdqhash.compute_float(rgb)
+        # filter weights a strip of rows at a time (a byte a pixel held, not ~30)
+        return from_buffer(pdq_core.downsample_grey(np.asarray(media.grey(1))))
+    flat, q = pdqhash.compute_float(media.rgb)
     # compute_float returns the 16x16 buffer flattened in reverse (MSB-first) order
-    dct = np.asarray(flat, dtype=np.float32)[::-1].reshape(16, 16).copy()
-    return PDQResult(pdq_core.bits_hex(dct), int(q), dct)
+    return from_dct(np.asarray(flat, dtype=np.float32)[::-1].reshape(16, 16).copy(), int(q))
 
 
 class PDQ(SignalType):

@@ -19,11 +19,13 @@ the reference in float32 with the same summation order, so it is exact too.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
 
 from veil.media.orientation import Orientation
+from veil.signals.hexhash import bits_hex
 
 OUT = 64
 #: Reference: images with a side below this hash to all zeros, quality 0.
@@ -97,37 +99,51 @@ def downsample_exact(luma: np.ndarray) -> np.ndarray:
 
 
 # -- weight-matrix downsampler for codec-reduced planes ---------------------------------
-@lru_cache(maxsize=64)
-def tent_weights(n: int) -> np.ndarray:
-    """(64, n) float64: output i of two box passes + decimation as weights on the input."""
+def _tent_rows(n: int) -> Iterator[np.ndarray]:
+    """Each output's weights on the ``n`` inputs of two box passes + decimation, one
+    row (n float64) at a time: the whole (64, n) matrix is 512 bytes an input pixel,
+    megabytes for a large photo, where the codec-reduced path needs only its block
+    sums."""
     w = jarosz_window(n)
     lo, hi = _box_window(n, w)
     inv = 1.0 / (hi - lo + 1)
-    out = np.zeros((OUT, n + 1))
-    for i, c in enumerate(_decimation_index(n)):
+    for c in _decimation_index(n):
         # second pass at c averages first-pass outputs k in [lo[c], hi[c]], each of
         # which averages inputs [lo[k], hi[k]]: accumulate with a difference array.
+        diff = np.zeros(n + 1)
         ks = np.arange(lo[c], hi[c] + 1)
-        np.add.at(out[i], lo[ks], inv[ks] * inv[c])
-        np.add.at(out[i], hi[ks] + 1, -inv[ks] * inv[c])
-    weights = np.cumsum(out[:, :n], axis=1)
+        np.add.at(diff, lo[ks], inv[ks] * inv[c])
+        np.add.at(diff, hi[ks] + 1, -inv[ks] * inv[c])
+        yield np.cumsum(diff[:n])
+
+
+#: Sizes whose weights stay cached: a batch of one camera's photos reuses them, and
+#: each is up to 15 MiB (64 × 30,000 float64), so a few distinct sizes, not many.
+TENT_CACHE_SIZES = 4
+
+
+@lru_cache(maxsize=TENT_CACHE_SIZES)
+def tent_weights(n: int) -> np.ndarray:
+    """(64, n) float64: output i of two box passes + decimation as weights on the input."""
+    weights = np.empty((OUT, n))
+    for i, row in enumerate(_tent_rows(n)):
+        weights[i] = row
     weights.flags.writeable = False
     return weights
 
 
-@lru_cache(maxsize=64)
 def block_weights(n: int, factor: int, flipped: bool) -> np.ndarray:
     """(64, ceil(n/factor)): ``tent_weights`` summed over each codec block."""
-    w = tent_weights(n)
     nb = -(-n // factor)
     edges = np.minimum(np.arange(nb + 1) * factor, n)
     if flipped:
         # block J of the flipped plane is stored block nb-1-J: oriented pixels
         # [n - edge[nb-J], n - edge[nb-1-J]).
         edges = (n - edges)[::-1]
-    csum = np.concatenate([np.zeros((OUT, 1)), np.cumsum(w, axis=1)], axis=1)
-    agg: np.ndarray = csum[:, edges[1:]] - csum[:, edges[:-1]]
-    agg.flags.writeable = False
+    agg = np.empty((OUT, nb))
+    for i, row in enumerate(_tent_rows(n)):
+        csum = np.concatenate([np.zeros(1), np.cumsum(row)])
+        agg[i] = csum[edges[1:]] - csum[edges[:-1]]
     return agg
 
 
@@ -227,12 +243,11 @@ def dct16(buf: np.ndarray) -> np.ndarray:
     return b
 
 
-def bits_hex(b: np.ndarray) -> str:
+def dct_hex(b: np.ndarray) -> str:
     """Bit i*16+j set where B[i][j] exceeds the median (Torben: 128th smallest)."""
     flat = np.asarray(b, dtype=_F32).reshape(256)
     median = np.partition(flat, 127)[127]
-    bits = flat > median
-    return np.packbits(bits[::-1]).tobytes().hex()
+    return bits_hex((flat > median)[::-1])
 
 
 def dihedral(b: np.ndarray) -> list[np.ndarray]:
@@ -255,14 +270,3 @@ def dihedral(b: np.ndarray) -> list[np.ndarray]:
         np.where(odd_ij, neg, b).T,  # flip-1
     ]
 
-
-def hash_from_buffer(buf: np.ndarray) -> tuple[str, int]:
-    return bits_hex(dct16(buf)), quality(buf)
-
-
-def hash_from_luma(luma: np.ndarray) -> tuple[str, int]:
-    """Full reference pipeline from a float32 luma plane (the k=1 case)."""
-    rows, cols = luma.shape
-    if rows < MIN_HASHABLE_DIM or cols < MIN_HASHABLE_DIM:
-        return "0" * 64, 0
-    return hash_from_buffer(downsample_exact(luma))
