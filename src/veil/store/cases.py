@@ -379,7 +379,7 @@ class Cases(StoreBase):
                        signals.c.created_at <= bindparam("b_first", type_=UTCDateTime()))
                 .values(matched=signals.c.matched + bindparam("b_matches", type_=BigInteger()),
                         last_matched_at=later(signals.c.last_matched_at, last_at)))
-        with self._writing(bump=False, topic=None) as s:
+        with self._writing(topic=None) as s:
             conn = s.connection()
             for chunk in chunks(sorted(counts), MATCH_COUNT_CHUNK):
                 known = set(s.scalars(select(Entry.id).where(Entry.id.in_(chunk))))

@@ -22,7 +22,6 @@ from veil.signals import get as get_signal
 from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
-from veil.store.database import WRITE
 from veil.store.keys import ApiKeys
 from veil.store.models import (
     CASE_REF_MAX,
@@ -262,10 +261,9 @@ class Store(ApiKeys, Cases):
                                     errors=tuple(checks.errors),
                                     error_count=checks.error_count)
             try:
-                with conn.execution_options(**{WRITE: True}).begin():
-                    # the generation first, as every writer takes it (see StoreState):
-                    # taking the bank's lock before it deadlocks against create_case
-                    generation = self._bump(conn)
+                # the generation first, as every writer takes it (see StoreState):
+                # taking the bank's lock before it deadlocks against create_case
+                with self._writing_banks(conn) as generation:
                     bank_id = conn.execute(select(Bank.id).where(Bank.name == bank)
                                            .with_for_update()).scalar_one_or_none()
                     if bank_id is None:
@@ -286,7 +284,6 @@ class Store(ApiKeys, Cases):
                 # drops it instead of handing it back to the pool
                 conn.invalidate()
                 raise
-        self._committed("banks")
         log.info("bank import", extra={"bank": bank, "imported": imported,
                                        "duplicates": report.duplicates})
         return report
@@ -422,7 +419,7 @@ class Store(ApiKeys, Cases):
         who looked at a victim's hash is as much the audit's business as who changed
         one. Changes nothing an index reflects."""
         actor = check_actor(actor)
-        with self._writing(bump=False, topic=None) as s:
+        with self._writing(topic=None) as s:
             self._audit(s, actor, action, bank=bank, entry_id=entry_id, **detail)
 
     @database_errors

@@ -105,21 +105,31 @@ class StoreBase:
             yield s
 
     @contextmanager
-    def _writing(self, *, bump: bool = True, topic: Topic | None = "banks") -> Iterator[Session]:
-        """A write transaction. ``bump``: take the next store generation (everything an
-        index reflects needs one); ``topic``: what the post-commit hooks are told
-        changed (None: nothing they follow, e.g. match counters)."""
-        # The bump comes first: it locks the generation row, so generations commit in
-        # order (see StoreState), and every entry the transaction touches is stamped
-        # with it.
+    def _writing(self, topic: Topic | None = "banks") -> Iterator[Session]:
+        """A write transaction; ``topic``: what the post-commit hooks are told changed
+        (None: nothing they follow, e.g. match counters). A ``"banks"`` transaction
+        takes the next store generation (everything an index reflects needs one)."""
+        # The generation comes first: it locks the generation row, so generations
+        # commit in order (see StoreState), and every entry the transaction touches is
+        # stamped with it.
         with StampingSession(self._writer, expire_on_commit=False) as s, s.begin():
-            if bump:
+            if topic == "banks":
                 s.info[GENERATION] = self._bump(s)
             yield s
         if s.info.get(ERASED):
             self._erasure_requested()
         if topic is not None:
             self._committed(topic)
+
+    @contextmanager
+    def _writing_banks(self, conn: Connection) -> Iterator[int]:
+        """``_writing`` for Core statements on a connection of the caller's (the bulk
+        import's, which holds its staging table): a write transaction that takes the
+        next store generation first and yields it; the hooks hear of it after commit.
+        Entries written here stamp themselves with the generation."""
+        with conn.execution_options(**{WRITE: True}).begin():
+            yield self._bump(conn)
+        self._committed("banks")
 
     # -- erasure ------------------------------------------------------------------------
     def erase_in_background(self) -> None:
