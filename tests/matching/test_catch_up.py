@@ -4,13 +4,14 @@ committed, through the store's change feed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from veil.config import Settings
+from veil.config import Settings, snapshot_path
 from veil.errors import StoreError
-from veil.index import save_snapshot, snapshot_path
+from veil.index import save_snapshot
 from veil.matching import BankMatcher
 from veil.store import HashRow, Store, open_store
 
@@ -71,8 +72,12 @@ def test_adds_imports_disputes_withdrawals_and_policies_from_elsewhere(
 
 
 def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
-        settings: Settings, store: Store, other: Store) -> None:
+        settings: Settings, store: Store, tmp_path: Path) -> None:
+    """Made on another host (its own VEIL_HOME): the store there deletes its own
+    snapshot, and this matcher's catch-up deletes this one."""
     rng = np.random.default_rng(8)
+    other = open_store(settings.with_(home=tmp_path / "elsewhere",
+                                      database_url=settings.database_url))
     store.create_bank("victims", "victim_submitted", actor="t")
     a = store.add_entry("victims", "pdq", pdq(rng), actor="t")
     m = BankMatcher.load(settings, store, snapshots=False)
@@ -83,6 +88,8 @@ def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
     m.catch_up(store)
     assert path.exists()  # adds leave it (stale, so rebuilt at the next start)
     other.withdraw(a.id, actor="victim")
+    other.close()
+    assert path.exists()
     m.catch_up(store)
     assert not path.exists()
 

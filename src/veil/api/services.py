@@ -58,10 +58,6 @@ class Services:
         self.started_at = time.time()
         self._loader: threading.Thread | None = None
         self.store.after_commit(self._committed)
-        if settings.database_url.startswith("postgresql"):
-            # VACUUM after a withdrawal can take seconds on a large bank: not in the
-            # request (SQLite's WAL truncation is cheap and stays in it)
-            self.store.erase_in_background()
 
     def _committed(self, topic: Topic) -> None:
         if topic == "keys":
@@ -72,6 +68,10 @@ class Services:
     def start(self, *, background: bool = True) -> None:
         """Load the index (in a thread: /healthz answers meanwhile, /readyz says 503)."""
         self.counter.start()
+        # the eraser retries erasure a busy reader or a failed VACUUM left pending; on
+        # PostgreSQL it also runs each VACUUM, which can take seconds on a large bank:
+        # not in the request (SQLite's WAL truncation is cheap and stays in it)
+        self.store.start_eraser(offload=self.settings.database_url.startswith("postgresql"))
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:
             self.live.load()

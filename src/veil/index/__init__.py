@@ -13,7 +13,7 @@ the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies,
 it never imports the store.
 """
 
-from veil.index.factory import ExactIndex, build_index, empty_index, open_index, snapshot_path
+from veil.index.factory import ExactIndex, build_index, empty_index, open_index
 from veil.index.hamming import HammingIndex, IndexStats
 from veil.index.matches import Hit
 from veil.index.snapshot import load_snapshot, save_snapshot
@@ -31,5 +31,4 @@ __all__ = [
     "load_snapshot",
     "open_index",
     "save_snapshot",
-    "snapshot_path",
 ]

@@ -48,10 +48,6 @@ def build_index(signal: SignalType | str, entries: Iterable[Sequence[object]], *
     return index
 
 
-def snapshot_path(home: Path, signal: str) -> Path:
-    return Path(home) / "index" / f"{signal}.snapshot"
-
-
 def open_index(signal: SignalType | str, source: IndexSource, *,
                snapshot: Path | None = None, save_min_entries: int = 0) -> HammingIndex:
     """The index of ``signal`` as of the source's current watermark.

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from veil.config import Settings
-from veil.index import HammingIndex, IndexSource, open_index, snapshot_path
+from veil.config import Settings, snapshot_path
+from veil.index import HammingIndex, IndexSource, open_index
 from veil.signals import get, names
 
 if TYPE_CHECKING:
