@@ -54,8 +54,9 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
 
     A snapshot at ``snapshot`` is used only if sound and current; otherwise the index
     is rebuilt from ``source.iter_active`` and, if it holds at least
-    ``save_min_entries`` entries, the snapshot rewritten (a stale or bad one that is
-    not rewritten is removed, so it is not re-checked at every start).
+    ``save_min_entries`` entries and the source's watermark did not move meanwhile,
+    the snapshot rewritten (a stale or bad one that is not rewritten is removed, so it
+    is not re-checked at every start).
     """
     st = get(signal) if isinstance(signal, str) else signal
     watermark = source.watermark()  # before reading: a concurrent change shows as newer
@@ -78,8 +79,12 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
         "signal": st.name, "entries": len(index),
         "seconds": round(time.perf_counter() - started, 3)})
     if snapshot is not None:
-        if len(index) >= save_min_entries:
+        # Saved only if the source did not move while the index was built, nor while
+        # the file was written: such a file would claim ``watermark`` for what may
+        # hold a change made since (or keep a hash erased meanwhile, whose erasure
+        # deleted the snapshot before this one existed).
+        if len(index) >= save_min_entries and source.watermark() == watermark:
             save_snapshot(index, snapshot)
-        else:
+        if source.watermark() != watermark or len(index) < save_min_entries:
             Path(snapshot).unlink(missing_ok=True)
     return index
