@@ -5,8 +5,8 @@ live add/withdraw, ``search``/``match``/``match_dihedral`` returning ``Hit``
 (``matches``), snapshots (``snapshot``). The search itself is multi-index hashing
 (``multi_index``) over cycle tables that hold each hash once (``cycle``, with the
 chunk geometry both share in ``chunks``), in compiled loops (``kernels``). The
-tests check every result against a numpy brute force kept with them
-(``tests/index/reference.py``).
+tests check every result against a plain-Python brute force (``int.bit_count`` over
+every entry, ``tests/index/index_data.py``) and FAISS.
 
 Imports ``veil.signals``, ``veil.config`` and ``veil.errors``; reads banks through
 the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies, so
