@@ -156,13 +156,14 @@ class StoreBase:
         wake = self._erasure_wake
 
         def run() -> None:
-            while True:
-                wake.clear()
-                if self._closing.is_set():
-                    return
-                if self._erasure_pending:
+            woken = True
+            while not self._closing.is_set():
+                # woken: a request that arrived while the last run was under way, whose
+                # pending flag that run's end cleared
+                if woken or self._erasure_pending:
                     self._erase_traces()
-                wake.wait(retry_s)
+                woken = wake.wait(retry_s)
+                wake.clear()
 
         self._eraser = threading.Thread(target=run, name="veil-erasure", daemon=True)
         self._eraser.start()
