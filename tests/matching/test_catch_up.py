@@ -94,6 +94,31 @@ def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
     assert not path.exists()
 
 
+def test_reloading_bank_policies_counts_no_entries(
+        settings: Settings, store: Store, other: Store) -> None:
+    """A policy change reloads the banks at the next catch-up; counting every bank's
+    entries on the way (a scan of millions) is the admin listing's business."""
+    from sqlalchemy import event
+
+    rng = np.random.default_rng(9)
+    store.create_bank("ncii", "confirmed_ncii", actor="t")
+    store.add_entry("ncii", "pdq", pdq(rng), actor="t")
+    m = BankMatcher.load(settings, store, snapshots=False)
+    other.update_bank_policy("ncii", {"action": "review"}, actor="admin")
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert m.catch_up(store).banks_reloaded
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert m.banks["ncii"].policy == {"action": "review"}
+    assert not [q for q in statements if "count(" in q.lower()], statements
+
+
 def test_an_index_ahead_of_the_store_is_refused(settings: Settings, store: Store) -> None:
     m = BankMatcher.load(settings, store, snapshots=False)
     m.indexes["pdq"].watermark = store.watermark() + 5  # e.g. a database restored from backup

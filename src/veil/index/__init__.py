@@ -13,7 +13,7 @@ the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies,
 it never imports the store.
 """
 
-from veil.index.factory import ExactIndex, build_index, empty_index, open_index
+from veil.index.factory import build_index, empty_index, open_index
 from veil.index.hamming import HammingIndex, IndexStats
 from veil.index.matches import Hit
 from veil.index.snapshot import load_snapshot, save_snapshot
@@ -21,7 +21,6 @@ from veil.index.source import EntryRow, IndexSource
 
 __all__ = [
     "EntryRow",
-    "ExactIndex",
     "HammingIndex",
     "Hit",
     "IndexSource",

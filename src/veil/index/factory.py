@@ -19,11 +19,6 @@ from veil.signals import SignalType, get
 
 log = logging.getLogger(__name__)
 
-#: The index every signal type gets. Perceptual 256-bit hashes (PDQ) get the
-#: 8-table multi-index; other perceptual hashes (64-bit phash/dhash) are scanned;
-#: digests (md5/sha256) match by equality, probing table 0 of their cycle tables.
-ExactIndex = HammingIndex
-
 #: Chunk tables for 256-bit perceptual hashes: 8 chunks of 32 bits, each probed at
 #: radius 3 for PDQ's threshold of 31 (see ``cycle``, ``multi_index`` and
 #: BENCHMARKS.md).
@@ -31,6 +26,9 @@ PERCEPTUAL_256_TABLES = 8
 
 
 def empty_index(signal: SignalType | str, *, watermark: int = 0) -> HammingIndex:
+    """The index ``signal`` gets: perceptual 256-bit hashes (PDQ) the 8-table
+    multi-index; other perceptual hashes (64-bit phash/dhash) a scan; digests
+    (md5/sha256) equality, probing table 0 of their cycle tables."""
     st = get(signal) if isinstance(signal, str) else signal
     if st.exact_digest:
         return HammingIndex(st.name, st.bits, tables=st.bits // 32, default_threshold=0,

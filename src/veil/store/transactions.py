@@ -116,7 +116,11 @@ class StoreBase:
         takes the next store generation (everything an index reflects needs one)."""
         # The generation comes first: it locks the generation row, so generations
         # commit in order (see StoreState), and every entry the transaction touches is
-        # stamped with it.
+        # stamped with it. That lock is the only one writers take: it serialises every
+        # transaction that changes banks, entries, holds or cases (PostgreSQL runs at
+        # READ COMMITTED, so each statement after it reads what the previous writer
+        # committed; SQLite serialises writers anyway), so row locks under it would add
+        # nothing but waits (match counters' foreign-key checks on entries).
         with StampingSession(self._writer, expire_on_commit=False) as s, s.begin():
             if topic == "banks":
                 s.info[GENERATION] = self._bump(s)
