@@ -263,6 +263,12 @@ def _home_database(home: Path) -> str:
     return f"sqlite:///{home / 'veil.db'}"
 
 
+def snapshot_path(home: Path, signal: str) -> Path:
+    """The index snapshot of ``signal`` under ``home``: the index writes it, and the
+    store deletes it when it erases a hash of that type (it may hold the hash)."""
+    return Path(home) / "index" / f"{signal}.snapshot"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (nothing cached: each call reads it again).
 

@@ -197,7 +197,8 @@ def test_withdraw(veil: Veil) -> None:
 
 def test_withdraw_deletes_the_index_snapshot_that_held_the_hash(veil: Veil,
                                                                  veil_home: Path) -> None:
-    from veil.index import build_index, save_snapshot, snapshot_path
+    from veil.config import snapshot_path
+    from veil.index import build_index, save_snapshot
 
     veil("bank", "create", "v", "-c", "victim_submitted")
     veil("bank", "add", "v", H)

@@ -225,3 +225,30 @@ def test_small_indexes_drop_rather_than_keep_a_bad_snapshot(bank: list, tmp_path
     path.write_bytes(b"garbage")
     open_index("pdq", ListSource(bank[:10]), snapshot=path, save_min_entries=1000)
     assert not path.exists()
+
+
+class MovingSource(ListSource):
+    """A source whose watermark reads give ``marks`` in turn (the last one after)."""
+
+    def __init__(self, rows: list, marks: list[int]) -> None:
+        super().__init__(rows, marks[0])
+        self.marks = marks
+
+    def watermark(self) -> int:
+        return self.marks.pop(0) if len(self.marks) > 1 else self.marks[0]
+
+
+@pytest.mark.parametrize("marks", [[1, 2], [1, 1, 2]],
+                         ids=["moved-while-building", "moved-while-saving"])
+def test_no_snapshot_is_kept_when_the_source_moved_meanwhile(
+        bank: list, tmp_path: Path, marks: list[int]) -> None:
+    """A change (a withdrawal, say) committed while the index was built or its file
+    written: the index is returned (the caller catches up), but a file claiming the
+    watermark read before is not left on disk, nor the older snapshot it replaced."""
+    path = tmp_path / "pdq.snapshot"
+    save_snapshot(build_index("pdq", bank[:10], watermark=0), path)
+    index = open_index("pdq", MovingSource(bank, marks), snapshot=path)
+    assert index.watermark == 1 and len(index) == len(bank)
+    assert not path.exists()
+    open_index("pdq", MovingSource(bank, [2]), snapshot=path)  # settled: saved again
+    assert load_snapshot(path, empty_index("pdq"), watermark=2).watermark == 2

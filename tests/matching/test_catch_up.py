@@ -4,13 +4,14 @@ committed, through the store's change feed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from veil.config import Settings
+from veil.config import Settings, snapshot_path
 from veil.errors import StoreError
-from veil.index import save_snapshot, snapshot_path
+from veil.index import save_snapshot
 from veil.matching import BankMatcher
 from veil.store import HashRow, Store, open_store
 
@@ -71,8 +72,12 @@ def test_adds_imports_disputes_withdrawals_and_policies_from_elsewhere(
 
 
 def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
-        settings: Settings, store: Store, other: Store) -> None:
+        settings: Settings, store: Store, tmp_path: Path) -> None:
+    """Made on another host (its own VEIL_HOME): the store there deletes its own
+    snapshot, and this matcher's catch-up deletes this one."""
     rng = np.random.default_rng(8)
+    other = open_store(settings.with_(home=tmp_path / "elsewhere",
+                                      database_url=settings.database_url))
     store.create_bank("victims", "victim_submitted", actor="t")
     a = store.add_entry("victims", "pdq", pdq(rng), actor="t")
     m = BankMatcher.load(settings, store, snapshots=False)
@@ -83,8 +88,35 @@ def test_a_withdrawal_deletes_the_snapshot_that_held_the_hash(
     m.catch_up(store)
     assert path.exists()  # adds leave it (stale, so rebuilt at the next start)
     other.withdraw(a.id, actor="victim")
+    other.close()
+    assert path.exists()
     m.catch_up(store)
     assert not path.exists()
+
+
+def test_reloading_bank_policies_counts_no_entries(
+        settings: Settings, store: Store, other: Store) -> None:
+    """A policy change reloads the banks at the next catch-up; counting every bank's
+    entries on the way (a scan of millions) is the admin listing's business."""
+    from sqlalchemy import event
+
+    rng = np.random.default_rng(9)
+    store.create_bank("ncii", "confirmed_ncii", actor="t")
+    store.add_entry("ncii", "pdq", pdq(rng), actor="t")
+    m = BankMatcher.load(settings, store, snapshots=False)
+    other.update_bank_policy("ncii", {"action": "review"}, actor="admin")
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert m.catch_up(store).banks_reloaded
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert m.banks["ncii"].policy == {"action": "review"}
+    assert not [q for q in statements if "count(" in q.lower()], statements
 
 
 def test_an_index_ahead_of_the_store_is_refused(settings: Settings, store: Store) -> None:

@@ -233,6 +233,36 @@ def test_match_counts_of_any_size_are_written(store: Store, victims: str) -> Non
     assert signals == [2]
 
 
+def test_match_counts_read_each_chunk_once(store: Store, victims: str) -> None:
+    """Which ids name an entry and which an active case signal carries: one SELECT
+    per chunk, then the writes."""
+    from sqlalchemy import event
+
+    store.import_entries(victims, [HashRow("pdq", pdq(i)) for i in range(1, 4)], actor="a")
+    case = submit(store, pdq(2))
+    after = store.case_view(case.case_id).signals[0].created_at + timedelta(seconds=1)
+    counts = {entry_of(store, pdq(i)): tally(1, after) for i in range(1, 4)}
+    counts[10_000_000] = tally(1, after)  # no such entry
+    selects: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        store.add_match_counts(counts)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert len(selects) == 1, selects
+    with store.engine.connect() as conn:
+        written = dict(conn.execute(select(EntryMatchCount.entry_id,
+                                           EntryMatchCount.count)).all())
+        signals = conn.execute(select(CaseSignal.matched)).scalars().all()
+    assert written == {entry_of(store, pdq(i)): 1 for i in range(1, 4)}
+    assert signals == [1]
+
+
 # -- what a case is shown ---------------------------------------------------------------------
 def test_a_dispute_is_shown_to_the_case_and_a_restore_clears_it(store: Store,
                                                                 victims: str) -> None:
@@ -282,21 +312,6 @@ def test_banks_cases_cannot_reach_keep_no_holders(store: Store, victims: str) ->
     case = submit(store, pdq(1))
     assert store.withdraw_case(case.case_id, actor="victim") != []
     assert active_values(store) == {pdq(1), pdq(2), pdq(3), pdq(9)}
-
-
-def test_an_entry_without_holders_is_kept_for_its_source(store: Store, victims: str) -> None:
-    """No path writes an unheld entry any more; should one appear (a path that forgets
-    its hold), the first case sharing it cannot erase it either."""
-    from sqlalchemy import delete
-
-    store.import_entries(victims, [HashRow("pdq", pdq(1))], actor="admin")
-    e1 = entry_of(store, pdq(1))
-    with store.engine.begin() as conn:
-        conn.execute(delete(EntryHolder))
-    case = submit(store, pdq(1))
-    assert holders(store, e1) == {"import", f"case:{case.case_id}"}
-    assert store.withdraw_case(case.case_id, actor="stranger") == []
-    assert active_values(store) == {pdq(1)}
 
 
 def test_holds_stay_consistent_under_concurrent_cases_imports_and_counts(

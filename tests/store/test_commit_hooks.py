@@ -48,12 +48,9 @@ def test_store_satisfies_the_narrow_interface() -> None:
 
 def test_erasure_leaves_the_withdrawal_only_where_it_is_slow(store: Store) -> None:
     """The store decides by its database, whoever opened it: PostgreSQL's VACUUM runs
-    on a thread of its own; SQLite's WAL truncation stays in the withdrawal."""
-    import threading
-
-    store.erase_in_background()
-    eraser = any(t.name == "veil-erasure" for t in threading.enumerate())
-    assert eraser == (store.engine.dialect.name == "postgresql")
+    on the eraser thread; SQLite's WAL truncation stays in the withdrawal."""
+    store.start_eraser()
+    assert store._offload_erasure == (store.engine.dialect.name == "postgresql")
     if store.engine.dialect.name == "sqlite":
         store.create_bank("b", "imported", actor="t")
         e = store.add_entry("b", "pdq", "ab" * 32, actor="t")

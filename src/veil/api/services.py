@@ -58,7 +58,6 @@ class Services:
         self.started_at = time.time()
         self._loader: threading.Thread | None = None
         self.store.after_commit(self._committed)
-        self.store.erase_in_background()  # where the store's erasure is slow
 
     def _committed(self, topic: Topic) -> None:
         if topic == "keys":
@@ -69,6 +68,10 @@ class Services:
     def start(self, *, background: bool = True) -> None:
         """Load the index (in a thread: /healthz answers meanwhile, /readyz says 503)."""
         self.counter.start()
+        # the eraser retries erasure a busy reader or a failed VACUUM left pending, and
+        # where erasure is slow (the store decides: PostgreSQL's VACUUM) runs it instead
+        # of the withdrawing request
+        self.store.start_eraser()
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:
             self.live.load()

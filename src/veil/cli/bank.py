@@ -281,8 +281,6 @@ def withdraw_command(
         raise fail(WITHDRAW_WHAT)
     if value is not None and entry_id is not None:
         raise fail("give the hash or --id, not both")
-    from veil.index import snapshot_path
-
     with open_cli_store() as store:
         if entry_id is not None:
             if store.get_entry(entry_id).bank != name:
@@ -295,7 +293,5 @@ def withdraw_command(
             st = signal_type(signal)
             entry = store.withdraw((name, st.name, parse_typed(st, value)), actor=cli_actor(),
                                    reason=reason)
-        # the index snapshot may hold the hash: gone too (the next start rebuilds it)
-        snapshot_path(store.settings.home, entry.signal).unlink(missing_ok=True)
     console.print(f"withdrew entry {entry.id} from bank [bold]{escape(name)}[/]; its hash is "
                   "erased")

@@ -5,15 +5,15 @@ live add/withdraw, ``search``/``match``/``match_dihedral`` returning ``Hit``
 (``matches``), snapshots (``snapshot``). The search itself is multi-index hashing
 (``multi_index``) over cycle tables that hold each hash once (``cycle``, with the
 chunk geometry both share in ``chunks``), in compiled loops (``kernels``). The
-tests check every result against a numpy brute force kept with them
-(``tests/index/reference.py``).
+tests check every result against a plain-Python brute force (``int.bit_count`` over
+every entry, ``tests/index/index_data.py``) and FAISS.
 
 Imports ``veil.signals``, ``veil.config`` and ``veil.errors``; reads banks through
 the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies, so
 it never imports the store.
 """
 
-from veil.index.factory import ExactIndex, build_index, empty_index, open_index, snapshot_path
+from veil.index.factory import build_index, empty_index, open_index
 from veil.index.hamming import HammingIndex, IndexStats
 from veil.index.matches import Hit
 from veil.index.snapshot import load_snapshot, save_snapshot
@@ -21,7 +21,6 @@ from veil.index.source import EntryRow, IndexSource
 
 __all__ = [
     "EntryRow",
-    "ExactIndex",
     "HammingIndex",
     "Hit",
     "IndexSource",
@@ -31,5 +30,4 @@ __all__ = [
     "load_snapshot",
     "open_index",
     "save_snapshot",
-    "snapshot_path",
 ]

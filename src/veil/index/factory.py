@@ -19,11 +19,6 @@ from veil.signals import SignalType, get
 
 log = logging.getLogger(__name__)
 
-#: The index every signal type gets. Perceptual 256-bit hashes (PDQ) get the
-#: 8-table multi-index; other perceptual hashes (64-bit phash/dhash) are scanned;
-#: digests (md5/sha256) match by equality, probing table 0 of their cycle tables.
-ExactIndex = HammingIndex
-
 #: Chunk tables for 256-bit perceptual hashes: 8 chunks of 32 bits, each probed at
 #: radius 3 for PDQ's threshold of 31 (see ``cycle``, ``multi_index`` and
 #: BENCHMARKS.md).
@@ -31,6 +26,9 @@ PERCEPTUAL_256_TABLES = 8
 
 
 def empty_index(signal: SignalType | str, *, watermark: int = 0) -> HammingIndex:
+    """The index ``signal`` gets: perceptual 256-bit hashes (PDQ) the 8-table
+    multi-index; other perceptual hashes (64-bit phash/dhash) a scan; digests
+    (md5/sha256) equality, probing table 0 of their cycle tables."""
     st = get(signal) if isinstance(signal, str) else signal
     if st.exact_digest:
         return HammingIndex(st.name, st.bits, tables=st.bits // 32, default_threshold=0,
@@ -48,18 +46,15 @@ def build_index(signal: SignalType | str, entries: Iterable[Sequence[object]], *
     return index
 
 
-def snapshot_path(home: Path, signal: str) -> Path:
-    return Path(home) / "index" / f"{signal}.snapshot"
-
-
 def open_index(signal: SignalType | str, source: IndexSource, *,
                snapshot: Path | None = None, save_min_entries: int = 0) -> HammingIndex:
     """The index of ``signal`` as of the source's current watermark.
 
     A snapshot at ``snapshot`` is used only if sound and current; otherwise the index
     is rebuilt from ``source.iter_active`` and, if it holds at least
-    ``save_min_entries`` entries, the snapshot rewritten (a stale or bad one that is
-    not rewritten is removed, so it is not re-checked at every start).
+    ``save_min_entries`` entries and the source's watermark did not move meanwhile,
+    the snapshot rewritten (a stale or bad one that is not rewritten is removed, so it
+    is not re-checked at every start).
     """
     st = get(signal) if isinstance(signal, str) else signal
     watermark = source.watermark()  # before reading: a concurrent change shows as newer
@@ -82,8 +77,12 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
         "signal": st.name, "entries": len(index),
         "seconds": round(time.perf_counter() - started, 3)})
     if snapshot is not None:
-        if len(index) >= save_min_entries:
+        # Saved only if the source did not move while the index was built, nor while
+        # the file was written: such a file would claim ``watermark`` for what may
+        # hold a change made since (or keep a hash erased meanwhile, whose erasure
+        # deleted the snapshot before this one existed).
+        if len(index) >= save_min_entries and source.watermark() == watermark:
             save_snapshot(index, snapshot)
-        else:
+        if source.watermark() != watermark or len(index) < save_min_entries:
             Path(snapshot).unlink(missing_ok=True)
     return index

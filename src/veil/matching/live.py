@@ -67,8 +67,7 @@ class LiveMatcher:
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("bank index failed to load")
             raise
-        with self._sync_lock:
-            self._matcher = m
+        self._matcher = m  # a sync before this found None and did nothing
         # what was committed while the load ran; if unreadable, the poller retries
         self._sync_or_log(logging.WARNING, "change feed not read after loading")
         self.load_seconds = time.perf_counter() - started

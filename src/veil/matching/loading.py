@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from veil.config import Settings
-from veil.index import HammingIndex, IndexSource, open_index, snapshot_path
+from veil.config import Settings, snapshot_path
+from veil.index import HammingIndex, IndexSource, open_index
 from veil.signals import get, names
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class BankPolicy:
 class MatchSource(IndexSource, Protocol):
     """What a matcher is loaded from and kept current with (``veil.store.Store``)."""
 
-    def list_banks(self) -> Sequence[BankInfo]: ...
+    def list_banks(self, *, counts: bool = True) -> Sequence[BankInfo]: ...
 
     def changes(self, signal: str, *, after: int, upto: int) -> Iterable[EntryChange]: ...
 
@@ -51,4 +51,6 @@ def load_indexes(settings: Settings, source: IndexSource, *,
 
 
 def load_banks(source: MatchSource) -> dict[str, BankPolicy]:
-    return {b.name: BankPolicy(b.category, dict(b.policy)) for b in source.list_banks()}
+    # no entry counts: the matcher needs none, and they cost a scan of every entry
+    return {b.name: BankPolicy(b.category, dict(b.policy))
+            for b in source.list_banks(counts=False)}

@@ -10,9 +10,9 @@ generations commit in order (``veil.store.models.StoreState``). So: read the sto
 watermark G, take every entry stamped in (W, G] as it is now (active: added or
 replaced; disputed or withdrawn: removed), reload the bank policies if anything
 changed, and record G. It is idempotent: a change seen twice (the service's own,
-then through the poller) does no harm. A withdrawal also deletes the signal's index
-snapshot, which would otherwise keep the withdrawn victim's hash on disk until the
-next rebuild rewrote it.
+then through the poller) does no harm. A withdrawal seen in the feed also deletes the
+signal's index snapshot: the store that erased the hash deleted the snapshot of its
+own ``$VEIL_HOME``, not of this process's when that is elsewhere.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from veil.config import Settings
+from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
-from veil.index import HammingIndex, Hit, snapshot_path
+from veil.index import HammingIndex, Hit
 from veil.matching.loading import BankPolicy, MatchSource, load_banks, load_indexes
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals

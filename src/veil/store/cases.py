@@ -41,16 +41,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from veil.errors import BadInput, Conflict, NotFound
 from veil.signals import get as get_signal
 from veil.store.coltypes import UTCDateTime, utcnow
 from veil.store.keys import key_hash, same_hash
 from veil.store.models import (
-    HOLDER_ADD,
-    HOLDER_IMPORT,
-    AuditEvent,
     Bank,
     Case,
     CaseSignal,
@@ -60,7 +56,7 @@ from veil.store.models import (
     case_holder,
 )
 from veil.store.records import ActiveEntry
-from veil.store.transactions import StoreBase, check_actor, database_errors, log
+from veil.store.transactions import StoreBase, check_actor, database_errors
 from veil.store.vocabulary import Category, EntryStatus
 
 #: Entry ids per statement when writing match counts: far below every database's
@@ -178,7 +174,7 @@ class Cases(StoreBase):
         case_id = uuid7()
         added: list[tuple[str, ActiveEntry]] = []
         with self._writing() as s:
-            b = s.scalars(select(Bank).where(Bank.name == bank).with_for_update()).one_or_none()
+            b = s.scalars(select(Bank).where(Bank.name == bank)).one_or_none()
             created = b is None
             if b is None:
                 b = Bank(name=bank, category=Category.VICTIM_SUBMITTED.value, policy={},
@@ -198,12 +194,8 @@ class Cases(StoreBase):
             for n, (signal, value, quality) in enumerate(parsed, 1):
                 entry_id = seen.get((signal, value))
                 if entry_id is None:
-                    # locked (FOR NO KEY UPDATE: match counters' foreign-key checks do
-                    # not wait for it): an admin withdrawing it meanwhile is either
-                    # done first (the value is gone: a new entry) or waits
                     entry_id = s.scalar(select(Entry.id).where(
-                        Entry.bank_id == b.id, Entry.signal == signal, Entry.value == value)
-                        .with_for_update(key_share=True))
+                        Entry.bank_id == b.id, Entry.signal == signal, Entry.value == value))
                     if entry_id is None:
                         e = Entry(bank_id=b.id, signal=signal, value=value, quality=quality,
                                   status=EntryStatus.ACTIVE.value, source="intake", note=None,
@@ -216,8 +208,6 @@ class Cases(StoreBase):
                                                           quality)))
                         self._audit(s, actor, "entry.add", bank=bank, entry_id=e.id,
                                     signal=signal, source="intake", case_ref=case_id)
-                    else:
-                        self._keep_unheld(s, entry_id, now)
                     s.add(EntryHolder(entry_id=entry_id, holder=case_holder(case_id),
                                       case_id=case_id, created_at=now))
                     seen[(signal, value)] = entry_id
@@ -227,20 +217,6 @@ class Cases(StoreBase):
             self._audit(s, actor, "case.create", bank=bank, case_id=case_id,
                         signals=[p[0] for p in parsed], new_entries=len(added))
         return CreatedCase(case_id, token, bank, created, tuple(added))
-
-    @staticmethod
-    def _keep_unheld(s: Session, entry_id: int, now: datetime) -> None:
-        """An existing entry nobody holds (none should exist: every path that adds
-        one records its holder) is taken as held by its source before a case shares
-        it, so that the case alone can never erase it."""
-        if s.scalar(select(EntryHolder.entry_id).where(EntryHolder.entry_id == entry_id)
-                    .limit(1)) is not None:
-            return
-        log.warning("entry without holders; kept for its source", extra={"entry_id": entry_id})
-        single = s.scalar(select(AuditEvent.id).where(
-            AuditEvent.entry_id == entry_id, AuditEvent.action == "entry.add").limit(1))
-        s.add(EntryHolder(entry_id=entry_id, holder=HOLDER_IMPORT if single is None
-                          else HOLDER_ADD, case_id=None, created_at=now))
 
     @database_errors
     def case_by_token(self, token: str) -> str | None:
@@ -287,13 +263,13 @@ class Cases(StoreBase):
         removed: list[tuple[str, int]] = []
         holder = case_holder(case_id)
         with self._writing() as s:
-            case = s.get(Case, case_id, with_for_update=True)
+            case = s.get(Case, case_id)
             if case is None:
                 raise NotFound("no such case")
             q = select(CaseSignal).where(CaseSignal.case_id == case_id)
             if n is not None:
                 q = q.where(CaseSignal.n == n)
-            rows = s.scalars(q.with_for_update()).all()
+            rows = s.scalars(q).all()
             if n is not None and not rows:
                 raise NotFound(f"this case has no signal {n}", code="case.no_signal")
             touched: set[int] = set()
@@ -320,8 +296,7 @@ class Cases(StoreBase):
                     EntryHolder.entry_id == entry_id))
                 if others:
                     continue  # held by another case or a non-case source: it stays
-                e = s.scalars(select(Entry).where(Entry.id == entry_id)
-                              .with_for_update(key_share=True)).one_or_none()
+                e = s.get(Entry, entry_id)
                 if e is None or e.status == EntryStatus.WITHDRAWN:
                     continue
                 bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id))
@@ -379,19 +354,24 @@ class Cases(StoreBase):
                        signals.c.created_at <= bindparam("b_first", type_=UTCDateTime()))
                 .values(matched=signals.c.matched + bindparam("b_matches", type_=BigInteger()),
                         last_matched_at=later(signals.c.last_matched_at, last_at)))
-        with self._writing(bump=False, topic=None) as s:
+        held_by_a_case = (select(CaseSignal.entry_id)
+                          .where(CaseSignal.entry_id == Entry.id, CaseSignal.status == "active")
+                          .exists())
+        with self._writing(topic=None) as s:
             conn = s.connection()
             for chunk in chunks(sorted(counts), MATCH_COUNT_CHUNK):
-                known = set(s.scalars(select(Entry.id).where(Entry.id.in_(chunk))))
+                # one read: which ids name an entry, and which of those an active case
+                # signal carries
+                known = dict(s.execute(select(Entry.id, held_by_a_case)
+                                       .where(Entry.id.in_(chunk))).all())
                 rows = [{"entry_id": e, "count": counts[e].matches,
                          "last_matched_at": counts[e].last_at} for e in chunk if e in known]
                 if not rows:
                     continue
                 conn.execute(upsert, rows)
-                held = set(s.scalars(select(CaseSignal.entry_id).distinct().where(
-                    CaseSignal.entry_id.in_(chunk), CaseSignal.status == "active")))
+                held = [e for e in chunk if known.get(e)]
                 if held:
                     conn.execute(bump, [
                         {"b_entry": e, "b_matches": counts[e].matches,
                          "b_first": counts[e].first_at, "b_last": counts[e].last_at}
-                        for e in sorted(held)])
+                        for e in held])

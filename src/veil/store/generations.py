@@ -18,9 +18,9 @@ from veil.store.models import Entry
 
 #: ``Session.info`` key holding the generation the transaction took.
 GENERATION = "veil_generation"
-#: ``Session.info`` key set when the transaction erased an entry's hash (a
-#: withdrawal): after it commits, the store erases what the database keeps of the
-#: old value elsewhere (``StoreBase._erase_traces``).
+#: ``Session.info`` key holding the signal types whose hashes the transaction erased
+#: (withdrawals): after it commits, the store deletes their index snapshots and
+#: erases what the database keeps of the old values elsewhere (``StoreBase``).
 ERASED = "veil_erased"
 
 
@@ -40,4 +40,4 @@ def _stamp(session: Session, _context: Any, _instances: Any) -> None:
         e.generation = generation
         history = inspect(e).attrs.value.history
         if history.deleted and any(v is not None for v in history.deleted) and e.value is None:
-            session.info[ERASED] = True
+            session.info.setdefault(ERASED, set()).add(e.signal)

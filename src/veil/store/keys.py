@@ -82,7 +82,7 @@ class ApiKeys(StoreBase):
             raise BadInput(f"key name must be one line of at most {KEY_NAME_MAX} characters")
         actor = check_actor(actor)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        with self._writing(bump=False, topic="keys") as s:
+        with self._writing(topic="keys") as s:
             row = ApiKey(name=name, key_hash=key_hash(key), prefix=key[:SHOWN_CHARS],
                          scopes=list(wanted), created_by=actor, created_at=utcnow())
             s.add(row)
@@ -102,7 +102,7 @@ class ApiKeys(StoreBase):
     @database_errors
     def revoke_api_key(self, key_id: int, *, actor: str) -> ApiKeyRecord:
         actor = check_actor(actor)
-        with self._writing(bump=False, topic="keys") as s:
+        with self._writing(topic="keys") as s:
             row = s.get(ApiKey, key_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"no API key {key_id}")

@@ -18,7 +18,8 @@ class BankInfo:
     policy: dict[str, Any]
     created_at: datetime
     created_by: str
-    #: Number of entries per status (``active``, ``withdrawn``, ``disputed``), zeros included.
+    #: Number of entries per status (``active``, ``withdrawn``, ``disputed``), zeros
+    #: included; empty when not asked for (``Store.list_banks(counts=False)``).
     counts: dict[str, int] = field(default_factory=dict)
 
     @property

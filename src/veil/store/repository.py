@@ -22,7 +22,6 @@ from veil.signals import get as get_signal
 from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
-from veil.store.database import WRITE
 from veil.store.keys import ApiKeys
 from veil.store.models import (
     CASE_REF_MAX,
@@ -81,9 +80,8 @@ class Store(ApiKeys, Cases):
         self.close()
 
     @staticmethod
-    def _bank(s: Session, name: str, *, lock: bool = False) -> Bank:
-        q = select(Bank).where(Bank.name == name)
-        bank = s.scalars(q.with_for_update() if lock else q).one_or_none()
+    def _bank(s: Session, name: str) -> Bank:
+        bank = s.scalars(select(Bank).where(Bank.name == name)).one_or_none()
         if bank is None:
             raise NotFound(f"no bank named {name!r}")
         return bank
@@ -120,11 +118,12 @@ class Store(ApiKeys, Cases):
         return info
 
     @staticmethod
-    def _info(bank: Bank, counts: dict[str, int]) -> BankInfo:
+    def _info(bank: Bank, counts: dict[str, int] | None) -> BankInfo:
         return BankInfo(
             id=bank.id, name=bank.name, category=bank.category, policy=dict(bank.policy),
             created_at=bank.created_at, created_by=bank.created_by,
-            counts={s.value: counts.get(s.value, 0) for s in EntryStatus},
+            counts={} if counts is None else {s.value: counts.get(s.value, 0)
+                                              for s in EntryStatus},
         )
 
     def _counts(self, s: Session, bank_id: int | None = None) -> dict[int, dict[str, int]]:
@@ -138,12 +137,14 @@ class Store(ApiKeys, Cases):
         return out
 
     @database_errors
-    def list_banks(self) -> list[BankInfo]:
-        """Every bank, by name, with its entry counts per status."""
+    def list_banks(self, *, counts: bool = True) -> list[BankInfo]:
+        """Every bank, by name, with its entry counts per status; ``counts=False``
+        leaves them empty (a matcher reloading policies: counting scans every entry,
+        seconds at millions)."""
         with self._reading() as s:
-            counts = self._counts(s)
+            per_bank = self._counts(s) if counts else {}
             banks = s.scalars(select(Bank).order_by(Bank.name)).all()
-            return [self._info(b, counts.get(b.id, {})) for b in banks]
+            return [self._info(b, per_bank.get(b.id, {}) if counts else None) for b in banks]
 
     @database_errors
     def get_bank(self, name: str) -> BankInfo:
@@ -161,7 +162,7 @@ class Store(ApiKeys, Cases):
             raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
         actor = check_actor(actor)
         with self._writing() as s:
-            bank = self._bank(s, name, lock=True)
+            bank = self._bank(s, name)
             previous = dict(bank.policy)
             bank.policy = policy
             self._audit(s, actor, "bank.policy", bank=name, previous=previous, policy=policy)
@@ -205,7 +206,7 @@ class Store(ApiKeys, Cases):
         now = utcnow()
         try:
             with self._writing() as s:
-                b = self._bank(s, bank, lock=True)
+                b = self._bank(s, bank)
                 existing = s.scalar(select(Entry.id).where(
                     Entry.bank_id == b.id, Entry.signal == row.signal, Entry.value == row.value))
                 if existing is not None:
@@ -262,12 +263,9 @@ class Store(ApiKeys, Cases):
                                     errors=tuple(checks.errors),
                                     error_count=checks.error_count)
             try:
-                with conn.execution_options(**{WRITE: True}).begin():
-                    # the generation first, as every writer takes it (see StoreState):
-                    # taking the bank's lock before it deadlocks against create_case
-                    generation = self._bump(conn)
+                with self._writing_banks(conn) as generation:
                     bank_id = conn.execute(select(Bank.id).where(Bank.name == bank)
-                                           .with_for_update()).scalar_one_or_none()
+                                           ).scalar_one_or_none()
                     if bank_id is None:
                         raise NotFound(f"no bank named {bank!r}")
                     now = utcnow()
@@ -286,7 +284,6 @@ class Store(ApiKeys, Cases):
                 # drops it instead of handing it back to the pool
                 conn.invalidate()
                 raise
-        self._committed("banks")
         log.info("bank import", extra={"bank": bank, "imported": imported,
                                        "duplicates": report.duplicates})
         return report
@@ -354,7 +351,7 @@ class Store(ApiKeys, Cases):
 
     def _find(self, s: Session, target: int | EntryKey | tuple[str, str, str]) -> Entry:
         if isinstance(target, int):
-            e = s.get(Entry, target, with_for_update=True)
+            e = s.get(Entry, target)
             if e is None:
                 raise NotFound(f"no entry {target}")
             return e
@@ -363,7 +360,7 @@ class Store(ApiKeys, Cases):
         value = st.parse(key.value)
         b = self._bank(s, key.bank)
         e = s.scalars(select(Entry).where(Entry.bank_id == b.id, Entry.signal == st.name,
-                                          Entry.value == value).with_for_update()).one_or_none()
+                                          Entry.value == value)).one_or_none()
         if e is None:
             raise NotFound(f"bank {key.bank!r} has no {st.name} entry with that value")
         return e
@@ -422,7 +419,7 @@ class Store(ApiKeys, Cases):
         who looked at a victim's hash is as much the audit's business as who changed
         one. Changes nothing an index reflects."""
         actor = check_actor(actor)
-        with self._writing(bump=False, topic=None) as s:
+        with self._writing(topic=None) as s:
             self._audit(s, actor, action, bank=bank, entry_id=entry_id, **detail)
 
     @database_errors

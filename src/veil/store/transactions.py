@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from veil.config import Settings
+from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
 from veil.store.coltypes import utcnow
 from veil.store.database import WRITE
@@ -32,6 +32,9 @@ from veil.store.generations import ERASED, GENERATION, StampingSession
 from veil.store.models import ACTOR_MAX, AuditEvent, StoreState
 
 log = logging.getLogger("veil.store")
+
+#: Seconds between the eraser thread's retries of erasure left pending.
+ERASURE_RETRY_S = 30.0
 
 Topic = Literal["banks", "keys"]
 CommitHook = Callable[[Topic], None]
@@ -72,9 +75,11 @@ class StoreBase:
         self._writer = engine.execution_options(**{WRITE: True})
         self._hooks: list[CommitHook] = []
         self._erasure_pending = False
+        self._erasure_lock = threading.Lock()  # the request's erasure and the eraser's
         self._erasure_wake = threading.Event()
         self._closing = threading.Event()
         self._eraser: threading.Thread | None = None
+        self._offload_erasure = False
 
     def close(self) -> None:
         if self._eraser is not None:
@@ -105,49 +110,83 @@ class StoreBase:
             yield s
 
     @contextmanager
-    def _writing(self, *, bump: bool = True, topic: Topic | None = "banks") -> Iterator[Session]:
-        """A write transaction. ``bump``: take the next store generation (everything an
-        index reflects needs one); ``topic``: what the post-commit hooks are told
-        changed (None: nothing they follow, e.g. match counters)."""
-        # The bump comes first: it locks the generation row, so generations commit in
-        # order (see StoreState), and every entry the transaction touches is stamped
-        # with it.
+    def _writing(self, topic: Topic | None = "banks") -> Iterator[Session]:
+        """A write transaction; ``topic``: what the post-commit hooks are told changed
+        (None: nothing they follow, e.g. match counters). A ``"banks"`` transaction
+        takes the next store generation (everything an index reflects needs one)."""
+        # The generation comes first: it locks the generation row, so generations
+        # commit in order (see StoreState), and every entry the transaction touches is
+        # stamped with it. That lock is the only one writers take: it serialises every
+        # transaction that changes banks, entries, holds or cases (PostgreSQL runs at
+        # READ COMMITTED, so each statement after it reads what the previous writer
+        # committed; SQLite serialises writers anyway), so row locks under it would add
+        # nothing but waits (match counters' foreign-key checks on entries).
         with StampingSession(self._writer, expire_on_commit=False) as s, s.begin():
-            if bump:
+            if topic == "banks":
                 s.info[GENERATION] = self._bump(s)
             yield s
-        if s.info.get(ERASED):
-            self._erasure_requested()
+        erased: set[str] = s.info.get(ERASED, set())
+        if erased:
+            self._erased(erased)
         if topic is not None:
             self._committed(topic)
 
+    @contextmanager
+    def _writing_banks(self, conn: Connection) -> Iterator[int]:
+        """``_writing`` for Core statements on a connection of the caller's (the bulk
+        import's, which holds its staging table): a write transaction that takes the
+        next store generation first and yields it; the hooks hear of it after commit.
+        Entries written here stamp themselves with the generation."""
+        with conn.execution_options(**{WRITE: True}).begin():
+            yield self._bump(conn)
+        self._committed("banks")
+
     # -- erasure ------------------------------------------------------------------------
-    def erase_in_background(self) -> None:
-        """Erase traces on a thread of the store's own, not in the withdrawing request,
-        where that is slow: a PostgreSQL ``VACUUM`` scans the entries' indexes (seconds
-        for millions of entries). Requests that arrive while one runs are folded into
-        the next run. ``close`` runs what is still pending. SQLite's WAL truncation is
-        cheap, so it stays in the withdrawal: its return means the hash is off disk."""
-        if self._eraser is not None or self.engine.dialect.name != "postgresql":
+    def start_eraser(self, *, offload: bool | None = None,
+                     retry_s: float = ERASURE_RETRY_S) -> None:
+        """Start the store's eraser thread (a long-running process does; ``close`` stops
+        it and runs what is still pending).
+
+        It erases traces once at once (a process that crashed mid-erasure left work
+        nobody remembers), then retries erasure left pending every ``retry_s`` (a WAL
+        checkpoint that readers kept busy, a VACUUM that failed), without waiting for
+        the next withdrawal or a restart. ``offload``: it also runs every erasure
+        instead of the withdrawing request (a PostgreSQL ``VACUUM`` scans the entries'
+        indexes: seconds for millions of entries); requests that arrive while one runs
+        are folded into the next run. By default the store decides by its database:
+        PostgreSQL offloads; SQLite's WAL truncation is cheap and stays in the
+        withdrawal, so its return means the hash is off disk."""
+        if self._eraser is not None:
             return
+        self._offload_erasure = (self.engine.dialect.name == "postgresql"
+                                 if offload is None else offload)
+        self._erasure_pending = True
         wake = self._erasure_wake
 
         def run() -> None:
+            woken = True
             while not self._closing.is_set():
-                wake.wait()
-                wake.clear()
-                if not self._closing.is_set():
+                # woken: a request that arrived while the last run was under way, whose
+                # pending flag that run's end cleared
+                if woken or self._erasure_pending:
                     self._erase_traces()
+                woken = wake.wait(retry_s)
+                wake.clear()
 
         self._eraser = threading.Thread(target=run, name="veil-erasure", daemon=True)
         self._eraser.start()
 
-    def _erasure_requested(self) -> None:
-        if self._eraser is None:
-            self._erase_traces()
-        else:
+    def _erased(self, signals: set[str]) -> None:
+        """After a transaction erased hashes of ``signals`` committed: their index
+        snapshots may hold them (the next load rebuilds those), and the database keeps
+        old row versions."""
+        for signal in signals:
+            snapshot_path(self.settings.home, signal).unlink(missing_ok=True)
+        if self._eraser is not None and self._offload_erasure:
             self._erasure_pending = True
             self._erasure_wake.set()
+        else:
+            self._erase_traces()
 
     def _erase_traces(self) -> None:
         """After a hash was erased: make the database drop the old value where it keeps
@@ -155,28 +194,26 @@ class StoreBase:
         truncate it (``secure_delete`` has zeroed the freed cells). PostgreSQL:
         ``VACUUM`` the entries table, which removes the old row version and its index
         entries (docs/security.md says what remains in the WAL and backups). A failure
-        is logged and retried after the next erasure: the withdrawal itself stands."""
-        self._erasure_pending = True
-        try:
-            with self.engine.connect() as conn:
-                if conn.dialect.name == "sqlite":
-                    busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
-                    if busy:
-                        log.warning("WAL not truncated after an erasure (readers busy); "
-                                    "retried at the next one")
-                        return
-                elif conn.dialect.name == "postgresql":
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "VACUUM entries")
-        except DBAPIError as exc:
-            log.warning("old row versions not erased yet: %s", exc.orig)
-            return
-        self._erasure_pending = False
-
-    def erase_pending_traces(self) -> None:
-        """Retry an erasure that could not complete (called by long-running processes)."""
-        if self._erasure_pending:
-            self._erase_traces()
+        is logged and left pending: the eraser thread retries it, else the next
+        erasure or ``close``. The withdrawal itself stands."""
+        with self._erasure_lock:
+            self._erasure_pending = True
+            try:
+                with self.engine.connect() as conn:
+                    if conn.dialect.name == "sqlite":
+                        busy = conn.exec_driver_sql(
+                            "PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                        if busy:
+                            log.warning("WAL not truncated after an erasure (readers "
+                                        "busy); retried")
+                            return
+                    elif conn.dialect.name == "postgresql":
+                        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                            "VACUUM entries")
+            except DBAPIError as exc:
+                log.warning("old row versions not erased yet: %s", exc.orig)
+                return
+            self._erasure_pending = False
 
     @staticmethod
     def _bump(s: Session | Connection) -> int:
