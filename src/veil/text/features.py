@@ -20,17 +20,25 @@ from collections import Counter
 
 N_FEATURES = 1 << 18
 
+_GARMENTS_EN = (r"(?:clothes|clothing|outfit|swimsuit|bikini|underwear|lingerie|dress"
+                r"|everything|it all)")
+_GARMENTS_RU = r"(?:одежд\w*|купальник\w*|бель[её]|трусы|платье)"
+_GARMENTS_UK = r"(?:одяг\w*|купальник\w*|білизн\w*|сукню)"
+_REMOVE_RU = r"(?:сним\w*|снять|убер\w*|убрать|убира\w*|стира\w*|стереть)"
+_REMOVE_UK = r"(?:знім\w*|зніми|зняти|прибер\w*|прибрати|прибира\w*|стира\w*)"
 #: Words that name the service itself, after normalisation. They are as common in
 #: news about such services and in victims' posts as in adverts, so they decide
 #: nothing alone: they mark which weights apply (``features``) and are evidence.
 SERVICE_WORDS = re.compile(
     r"undress\w*|unclothe\w*|nudif\w*|nude\w*|naked\w*|deep ?nude\w*"
-    r"|cloth\w* ?(?:off|remov\w*)|(?:remov|eras|tak)\w* (?:the |her |his |their )?"
-    r"(?:clothes|clothing|outfit)\w*|without (?:clothes|clothing)|birthday suit|x-?ray\w*"
-    r"|see[- ]?through"
+    rf"|cloth\w* ?(?:off|remov\w*)|(?:remov|eras|tak|strip)\w* (?:\w+ )?{_GARMENTS_EN}( off)?"
+    r"|without (?:clothes|clothing)|birthday suit|x-?ray\w*|see[- ]?through|sees? through"
+    r"|under (?:the |her |their )?clothes"
     r"|раздева\w*|раздет\w*|разден\w*|голы\w*|гола\w*|голой|голышом|без одежд\w*"
-    r"|(?:сн|убра|убир|стир)\w* одежд\w*|без всего|догола|нюд\w*"
-    r"|роздяг\w*|голи\w*|голяком|оголен\w*|без одяг\w*|(?:зн|прибра|прибир|стира)\w* одяг\w*"
+    rf"|{_REMOVE_RU} (?:\w+ )?{_GARMENTS_RU}|{_REMOVE_RU} вс[её]|без всего|догола|до гола|нюд\w*"
+    r"|под одежд\w*|дорису\w*"
+    r"|роздяг\w*|голи\w*|голяком|оголен\w*|без одяг\w*|під одяг\w*|домалю\w*"
+    rf"|{_REMOVE_UK} (?:\w+ )?{_GARMENTS_UK}|{_REMOVE_UK} все"
     r"|рентген\w*|emclothes emno")
 CHAR_NGRAMS = (2, 5)
 _WORDS = re.compile(r"\w+")
