@@ -187,6 +187,10 @@ class Settings(BaseSettings):
     min_quality: dict[str, int] = Field(default_factory=dict, description=(
         "Quality floors by signal type, overriding each type's default (PDQ 50: Meta "
         "recommends discarding quality ≤ 49, which describes near-flat images)."))
+    text_threshold: float | None = Field(None, gt=0, lt=1, description=(
+        "Score at which the text detector flags a text (veil text check, "
+        "/v1/text/check); empty: the model's own (docs/text-detector.md: lower finds "
+        "more adverts and flags more ordinary posts, the ROC curve there shows how many)."))
     helplines: tuple[Helpline, ...] = Field((), description=(
         "Support services the intake pages (/protect and /case) list, in every language, "
         'as JSON: [{"name": …, "url": …, "phone": …, "note": …}].'))

@@ -77,3 +77,23 @@ def test_texts_are_neither_logged_nor_stored(client: TestClient, auth: Auth,
     for f in veil_home.rglob("*"):
         if f.is_file():
             assert b"Zqxwvy7" not in f.read_bytes(), f
+
+
+def test_the_configured_threshold_decides(database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                          api_env: None) -> None:
+    from veil.api import create_app
+    from veil.api.services import Services
+    from veil.config import load_settings
+
+    monkeypatch.setenv("VEIL_TEXT_THRESHOLD", "0.0001")
+    settings = load_settings()
+    svc = Services(settings)
+    svc.start(background=False)
+    try:
+        key = svc.store.create_api_key(["platform"], name="p", actor="t")[1]
+        with TestClient(create_app(settings, services=svc)) as c:
+            r = c.post("/v1/text/check", json={"texts": [NEWS]},
+                       headers={"Authorization": f"Bearer {key}"})
+        assert r.json()["results"][0]["nudify_service"] is True
+    finally:
+        svc.stop()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from veil.cli import app
@@ -75,3 +76,17 @@ def test_a_markup_like_file_name_in_the_error_prints_as_it_is(tmp_path: Path) ->
     r = runner.invoke(app, ["text", "check", str(tmp_path / "[bold]x[/b].txt")])
     assert r.exit_code == 2
     assert "[bold]x[/b].txt" in "".join(r.stderr.split())
+
+
+def test_the_threshold_comes_from_the_option_else_the_setting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "posts.txt"
+    f.write_text(NEWS + "\n", encoding="utf-8")
+    score = float(_lines(runner.invoke(app, ["text", "check", str(f)]).stdout)[0]["score"])  # type: ignore[arg-type]
+    below = max(score / 2, 1e-4)
+    r = runner.invoke(app, ["text", "check", str(f), "--threshold", str(below)])
+    assert r.exit_code == 1 and _lines(r.stdout)[0]["nudify_service"] is True
+    monkeypatch.setenv("VEIL_TEXT_THRESHOLD", str(below))
+    assert runner.invoke(app, ["text", "check", str(f)]).exit_code == 1
+    r = runner.invoke(app, ["text", "check", str(f), "--threshold", "0.999"])
+    assert r.exit_code == 0

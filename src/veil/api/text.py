@@ -18,16 +18,17 @@ from veil.api.services import ServicesDep
 text = router("platform", tag="text")
 
 
-def _check(texts: list[str]) -> list[dict[str, object]]:
+def _check(texts: list[str], threshold: float | None) -> list[dict[str, object]]:
     from veil.text.detector import check
 
-    return [{"index": i, **check(t).as_json()} for i, t in enumerate(texts)]
+    return [{"index": i, **check(t, threshold=threshold).as_json()}
+            for i, t in enumerate(texts)]
 
 
 @text.post("/v1/text/check", response_model=TextCheckResponse,
            summary="Find texts that advertise or link to \"undressing\" services")
 async def text_check(body: TextCheckRequest, services: ServicesDep) -> JSONResponse:
-    results = await services.in_worker(_check, body.texts)
+    results = await services.in_worker(_check, body.texts, services.settings.text_threshold)
     for r in results:
         services.metrics.texts.labels("flagged" if r["nudify_service"] else "clean").inc()
     return JSONResponse({"results": results})

@@ -29,18 +29,23 @@ def check_command(
     source: str = typer.Argument("-", metavar="[FILE|-]",
                                  help="A UTF-8 text file, one message per line; - or "
                                       "nothing reads standard input."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", min=0.0, max=1.0,
+        help="Flag at this score (default: VEIL_TEXT_THRESHOLD, else the model's own)."),
 ) -> None:
     """Score each line: does it advertise or link to an "undress"/"nudify" service?
 
     Prints one JSON object per line (line, nudify_service, score 0-1, evidence).
     Exit 0: nothing flagged, 1: something flagged, 2: unreadable input."""
+    from veil.config import load_settings
     from veil.text.detector import check
 
+    threshold = threshold if threshold is not None else load_settings().text_threshold
     flagged = False
     try:
         with _opened(source) as fh:
             for number, (line, truncated) in enumerate(_lines(fh), start=1):
-                verdict = check(line)
+                verdict = check(line, threshold=threshold)
                 flagged |= verdict.nudify_service
                 out = {"line": number, **verdict.as_json()}
                 if truncated:

@@ -50,7 +50,9 @@ class TextVerdict:
                 "evidence": [{"kind": e.kind, "text": e.text} for e in self.evidence]}
 
 
-def check(text: str, model: Model | None = None) -> TextVerdict:
+def check(text: str, model: Model | None = None,
+          threshold: float | None = None) -> TextVerdict:
+    """``threshold``: flag at this score instead of the model's own."""
     model = model or shipped()
     norm = normalize(text[:MAX_CHARS])
     score = model.score(vector(norm.text))
@@ -59,7 +61,7 @@ def check(text: str, model: Model | None = None) -> TextVerdict:
     evidence += [Evidence("service word", w) for w in seen]
     evidence += [Evidence("link", _cut(link)) for link in dict.fromkeys(norm.links)]
     evidence += [Evidence("trick", t) for t in norm.tricks]
-    return TextVerdict(score >= model.threshold, score, evidence)
+    return TextVerdict(score >= (threshold or model.threshold), score, evidence)
 
 
 def _cut(text: str, most: int = EVIDENCE_CHARS) -> str:
