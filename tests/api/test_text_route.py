@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from veil.api.schemas import MAX_TEXTS
+from veil.api.schemas import MAX_TEXT_REQUEST_CHARS, MAX_TEXTS
 from veil.text.detector import MAX_CHARS
 
 ADVERT = "Undrеss any photo in seconds, 3 free tries: t.me/Quick_Undress_Bot"
@@ -44,6 +44,7 @@ def test_only_platform_keys(client: TestClient, auth: Auth, scope: str | None,
     {"texts": []},
     {"texts": ["x"] * (MAX_TEXTS + 1)},
     {"texts": ["x" * (MAX_CHARS + 1)]},
+    {"texts": ["x" * MAX_CHARS] * (MAX_TEXT_REQUEST_CHARS // MAX_CHARS + 1)},
     {"texts": [1]},
     {"texts": [None]},
     {"texts": "one string, not a list"},
@@ -55,6 +56,12 @@ def test_bad_requests_are_422_with_a_reason(client: TestClient, auth: Auth,
     r = client.post("/v1/text/check", json=body, headers=auth("platform"))
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"]
+
+
+def test_the_largest_request_allowed_is_answered(client: TestClient, auth: Auth) -> None:
+    texts = ["👗" * MAX_CHARS] * (MAX_TEXT_REQUEST_CHARS // MAX_CHARS)  # worst case
+    r = client.post("/v1/text/check", json={"texts": texts}, headers=auth("platform"))
+    assert r.status_code == 200 and len(r.json()["results"]) == len(texts)
 
 
 def test_a_lone_surrogate_is_a_422_not_a_500(client: TestClient, auth: Auth) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from veil.text.detector import MAX_CHARS as TEXT_MAX_CHARS
 from veil.verdict import Match
@@ -253,8 +253,10 @@ class Ready(BaseModel):
 
 
 # -- text ---------------------------------------------------------------------------------
-#: Most texts in one POST /v1/text/check.
+#: Most texts in one POST /v1/text/check, and most characters in all of them: a
+#: worst-case text costs ~40 ms, so a request stays under a second of one thread.
 MAX_TEXTS = 100
+MAX_TEXT_REQUEST_CHARS = 65_536
 
 
 class TextCheckRequest(Strict):
@@ -263,7 +265,14 @@ class TextCheckRequest(Strict):
         min_length=1, max_length=MAX_TEXTS, description=(
             f"Messages, captions, button labels, names or descriptions; at most "
             f"{MAX_TEXTS}, each at most {TEXT_MAX_CHARS} characters (a Telegram message's "
-            "limit)"))
+            f"limit), {MAX_TEXT_REQUEST_CHARS} in all"))
+
+    @model_validator(mode="after")
+    def _bounded(self) -> TextCheckRequest:
+        if sum(map(len, self.texts)) > MAX_TEXT_REQUEST_CHARS:
+            raise ValueError(f"at most {MAX_TEXT_REQUEST_CHARS} characters in all texts of "
+                             "one request")
+        return self
 
 
 class TextEvidence(BaseModel):

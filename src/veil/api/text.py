@@ -2,9 +2,10 @@
 
 Texts are scored and forgotten: never stored, never logged (the answer's evidence is
 the caller's to keep). A request is bounded: at most ``MAX_TEXTS`` texts of at most
-``TEXT_MAX_CHARS`` characters, about 1.5 s of one worker thread at worst, never the
-event loop. What a key learns is the score of the texts it sends, from a model whose
-weights are public in the repository anyway: nothing about banks or other callers.
+``TEXT_MAX_CHARS`` characters, ``MAX_TEXT_REQUEST_CHARS`` in all: under a second of
+one worker thread at worst, never the event loop. What a key learns is the score of
+the texts it sends, from a model whose weights are public in the repository anyway:
+nothing about banks or other callers.
 """
 
 from __future__ import annotations
