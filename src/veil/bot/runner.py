@@ -1,0 +1,227 @@
+"""The long-polling loop: updates fetched, handled with bounded concurrency, and
+confirmed so that a restart neither loses one nor handles one twice.
+
+Each batch of ``getUpdates`` is handled concurrently: at most
+``VEIL_BOT_CONCURRENCY`` updates at once and ``VEIL_BOT_CHAT_CONCURRENCY`` per
+chat. Every handled update is recorded in the state file at once; the next
+``getUpdates`` confirms the batch to Telegram (its ``offset``). After a stop (SIGTERM,
+``stop()``) the updates in flight finish and the ones not started are left for the
+next run; after a crash, only the updates in flight at that moment can be handled
+again. Every Bot API call that gets 429 waits ``retry_after`` and is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
+from aiogram.types import Update
+
+from veil.bot import commands
+from veil.bot.moderation import Context, moderate
+from veil.bot.observe import Metrics, event
+from veil.bot.scanner import LocalScanner, RemoteScanner, Scanner
+from veil.bot.state import BotState
+from veil.config import BotSettings, Settings
+
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
+#: the longest a 429 may make one call wait, and how often one call is retried
+MAX_RETRY_AFTER_S = 300
+MAX_RETRIES = 5
+
+
+class RetryAfter(BaseRequestMiddleware):
+    """429 Too Many Requests: wait what Telegram says (``retry_after``), then retry."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType],
+                       bot: Bot, method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == MAX_RETRIES or exc.retry_after > MAX_RETRY_AFTER_S:
+                    raise
+                self.metrics.retries.inc()
+                event("telegram_429", method=type(method).__name__,
+                      retry_after=exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
+
+
+def make_bot(settings: BotSettings, metrics: Metrics) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url))
+    session.middleware(RetryAfter(metrics))
+    return Bot(settings.token.get_secret_value(), session=session)
+
+
+def make_dispatcher() -> Dispatcher:
+    dp = Dispatcher()
+    posts = Router(name="veil-posts")
+    posts.message.register(moderate)
+    posts.edited_message.register(moderate)
+    posts.channel_post.register(moderate)
+    posts.edited_channel_post.register(moderate)
+    # commands first: a command is answered, not moderated
+    dp.include_router(commands.make_router())
+    dp.include_router(posts)
+    return dp
+
+
+def _chat_of(update: Update) -> int:
+    for post in (update.message, update.edited_message, update.channel_post,
+                 update.edited_channel_post):
+        if post is not None:
+            return post.chat.id
+    return 0
+
+
+class Runner:
+    def __init__(self, settings: BotSettings, scanner: Scanner, state: BotState,
+                 *, bot: Bot | None = None, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.bot = bot or make_bot(settings, self.metrics)
+        self.state = state
+        self.dp = make_dispatcher()
+        self.context = Context(self.bot, scanner, state, settings, self.metrics)
+        self._stop = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._chat_slots: dict[int, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.chat_concurrency))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _handle(self, update: Update) -> None:
+        async with self._chat_slots[_chat_of(update)], self._slots:
+            if self._stop.is_set():
+                return  # not started: left for the next run
+            kind = next((k for k in ALLOWED_UPDATES if getattr(update, k) is not None),
+                        "other")
+            self.metrics.updates.labels(kind).inc()
+            try:
+                await self.dp.feed_update(self.bot, update, veil=self.context)
+            except Exception as exc:  # one bad update must not stop the bot
+                event("update_failed", update=update.update_id, error=type(exc).__name__)
+            self.state.handled(update.update_id)
+
+    async def _fetch(self) -> list[Update]:
+        delay = 1.0
+        while not self._stop.is_set():
+            fetch = asyncio.ensure_future(self.bot(GetUpdates(
+                offset=self.state.offset or None, limit=100,
+                timeout=self.settings.poll_timeout_s, allowed_updates=ALLOWED_UPDATES),
+                request_timeout=self.settings.poll_timeout_s + 10))
+            stopping = asyncio.ensure_future(self._stop.wait())
+            # a stop does not wait out the long poll: what it would bring stays unconfirmed
+            try:
+                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                if not fetch.done():
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, TelegramNetworkError):
+                        await fetch
+            if fetch.cancelled():
+                return []
+            try:
+                return fetch.result()
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                self.metrics.retries.inc()
+                event("poll_failed", error=type(exc).__name__, retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                delay = min(delay * 2, 60.0)
+        return []
+
+    async def run(self) -> None:
+        me = await self.bot.get_me()
+        event("bot_started", bot=me.username, source=self.context.scanner.describe(),
+              offset=self.state.offset)
+        try:
+            while not self._stop.is_set():
+                updates = await self._fetch()
+                todo = [u for u in updates if u.update_id not in self.state.done]
+                await asyncio.gather(*(self._handle(u) for u in todo))
+                if updates and not self._stop.is_set():
+                    self.state.confirm(max(u.update_id for u in updates) + 1)
+        finally:
+            event("bot_stopped", offset=self.state.offset)
+
+
+async def serve_metrics(metrics: Metrics, port: int) -> Any:
+    """``/metrics`` on loopback (put a reverse proxy in front to expose it)."""
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application()
+    app.router.add_get("/metrics", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def run_bot(settings: Settings) -> None:
+    """``veil bot``: poll until SIGINT/SIGTERM, then let the updates in flight finish."""
+    import signal
+
+    from veil.errors import ConfigError
+
+    conf = settings.bot
+    if not conf.token.get_secret_value():
+        raise ConfigError("VEIL_BOT_TOKEN is not set (the token @BotFather gave you)")
+    state = BotState.load(settings.home / "bot-state.json")
+    live = store = None
+    scanner: Scanner
+    if conf.mode == "remote":
+        if not conf.remote_url or not conf.remote_key.get_secret_value():
+            raise ConfigError("the remote mode needs VEIL_BOT_REMOTE_URL and "
+                              "VEIL_BOT_REMOTE_KEY (a platform-scope key)")
+        scanner = RemoteScanner(conf.remote_url, conf.remote_key.get_secret_value())
+    else:
+        from veil.matching import LiveMatcher
+        from veil.store import open_store
+
+        store = open_store(settings)
+        live = LiveMatcher(settings, store)
+        await asyncio.to_thread(live.load)
+        # bank changes made by the CLI or a service on the same store reach the bot
+        live.start_polling(settings.api.index_sync_ms / 1000)
+        scanner = LocalScanner(live)
+    runner = Runner(conf, scanner, state)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.stop)
+    metrics_site = (await serve_metrics(runner.metrics, conf.metrics_port)
+                    if conf.metrics_port else None)
+    try:
+        await runner.run()
+    finally:
+        if metrics_site is not None:
+            await metrics_site.cleanup()
+        await scanner.close()
+        await runner.bot.session.close()
+        if live is not None:
+            live.stop_polling()
+        if store is not None:
+            store.close()
