@@ -18,9 +18,10 @@ from PIL import Image
 
 from veil.bot.observe import Metrics
 from veil.bot.runner import Runner
-from veil.bot.scanner import Scanner
+from veil.bot.scanner import LocalScanner, Scanner
 from veil.bot.state import BotState
 from veil.config import BotSettings
+from veil.store import Store
 
 
 def jpeg(path: Path, side: int = 320) -> bytes:
@@ -39,6 +40,11 @@ class Harness:
     scanner: Scanner
     banked: bytes
     clean: bytes
+
+    def reload(self, store: Store) -> None:
+        """Read the banks again (after a test changed them)."""
+        assert isinstance(self.scanner, LocalScanner)
+        self.scanner.matcher.catch_up(store)
 
     def runner(self, fake: FakeTelegram, **settings: object) -> Runner:
         conf = BotSettings(token=TOKEN, api_url=fake.url, poll_timeout_s=1,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot_support import Harness, scenario
 from fake_telegram import ADMIN, GROUP, USER, FakeTelegram
 
+from veil.store import Store
+
 # Latin P, a and y in Russian words, no link: the look-alikes are undone
 ADVERT = "Pаздевaем любую фоткy зa минуту 🔥 пишите боту"
 NEWS = ("Police warn parents: Telegram bots that claim to undress photos of classmates "
@@ -132,4 +134,43 @@ def test_nothing_is_done_where_the_bot_is_not_an_admin(harness: Harness) -> None
         await harness.run_all(fake, harness.runner(fake))
         assert fake.downloads == [] and fake.deleted() == []
 
+    scenario(run)
+
+
+def test_stickers_animations_and_videos(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.files["sticker"] = harness.banked
+        sticker = fake.post(sticker={
+            "file_id": "sticker", "file_unique_id": "s", "type": "regular", "width": 512,
+            "height": 512, "is_animated": False, "is_video": False})
+        fake.files["thumb"] = harness.banked
+        thumb = {"file_id": "thumb", "file_unique_id": "t", "width": 320, "height": 240}
+        animation = fake.post(animation={
+            "file_id": "anim", "file_unique_id": "a", "width": 640, "height": 480,
+            "duration": 3, "thumbnail": thumb}, document={
+            "file_id": "anim", "file_unique_id": "a", "mime_type": "video/mp4"})
+        fake.post(video={"file_id": "video", "file_unique_id": "v", "width": 640,
+                         "height": 480, "duration": 9})
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        # the sticker's file and the animation's first-frame thumbnail were hashed;
+        # the video without a thumbnail is counted, not fetched
+        assert fake.downloads == ["sticker", "thumb"]
+        assert fake.deleted() == [sticker["message_id"], animation["message_id"]]
+        assert runner.metrics.media.labels("unchecked")._value.get() == 1
+
+    scenario(run)
+
+
+def test_a_review_match_is_shown_to_the_admins_and_left(harness: Harness,
+                                                        store: Store) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.photo("banked", harness.banked)
+        await harness.run_all(fake, harness.runner(fake, default_policy="ban"))
+        assert fake.deleted() == [] and fake.called("banChatMember") == []
+        [notice] = _notices(fake)
+        assert notice.startswith("Please look at message 1") and "bank 'ncii'" in notice
+
+    store.update_bank_policy("ncii", {"action": "review"}, actor="test")
+    harness.reload(store)
     scenario(run)
