@@ -196,6 +196,17 @@ class BotSettings(BaseSettings):
         "decisions and reasons, never message text."))
     metrics_port: int = Field(0, ge=0, le=65535, description=(
         "Serve Prometheus counters at http://127.0.0.1:PORT/metrics (0: off)."))
+    webhook_url: str = Field("", pattern=r"^(https?://[^\s]+)?$", description=(
+        "Receive updates by webhook at this public URL (Telegram posts to it; put a "
+        "TLS proxy in front of the bot's listener) instead of long polling. Empty: "
+        "long polling."))
+    webhook_secret: SecretStr = Field(SecretStr(""), description=(
+        "The webhook's secret_token (1-256 of A-Z a-z 0-9 _ -): every call must carry "
+        "it in X-Telegram-Bot-Api-Secret-Token, or it is refused. Required with a "
+        "webhook URL."))
+    webhook_host: str = Field("127.0.0.1", description="Address the webhook listener binds.")
+    webhook_port: int = Field(8443, ge=0, le=65535, description=(
+        "Port of the webhook listener (0: any free one)."))
 
 
 def _default_home() -> Path:

@@ -45,6 +45,8 @@ class FakeTelegram:
     _deleted: set[tuple[int, int]] = field(default_factory=set)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
+    #: the URL setWebhook registered ("" when none)
+    webhook: str = ""
     _runner: web.AppRunner | None = None
 
     # -- what a test does --------------------------------------------------------------
@@ -126,6 +128,8 @@ class FakeTelegram:
                          "username": "veil_test_bot"})
 
     async def _getUpdates(self, p: dict[str, Any]) -> web.Response:
+        if (refused := await self._polling_refused()) is not None:
+            return refused
         offset = int(p.get("offset", 0))
         self.confirmed = max(self.confirmed, offset)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -138,8 +142,21 @@ class FakeTelegram:
                 return self._ok([])
         return self._ok(self._updates[:int(p.get("limit", 100))])
 
-    async def _setWebhook(self, _: dict[str, Any]) -> web.Response:
+    async def _setWebhook(self, p: dict[str, Any]) -> web.Response:
+        self.webhook = p["url"]
         return self._ok(True)
+
+    async def _deleteWebhook(self, p: dict[str, Any]) -> web.Response:
+        assert p.get("drop_pending_updates") in (None, "false", "False")
+        self.webhook = ""
+        return self._ok(True)
+
+    async def _polling_refused(self) -> web.Response | None:
+        if self.webhook:  # as Telegram: no polling while a webhook is set
+            return self._error(409, "Conflict: can't use getUpdates method while "
+                               "webhook is active; use deleteWebhook to delete the webhook "
+                               "first")
+        return None
 
     async def _getFile(self, p: dict[str, Any]) -> web.Response:
         fid = p["file_id"]

@@ -14,6 +14,7 @@ from bot_support import Harness, scenario
 from fake_telegram import BOT_ID, GROUP, FakeTelegram
 
 from veil.bot.runner import serve_metrics
+from veil.bot.scanner import Outcome
 from veil.errors import ConfigError
 
 ADVERT = "Раздеваем любую фотку за минуту, бот t.me/undress_ai_bot"
@@ -161,3 +162,46 @@ def _env(home) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEIL_BOT_")}
     return {**env, "VEIL_HOME": str(home)}
+
+
+class _SlowScanner:
+    """Counts how many pictures are being checked at once, per chat and in all."""
+
+    def __init__(self) -> None:
+        self.now: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+
+    async def scan(self, data: bytes) -> Outcome:
+        chat = data.decode()
+        for key in (chat, "all"):
+            self.now[key] += 1
+            self.most[key] = max(self.most[key], self.now[key])
+        await asyncio.sleep(0.05)
+        for key in (chat, "all"):
+            self.now[key] -= 1
+        return Outcome("allow")
+
+    def describe(self) -> str:
+        return "slow"
+
+    async def close(self) -> None:
+        return None
+
+
+def test_concurrency_is_bounded_per_chat_and_in_all(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        chats = [GROUP, GROUP - 1, GROUP - 2]
+        fake.admins |= {(c, BOT_ID) for c in chats}
+        for i in range(8):
+            for chat in chats:
+                fake.files[f"{chat}-{i}"] = str(chat).encode()
+                fake.post(chat_id=chat, photo=[{"file_id": f"{chat}-{i}",
+                                                "file_unique_id": "u", "width": 9,
+                                                "height": 9}])
+        slow = _SlowScanner()
+        harness.scanner = slow
+        await harness.run_all(fake, harness.runner(fake, chat_concurrency=2, concurrency=4))
+        assert slow.most["all"] == 4
+        assert all(slow.most[str(c)] == 2 for c in chats), slow.most
+
+    scenario(run)

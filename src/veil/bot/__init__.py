@@ -1,5 +1,8 @@
 """The Telegram moderation bot (``veil bot``), built on aiogram 3.
 
+* ``app``: ``veil bot``'s start (the mode's scanner, the state, metrics, polling or
+  webhook).
+* ``webhook``: updates by webhook, every call checked for the ``secret_token``.
 * ``runner``: the long-polling loop (update offset kept across restarts, bounded
   concurrency per chat and overall), the 429 back-off, the metrics endpoint.
 * ``moderation``: what happens to a group's or channel's post: pictures fetched into

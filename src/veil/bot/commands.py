@@ -74,7 +74,7 @@ async def report_command(message: Message, veil: Context) -> None:
 def make_router() -> Router:
     """The commands' router (a new one per dispatcher: aiogram attaches a router once)."""
     router = Router(name="veil-commands")
-    router.message.register(help_command, Command("veil_help", "start", "help"))
+    router.message.register(help_command, Command("veil_help", "start"))
     router.message.register(status_command, Command("veil_status"))
     router.message.register(policy_command, Command("veil_policy"))
     router.message.register(report_command, Command("veil_report"))

@@ -32,9 +32,9 @@ from aiogram.types import Update
 from veil.bot import commands
 from veil.bot.moderation import Context, moderate
 from veil.bot.observe import Metrics, event
-from veil.bot.scanner import LocalScanner, RemoteScanner, Scanner
+from veil.bot.scanner import Scanner
 from veil.bot.state import BotState
-from veil.config import BotSettings, Settings
+from veil.config import BotSettings
 
 ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post"]
 #: the longest a 429 may make one call wait, and how often one call is retried
@@ -103,14 +103,33 @@ class Runner:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._chat_slots: dict[int, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.chat_concurrency))
+        self._inflight: set[int] = set()
 
     def stop(self) -> None:
         self._stop.set()
 
-    async def _handle(self, update: Update) -> None:
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    async def wait_stopped(self) -> None:
+        await self._stop.wait()
+
+    async def handle(self, update: Update) -> bool:
+        """Handle ``update`` once: False if the bot is stopping and left it for the next
+        run. An update already handled, or being handled, is not handled again."""
+        if update.update_id in self.state.done or update.update_id in self._inflight:
+            return True
+        self._inflight.add(update.update_id)
+        try:
+            return await self._handle(update)
+        finally:
+            self._inflight.discard(update.update_id)
+
+    async def _handle(self, update: Update) -> bool:
         async with self._chat_slots[_chat_of(update)], self._slots:
             if self._stop.is_set():
-                return  # not started: left for the next run
+                return False  # not started: left for the next run
             kind = next((k for k in ALLOWED_UPDATES if getattr(update, k) is not None),
                         "other")
             self.metrics.updates.labels(kind).inc()
@@ -119,6 +138,7 @@ class Runner:
             except Exception as exc:  # one bad update must not stop the bot
                 event("update_failed", update=update.update_id, error=type(exc).__name__)
             self.state.handled(update.update_id)
+            return True
 
     async def _fetch(self) -> list[Update]:
         delay = 1.0
@@ -151,13 +171,15 @@ class Runner:
 
     async def run(self) -> None:
         me = await self.bot.get_me()
+        # a webhook left from a webhook run would make getUpdates fail (409); its
+        # pending updates stay queued for polling
+        await self.bot.delete_webhook(drop_pending_updates=False)
         event("bot_started", bot=me.username, source=self.context.scanner.describe(),
               offset=self.state.offset)
         try:
             while not self._stop.is_set():
                 updates = await self._fetch()
-                todo = [u for u in updates if u.update_id not in self.state.done]
-                await asyncio.gather(*(self._handle(u) for u in todo))
+                await asyncio.gather(*(self.handle(u) for u in updates))
                 if updates and not self._stop.is_set():
                     self.state.confirm(max(u.update_id for u in updates) + 1)
         finally:
@@ -179,49 +201,3 @@ async def serve_metrics(metrics: Metrics, port: int) -> Any:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
-
-
-async def run_bot(settings: Settings) -> None:
-    """``veil bot``: poll until SIGINT/SIGTERM, then let the updates in flight finish."""
-    import signal
-
-    from veil.errors import ConfigError
-
-    conf = settings.bot
-    if not conf.token.get_secret_value():
-        raise ConfigError("VEIL_BOT_TOKEN is not set (the token @BotFather gave you)")
-    state = BotState.load(settings.home / "bot-state.json")
-    live = store = None
-    scanner: Scanner
-    if conf.mode == "remote":
-        if not conf.remote_url or not conf.remote_key.get_secret_value():
-            raise ConfigError("the remote mode needs VEIL_BOT_REMOTE_URL and "
-                              "VEIL_BOT_REMOTE_KEY (a platform-scope key)")
-        scanner = RemoteScanner(conf.remote_url, conf.remote_key.get_secret_value())
-    else:
-        from veil.matching import LiveMatcher
-        from veil.store import open_store
-
-        store = open_store(settings)
-        live = LiveMatcher(settings, store)
-        await asyncio.to_thread(live.load)
-        # bank changes made by the CLI or a service on the same store reach the bot
-        live.start_polling(settings.api.index_sync_ms / 1000)
-        scanner = LocalScanner(live)
-    runner = Runner(conf, scanner, state)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, runner.stop)
-    metrics_site = (await serve_metrics(runner.metrics, conf.metrics_port)
-                    if conf.metrics_port else None)
-    try:
-        await runner.run()
-    finally:
-        if metrics_site is not None:
-            await metrics_site.cleanup()
-        await scanner.close()
-        await runner.bot.session.close()
-        if live is not None:
-            live.stop_polling()
-        if store is not None:
-            store.close()

@@ -17,7 +17,7 @@ def bot_command() -> None:
     import logging
     import sys
 
-    from veil.bot.runner import run_bot
+    from veil.bot.app import run_bot
     from veil.config import load_settings
 
     # the bot's JSON lines (veil.bot.observe) to stderr as they are; other loggers keep
