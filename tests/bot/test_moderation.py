@@ -174,3 +174,21 @@ def test_a_review_match_is_shown_to_the_admins_and_left(harness: Harness,
     store.update_bank_policy("ncii", {"action": "review"}, actor="test")
     harness.reload(store)
     scenario(run)
+
+
+def test_an_advert_in_a_name_is_deleted(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        spammer = {"id": 66, "is_bot": False, "first_name": "Раздеваем любую фотку 👉",
+                   "username": "nudify_x_bot"}
+        by_name = fake.post(text="hi all", user=spammer)
+        forwarded = fake.post(text="look", forward_origin={
+            "type": "channel", "date": 1_700_000_000, "message_id": 5,
+            "chat": {"id": -100777, "type": "channel", "title": "Undress AI | free nudes bot"}})
+        fake.post(text="hi all", user={**USER, "first_name": "Olena", "last_name": "Kovalenko"})
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [by_name["message_id"], forwarded["message_id"]]
+        assert runner.metrics.names.labels("flagged")._value.get() == 2
+        assert runner.metrics.names.labels("clean")._value.get() == 1
+
+    scenario(run)

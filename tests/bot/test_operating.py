@@ -138,7 +138,8 @@ def test_logs_carry_no_message_text(harness: Harness, caplog) -> None:  # type: 
     events = {line["event"] for line in lines}
     assert {"bot_started", "advert_removed", "media_checked", "bot_stopped"} <= events
     logged = caplog.text
-    for secret in ("undress_ai_bot", "Раздеваем", "secret family", "private caption"):
+    for secret in ("undress_ai_bot", "Раздеваем", "secret family", "private caption",
+                   "Mallory"):
         assert secret not in logged
 
 

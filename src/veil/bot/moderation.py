@@ -1,8 +1,9 @@
 """What happens to a post in a group or channel where the bot is an admin.
 
 Every picture of the message (``media.targets``) is fetched into memory, hashed and
-matched (``scanner``), and dropped. Its text, caption and inline buttons go through
-the advert detector (``veil.text.detector``). ``block`` or a flagged advert: the
+matched (``scanner``), and dropped. Its text, caption and inline buttons, then the
+names it shows (sender, inline bot, forwarded-from), go through the advert detector
+(``veil.text.detector``). ``block`` or a flagged advert: the
 message is deleted, the admins are told why (reasons, never the picture or the
 text) and the chat's policy is applied to the sender; ``review``: the admins are
 told and the message stays.
@@ -22,6 +23,7 @@ from veil.bot.observe import Metrics, event
 from veil.bot.scanner import Outcome, ScanFailed, Scanner, Undecodable
 from veil.bot.state import BotState
 from veil.config import BotSettings
+from veil.text.detector import TextVerdict
 from veil.text.detector import check as check_text
 
 #: how long the bot's own admin status in a chat is remembered
@@ -169,6 +171,26 @@ def message_text(message: Message) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def names_text(message: Message) -> str:
+    """The names the post shows: its sender's (a person's name and username, or the
+    chat it was posted as), the inline bot it came through, and where it was
+    forwarded from. Spam accounts put the advert there."""
+    names: list[str | None] = []
+    for user in (message.from_user, message.via_bot):
+        if user is not None:
+            names += [user.full_name, user.username]
+    if message.sender_chat is not None:
+        names += [message.sender_chat.title, message.sender_chat.username]
+    origin = message.forward_origin
+    if origin is not None:
+        chat = getattr(origin, "chat", None) or getattr(origin, "sender_chat", None)
+        user = getattr(origin, "sender_user", None)
+        names += [chat.title if chat else None, chat.username if chat else None,
+                  user.full_name if user else None,
+                  getattr(origin, "sender_user_name", None)]
+    return "\n".join(dict.fromkeys(n for n in names if n))
+
+
 async def moderate(message: Message, veil: Context) -> None:
     chat = message.chat
     if chat.type == "private" or not await veil.bot_is_admin(chat.id):
@@ -193,19 +215,32 @@ async def moderate(message: Message, veil: Context) -> None:
             "review", lang, kind=target.kind, message=message.message_id,
             user=sender_name(message), reasons=reasons))
     text = message_text(message)
-    if not text:
-        return
-    verdict = check_text(text)
-    veil.metrics.texts.labels("flagged" if verdict.nudify_service else "clean").inc()
-    if not verdict.nudify_service:
-        return
+    if text:
+        verdict = check_text(text)
+        veil.metrics.texts.labels("flagged" if verdict.nudify_service else "clean").inc()
+        if verdict.nudify_service:
+            await _remove_advert(veil, message, verdict, "text")
+            return
+    names = names_text(message)
+    if names:
+        verdict = check_text(names)
+        veil.metrics.names.labels("flagged" if verdict.nudify_service else "clean").inc()
+        if verdict.nudify_service:
+            await _remove_advert(veil, message, verdict, "names")
+
+
+async def _remove_advert(veil: Context, message: Message, verdict: TextVerdict,
+                         found_in: str) -> None:
+    chat = message.chat
+    lang = veil.state.chat(chat.id).lang
+    ids = {"chat": chat.id, "message": message.message_id}
     evidence = [f"{e.kind}: {e.text}" for e in verdict.evidence
                 if e.kind in ("service word", "link", "trick")][:5]
     deleted = await _delete(veil, message)
     action = await _apply_policy(veil, message) if deleted else "failed"
     extra = {"evidence": evidence} if veil.settings.log_evidence else {}
-    event("advert_removed", score=round(verdict.score, 3), deleted=deleted, sender=action,
-          **ids, **extra)
+    event("advert_removed", found_in=found_in, score=round(verdict.score, 3),
+          deleted=deleted, sender=action, **ids, **extra)
     await veil.notify(chat.id, texts.say(
         "removed_advert", lang, message=message.message_id, user=sender_name(message),
         score=f"{verdict.score:.2f}", evidence="; ".join(evidence) or "-",

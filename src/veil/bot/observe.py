@@ -31,6 +31,9 @@ class Metrics:
                              ["outcome"], registry=self.registry)
         self.texts = Counter("veil_bot_texts", "Texts checked by the advert detector, by "
                              "outcome (flagged, clean)", ["outcome"], registry=self.registry)
+        self.names = Counter("veil_bot_names", "Names shown by posts (sender, inline bot, "
+                             "forwarded from) checked by the advert detector, by outcome",
+                             ["outcome"], registry=self.registry)
         self.actions = Counter("veil_bot_actions", "Actions taken (delete, restrict, ban, "
                                "notice, failed)", ["action"], registry=self.registry)
         self.retries = Counter("veil_bot_telegram_retries", "Bot API calls retried after "
