@@ -186,7 +186,7 @@ class BotSettings(BaseSettings):
         "commands in order (a policy set before a post applies to it); either way one "
         "busy group cannot take every slot."))
     concurrency: int = Field(16, ge=1, description="Updates handled at once, all chats together.")
-    poll_timeout_s: int = Field(30, ge=0, le=50, description=(
+    poll_timeout_s: int = Field(30, ge=1, le=50, description=(
         "Long-polling wait of each getUpdates call, in seconds."))
     admin_chat: int | None = Field(None, description=(
         "A chat (e.g. the moderators' private group) that gets every notice; default: "

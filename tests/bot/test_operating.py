@@ -15,7 +15,8 @@ from fake_telegram import BOT_ID, GROUP, FakeTelegram
 
 from veil.bot.runner import serve_metrics
 from veil.bot.scanner import Outcome
-from veil.errors import ConfigError
+from veil.config import Settings
+from veil.errors import BotUnreachable, ConfigError
 
 ADVERT = "Раздеваем любую фотку за минуту, бот t.me/undress_ai_bot"
 
@@ -204,5 +205,22 @@ def test_concurrency_is_bounded_per_chat_and_in_all(harness: Harness) -> None:
         await harness.run_all(fake, harness.runner(fake, chat_concurrency=2, concurrency=4))
         assert slow.most["all"] == 4
         assert all(slow.most[str(c)] == 2 for c in chats), slow.most
+
+    scenario(run)
+
+
+def test_a_wrong_token_or_an_unreachable_api_is_one_clear_error(
+        harness: Harness, settings: Settings) -> None:
+    from served import free_port
+    from veil.bot.app import run_bot
+
+    closed = settings.with_(bot={"token": "1:x", "api_url": f"http://127.0.0.1:{free_port()}"})
+    with pytest.raises(BotUnreachable, match="cannot reach the Bot API"):
+        asyncio.run(run_bot(closed))
+
+    async def run(fake: FakeTelegram) -> None:
+        wrong = settings.with_(bot={"token": "1:wrong", "api_url": fake.url})
+        with pytest.raises(ConfigError, match="Telegram refused the token"):
+            await run_bot(wrong)
 
     scenario(run)

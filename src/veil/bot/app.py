@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
 from veil.bot.runner import Runner, serve_metrics
 from veil.bot.scanner import LocalScanner, RemoteScanner, Scanner
 from veil.bot.state import BotState
 from veil.bot.webhook import check_secret, run_webhook
 from veil.config import Settings
-from veil.errors import ConfigError
+from veil.errors import BotUnreachable, ConfigError
 
 
 async def run_bot(settings: Settings) -> None:
@@ -51,6 +53,12 @@ async def run_bot(settings: Settings) -> None:
             await run_webhook(runner)
         else:
             await runner.run()
+    except TelegramUnauthorizedError:
+        raise ConfigError("VEIL_BOT_TOKEN: Telegram refused the token (revoked, or not "
+                          "the one @BotFather gave)") from None
+    except TelegramNetworkError as exc:
+        raise BotUnreachable(f"cannot reach the Bot API at {conf.api_url} "
+                             f"({exc.message})") from None
     finally:
         if metrics_site is not None:
             await metrics_site.cleanup()

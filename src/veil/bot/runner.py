@@ -24,7 +24,12 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Update
@@ -161,11 +166,15 @@ class Runner:
                 return []
             try:
                 return fetch.result()
-            except (TelegramNetworkError, TelegramServerError) as exc:
+            except (TelegramNetworkError, TelegramServerError, TelegramConflictError,
+                    TelegramRetryAfter) as exc:
+                # a conflict: another instance polls with this token, or a webhook was
+                # set meanwhile; waited out like a network error
+                wait = float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else delay
                 self.metrics.retries.inc()
-                event("poll_failed", error=type(exc).__name__, retry_in_s=delay)
+                event("poll_failed", error=type(exc).__name__, retry_in_s=wait)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
+                    await asyncio.wait_for(self._stop.wait(), wait)
                 delay = min(delay * 2, 60.0)
         return []
 
