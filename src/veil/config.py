@@ -14,9 +14,9 @@ variable per signal: ``VEIL_THRESHOLDS='{"pdq": 24}'`` or ``VEIL_THRESHOLDS__PDQ
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field, HttpUrl, ValidationError, model_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from veil.errors import ConfigError
@@ -158,6 +158,59 @@ class ApiLimits(BaseSettings):
         "request that made them returns. 0 turns polling off."))
 
 
+class BotSettings(BaseSettings):
+    """The Telegram moderation bot, ``veil bot`` (``VEIL_BOT_<NAME>``)."""
+
+    model_config = _settings_config("VEIL_BOT_")
+
+    token: SecretStr = Field(SecretStr(""), description=(
+        "The bot's token from @BotFather (never printed or logged)."))
+    api_url: str = Field("https://api.telegram.org", pattern=r"^https?://[^\s]+$",
+                         description=(
+        "The Bot API server: Telegram's, or a local telegram-bot-api server (tests point "
+        "it at a fake one on loopback)."))
+    mode: Literal["local", "remote"] = Field("local", description=(
+        "local: match against this Veil's banks in process (VEIL_HOME / "
+        "VEIL_DATABASE_URL); remote: send each picture to a veil serve's POST /v1/scan."))
+    remote_url: str = Field("", pattern=r"^(https?://[^\s]+)?$", description=(
+        "The veil serve the remote mode scans with, e.g. https://veil.example.org."))
+    remote_key: SecretStr = Field(SecretStr(""), description=(
+        "A platform-scope API key of that service (veil keys create --scope platform)."))
+    default_policy: Literal["none", "restrict", "ban"] = Field("none", description=(
+        "What happens to the sender of a blocked picture or a flagged advert in a group "
+        "whose admins have not chosen (/veil_policy): none, restrict (may no longer "
+        "post) or ban. The message itself is always deleted."))
+    max_file_bytes: int = Field(20 * 1024 * 1024, ge=1, le=2000 * 1024 * 1024, description=(
+        "Largest file fetched to check (the Bot API's getFile serves at most 20 MB); "
+        "larger files are noted in the log and counted, not fetched."))
+    chat_concurrency: int = Field(1, ge=1, description=(
+        "Updates of one chat handled at once. 1 (the default) keeps a chat's posts and "
+        "commands in order (a policy set before a post applies to it); either way one "
+        "busy group cannot take every slot."))
+    concurrency: int = Field(16, ge=1, description="Updates handled at once, all chats together.")
+    poll_timeout_s: int = Field(30, ge=1, le=50, description=(
+        "Long-polling wait of each getUpdates call, in seconds."))
+    admin_chat: int | None = Field(None, description=(
+        "A chat (e.g. the moderators' private group) that gets every notice; default: "
+        "the group where it happened."))
+    log_evidence: bool = Field(False, description=(
+        "Log the evidence words and links of flagged adverts. Off: logs carry ids, "
+        "decisions and reasons, never message text."))
+    metrics_port: int = Field(0, ge=0, le=65535, description=(
+        "Serve Prometheus counters at http://127.0.0.1:PORT/metrics (0: off)."))
+    webhook_url: str = Field("", pattern=r"^(https?://[^\s]+)?$", description=(
+        "Receive updates by webhook at this public URL (Telegram posts to it; put a "
+        "TLS proxy in front of the bot's listener) instead of long polling. Empty: "
+        "long polling."))
+    webhook_secret: SecretStr = Field(SecretStr(""), description=(
+        "The webhook's secret_token (1-256 of A-Z a-z 0-9 _ -): every call must carry "
+        "it in X-Telegram-Bot-Api-Secret-Token, or it is refused. Required with a "
+        "webhook URL."))
+    webhook_host: str = Field("127.0.0.1", description="Address the webhook listener binds.")
+    webhook_port: int = Field(8443, ge=0, le=65535, description=(
+        "Port of the webhook listener (0: any free one)."))
+
+
 def _default_home() -> Path:
     return Path.home() / ".veil"
 
@@ -176,6 +229,8 @@ class Settings(BaseSettings):
         "Limits on untrusted media (VEIL_MAX_BYTES …)."))
     api: ApiLimits = Field(default_factory=ApiLimits, description=(
         "The HTTP service's limits (VEIL_API_…)."))
+    bot: BotSettings = Field(default_factory=BotSettings, description=(
+        "The Telegram bot (VEIL_BOT_…)."))
     thresholds: dict[str, int] = Field(default_factory=dict, description=(
         "Match thresholds in bits by signal type, overriding each type's published default "
         "(PDQ 31, pHash and dHash 10, digests 0)."))
@@ -289,9 +344,9 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc]
     if not parts:
         return "settings"
-    if len(parts) > 1 and parts[0] in ("media", "api"):
+    if len(parts) > 1 and parts[0] in ("media", "api", "bot"):
         parts = parts[1:]
-    for cls in (Settings, MediaLimits, ApiLimits):
+    for cls in (Settings, MediaLimits, ApiLimits, BotSettings):
         if parts[0] in cls.model_fields:
             prefix = str(cls.model_config.get("env_prefix", ""))
             return prefix + "__".join(parts).upper()

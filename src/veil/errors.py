@@ -96,6 +96,13 @@ class StaleSnapshot(BadSnapshot):
     code = "index.stale_snapshot"
 
 
+class BotUnreachable(VeilError):
+    """``veil bot`` could not reach the Bot API at start (a wrong URL, no network)."""
+
+    code = "bot.unreachable"
+    http_status = 503
+
+
 class ConfigError(VeilError):
     """A ``VEIL_*`` environment variable holds a value the settings refuse."""
 

@@ -16,7 +16,7 @@ import gc
 import typer
 
 from veil import __version__
-from veil.cli import bank, config, demo, evaluate, hashing, keys, matching, scan, serve, text
+from veil.cli import bank, bot, config, demo, evaluate, hashing, keys, matching, scan, serve, text
 from veil.cli.help import install as _install_help
 from veil.cli.output import configure_logging
 
@@ -61,6 +61,7 @@ app.command("match")(matching.match_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("config")(config.config_command)
+app.command("bot")(bot.bot_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(evaluate.app, name="eval")

@@ -1,0 +1,194 @@
+"""Scenarios of docs/telegram-bot.md: pictures and adverts posted in a group."""
+
+from __future__ import annotations
+
+from bot_support import Harness, scenario
+from fake_telegram import ADMIN, GROUP, USER, FakeTelegram
+
+from veil.store import Store
+
+# Latin P, a and y in Russian words, no link: the look-alikes are undone
+ADVERT = "Pаздевaем любую фоткy зa минуту 🔥 пишите боту"
+NEWS = ("Police warn parents: Telegram bots that claim to undress photos of classmates "
+        "are spreading in schools. If it happened to you, report it and ask for help.")
+
+
+def _notices(fake: FakeTelegram) -> list[str]:
+    return [p["text"] for p in fake.called("sendMessage")]
+
+
+def test_a_banked_photo_is_deleted_and_the_admins_told(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        posted = fake.photo("banked", harness.banked)
+        runner = harness.runner(fake, default_policy="ban")
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [posted["message_id"]]
+        assert fake.called("banChatMember") == [
+            {"chat_id": str(GROUP), "user_id": str(USER["id"])}]
+        [notice] = _notices(fake)
+        assert "bank 'ncii'" in notice and "bits apart" in notice and "banned" in notice
+        assert fake.downloads == ["banked"]
+        metrics = runner.metrics
+        assert metrics.media.labels("block")._value.get() == 1
+
+    scenario(run)
+
+
+def test_a_clean_photo_is_left_alone(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.photo("clean", harness.clean, caption="our trip to the lake")
+        runner = harness.runner(fake, default_policy="ban")
+        await harness.run_all(fake, runner)
+        assert fake.downloads == ["clean"]
+        assert fake.deleted() == [] and _notices(fake) == []
+        assert fake.called("banChatMember") == []
+        assert runner.metrics.media.labels("allow")._value.get() == 1
+
+    scenario(run)
+
+
+def test_an_oversized_file_is_noted_not_fetched(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        big = 25 * 1024 * 1024
+        fake.files["big"] = harness.banked
+        fake.post(document={"file_id": "big", "file_unique_id": "big",
+                            "mime_type": "image/jpeg", "file_size": big})
+        # a size Telegram did not report in the message: found at getFile
+        fake.files["quiet"] = harness.banked
+        fake.reported_sizes["quiet"] = big
+        fake.post(document={"file_id": "quiet", "file_unique_id": "quiet",
+                            "mime_type": "image/png"})
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        assert [p["file_id"] for p in fake.called("getFile")] == ["quiet"]
+        assert fake.downloads == [] and fake.deleted() == []
+        assert runner.metrics.media.labels("too_large")._value.get() == 2
+
+    scenario(run)
+
+
+def test_a_corrupt_image_is_noted_and_the_bot_goes_on(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.photo("corrupt", harness.banked[: len(harness.banked) // 3] + b"\0" * 64)
+        fake.photo("junk", b"not a picture at all")
+        after = fake.photo("banked", harness.banked)
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [after["message_id"]]
+        assert runner.metrics.media.labels("undecodable")._value.get() >= 1
+
+    scenario(run)
+
+
+def test_an_advert_with_homoglyphs_is_deleted(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        posted = fake.post(text=ADVERT)
+        runner = harness.runner(fake, default_policy="restrict")
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [posted["message_id"]]
+        assert len(fake.called("restrictChatMember")) == 1
+        [notice] = _notices(fake)
+        assert "service word: раздеваем" in notice and "look-alike letters" in notice
+        assert "restricted" in notice and "любую" not in notice
+
+    scenario(run)
+
+
+def test_an_advert_in_an_inline_button_is_deleted(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        posted = fake.post(text="🔥🔥🔥", reply_markup={"inline_keyboard": [[
+            {"text": "Раздеть любую фотку", "url": "https://t.me/nudify_pro_bot"}]]})
+        await harness.run_all(fake, harness.runner(fake))
+        assert fake.deleted() == [posted["message_id"]]
+
+    scenario(run)
+
+
+def test_a_news_report_about_such_bots_is_left_alone(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.post(text=NEWS)
+        runner = harness.runner(fake, default_policy="ban")
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [] and _notices(fake) == []
+        assert runner.metrics.texts.labels("clean")._value.get() == 1
+
+    scenario(run)
+
+
+def test_an_admin_is_not_punished_and_the_notice_says_so(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        posted = fake.photo("banked", harness.banked, user=ADMIN)
+        await harness.run_all(fake, harness.runner(fake, default_policy="ban"))
+        assert fake.deleted() == [posted["message_id"]]
+        [notice] = _notices(fake)
+        assert "could not be applied" in notice
+
+    scenario(run)
+
+
+def test_nothing_is_done_where_the_bot_is_not_an_admin(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.admins.clear()
+        fake.photo("banked", harness.banked)
+        fake.post(text=ADVERT)
+        await harness.run_all(fake, harness.runner(fake))
+        assert fake.downloads == [] and fake.deleted() == []
+
+    scenario(run)
+
+
+def test_stickers_animations_and_videos(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.files["sticker"] = harness.banked
+        sticker = fake.post(sticker={
+            "file_id": "sticker", "file_unique_id": "s", "type": "regular", "width": 512,
+            "height": 512, "is_animated": False, "is_video": False})
+        fake.files["thumb"] = harness.banked
+        thumb = {"file_id": "thumb", "file_unique_id": "t", "width": 320, "height": 240}
+        animation = fake.post(animation={
+            "file_id": "anim", "file_unique_id": "a", "width": 640, "height": 480,
+            "duration": 3, "thumbnail": thumb}, document={
+            "file_id": "anim", "file_unique_id": "a", "mime_type": "video/mp4"})
+        fake.post(video={"file_id": "video", "file_unique_id": "v", "width": 640,
+                         "height": 480, "duration": 9})
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        # the sticker's file and the animation's first-frame thumbnail were hashed;
+        # the video without a thumbnail is counted, not fetched
+        assert fake.downloads == ["sticker", "thumb"]
+        assert fake.deleted() == [sticker["message_id"], animation["message_id"]]
+        assert runner.metrics.media.labels("unchecked")._value.get() == 1
+
+    scenario(run)
+
+
+def test_a_review_match_is_shown_to_the_admins_and_left(harness: Harness,
+                                                        store: Store) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        fake.photo("banked", harness.banked)
+        await harness.run_all(fake, harness.runner(fake, default_policy="ban"))
+        assert fake.deleted() == [] and fake.called("banChatMember") == []
+        [notice] = _notices(fake)
+        assert notice.startswith("Please look at message 1") and "bank 'ncii'" in notice
+
+    store.update_bank_policy("ncii", {"action": "review"}, actor="test")
+    harness.reload(store)
+    scenario(run)
+
+
+def test_an_advert_in_a_name_is_deleted(harness: Harness) -> None:
+    async def run(fake: FakeTelegram) -> None:
+        spammer = {"id": 66, "is_bot": False, "first_name": "Раздеваем любую фотку 👉",
+                   "username": "nudify_x_bot"}
+        by_name = fake.post(text="hi all", user=spammer)
+        forwarded = fake.post(text="look", forward_origin={
+            "type": "channel", "date": 1_700_000_000, "message_id": 5,
+            "chat": {"id": -100777, "type": "channel", "title": "Undress AI | free nudes bot"}})
+        fake.post(text="hi all", user={**USER, "first_name": "Olena", "last_name": "Kovalenko"})
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [by_name["message_id"], forwarded["message_id"]]
+        assert runner.metrics.names.labels("flagged")._value.get() == 2
+        assert runner.metrics.names.labels("clean")._value.get() == 1
+
+    scenario(run)
