@@ -51,6 +51,6 @@ def test_held_out_floors(report) -> None:  # type: ignore[no-untyped-def]
         assert report.total(lang, "clean").fpr <= 0.015, lang
 
 
-#: The recall over every form the shipped model was accepted with (87.4%, published
+#: The recall over every form the shipped model was accepted with (89.4%, published
 #: in docs/text-detector.md); the issue's target is 0.95, not met.
-FLOOR_RECALL = 0.87
+FLOOR_RECALL = 0.89

@@ -412,12 +412,65 @@ def third_pass(lang: str, fragments: dict[str, list[str]], rows: list[dict[str, 
             add(t.format(link=rng.choice(EDITOR_LINKS)), 0, "editor")
 
 
+# -- fourth pass: short everyday texts. A bare handle, "+1" or "Subscribe" scored as
+# an advert: nearly every short post above was one (names, buttons). ---------------
+SHORT = {
+    "en": ["ok", "ok!", "lol", "+1", "👍", "🔥🔥", "❤️", "thanks!", "thank you", "hi all", "hello",
+           "good morning everyone", "same", "agreed", "yes", "no", "haha", "nice pic", "wow",
+           "Subscribe", "Join our channel", "Join the chat", "Read more", "Open", "Next ➡️",
+           "Back", "Menu", "Settings", "Buy now", "Try for free", "Get started", "Top up",
+           "Share", "Like", "Vote", "Download", "Contact us", "Learn more", "Sign up"],
+    "ru": ["ок", "ага", "лол", "+1", "👍", "спасибо!", "привет всем", "доброе утро", "согласен",
+           "да", "нет", "хаха", "класс", "норм", "Подписаться", "Вступить в чат", "Читать далее",
+           "Открыть", "Далее ➡️", "Назад", "Меню", "Настройки", "Купить", "Попробовать",
+           "Начать", "Пополнить", "Поделиться", "Скачать", "Связаться с нами", "Подробнее"],
+    "uk": ["ок", "ага", "лол", "+1", "👍", "дякую!", "привіт усім", "доброго ранку", "згоден",
+           "так", "ні", "хаха", "клас", "норм", "Підписатися", "Вступити в чат", "Читати далі",
+           "Відкрити", "Далі ➡️", "Назад", "Меню", "Налаштування", "Купити", "Спробувати",
+           "Почати", "Поповнити", "Поділитися", "Завантажити", "Зв'язатися з нами", "Детальніше"],
+}
+FIRST = {"en": ["John", "Anna", "Mike", "Sarah", "Olena", "David", "Emma", "Tom", "Lisa", "Alex"],
+         "ru": ["Мария", "Иван", "Анна", "Сергей", "Ольга", "Дмитрий", "Елена", "Павел"],
+         "uk": ["Олена", "Тарас", "Ірина", "Андрій", "Оксана", "Богдан", "Софія", "Микола"]}
+LAST = {"en": ["Smith", "Brown", "Kovalenko", "Miller", "Garcia", "Lee", "Novak", "Wilson"],
+        "ru": ["Иванова", "Петров", "Смирнова", "Кузнецов", "Попова", "Соколов"],
+        "uk": ["Коваленко", "Шевченко", "Бондар", "Ткаченко", "Мельник", "Кравчук"]}
+TRANSLIT = ["john", "anna", "mike", "olena", "masha", "ivan", "taras", "iryna", "sergey", "oksana"]
+CHANNELS = ["news_daily", "kyiv_photo_club", "cats_of_odessa", "dev_chat", "football_ua",
+            "recipes_ru", "travel_notes", "city_events", "book_club", "weather_now"]
+
+
+def fourth_pass(lang: str, rows: list[dict[str, object]], seed: int) -> None:
+    rng = random.Random(200 + seed)
+    seen = {str(r["text"]) for r in rows}
+
+    def add(text: str) -> None:
+        if text not in seen:
+            seen.add(text)
+            rows.append({"text": text, "label": 0, "lang": lang, "kind": "chat"})
+
+    for t in SHORT[lang]:
+        add(t)
+    for first in FIRST[lang]:
+        for last in rng.sample(LAST[lang], 3):
+            add(f"{first} {last}")
+        add(first)
+    for name in TRANSLIT:
+        add(f"@{name}_{rng.randrange(10, 99)}")
+        add(f"@{name}{rng.choice(['', '_k', '.m', 'x'])}".replace(".", "_"))
+    for ch in CHANNELS:
+        add(f"@{ch}")
+        add(f"t.me/{ch}")
+        add(f"{rng.choice(SHORT[lang][19:] or SHORT[lang])} t.me/{ch}")
+
+
 def main() -> None:
     out = HERE / "train"
     out.mkdir(exist_ok=True)
     for seed, (lang, fragments) in enumerate((("en", EN), ("ru", RU), ("uk", UK))):
         rows = compose(fragments, lang, seed)
         third_pass(lang, fragments, rows, seed)
+        fourth_pass(lang, rows, seed)
         with (out / f"{lang}.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
