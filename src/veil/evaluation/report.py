@@ -21,8 +21,9 @@ from veil.evaluation.analysis import (
 from veil.evaluation.metrics import upper_bound
 from veil.evaluation.transforms import COMBO_SIZE, SUITE
 
-PDQ_README = "https://github.com/facebook/ThreatExchange/blob/main/pdq/README.md"
-PDQ_PAPER = "https://github.com/facebook/ThreatExchange/blob/main/hashing/hashing.pdf"
+#: Cited by name, not linked: the repository's documents link nothing outside it.
+PDQ_README = "`pdq/README.md` in Meta's ThreatExchange repository"
+PDQ_PAPER = "`hashing/hashing.pdf` in the same repository"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ def _anchor_pdq(summary: Summary) -> list[str]:
         return []
     m = summary.mode("pdq")
     out = [
-        f"- **Meta's PDQ guidance** ([pdq/README]({PDQ_README})): distance ≤ 31 is a match; "
+        f"- **Meta's PDQ guidance** ({PDQ_README}): distance ≤ 31 is a match; "
         "discard hashes of quality ≤ 49. Veil's default PDQ threshold is "
         f"{m.info.default_threshold}. On this corpus that threshold gives "
         f"{m.fmr_default.describe()} false matches among distinct photos"
@@ -169,7 +170,7 @@ def _anchor_pdq(summary: Summary) -> list[str]:
     if facts:
         out.append("- **Literature**: PDQ (like PhotoDNA) is built for re-encoding, resizing "
                    "and mild colour edits, not for geometry: Meta's own design note "
-                   f"([hashing.pdf]({PDQ_PAPER})) adds the 8 dihedral hashes for rotations "
+                   f"({PDQ_PAPER}) adds the 8 dihedral hashes for rotations "
                    "and mirrors, and independent analyses report limited robustness to "
                    "cropping (M. Steinebach, *An Analysis of PhotoDNA*, ARES 2023) and "
                    "compare distance distributions of PDQ, PhotoDNA, pHash and others "
