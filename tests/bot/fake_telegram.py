@@ -31,6 +31,8 @@ class FakeTelegram:
     admins: set[tuple[int, int]] = field(
         default_factory=lambda: {(GROUP, BOT_ID), (GROUP, ADMIN["id"])})
     files: dict[str, bytes] = field(default_factory=dict)
+    #: chat id → description, for getChat (a chat not here is "chat not found")
+    descriptions: dict[int, str] = field(default_factory=dict)
     #: what getFile reports as a file's size, where it differs from its bytes
     reported_sizes: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -201,6 +203,17 @@ class FakeTelegram:
         if (int(p["chat_id"]), int(p["user_id"])) in self.admins:
             return self._error(400, "Bad Request: user is an administrator of the chat")
         return self._ok(True)
+
+    async def _getChat(self, p: dict[str, Any]) -> web.Response:
+        chat = int(p["chat_id"])
+        if chat not in self.descriptions:
+            return self._error(400, "Bad Request: chat not found")
+        return self._ok({"id": chat, "type": "channel", "title": "a channel",
+                         "description": self.descriptions[chat], "accent_color_id": 0,
+                         "max_reaction_count": 11, "accepted_gift_types": {
+                             "unlimited_gifts": False, "limited_gifts": False,
+                             "unique_gifts": False, "premium_subscription": False,
+                             "gifts_from_channels": False}})
 
     async def _getChatMember(self, p: dict[str, Any]) -> web.Response:
         chat, user = int(p["chat_id"]), int(p["user_id"])

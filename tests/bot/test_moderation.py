@@ -192,3 +192,34 @@ def test_an_advert_in_a_name_is_deleted(harness: Harness) -> None:
         assert runner.metrics.names.labels("clean")._value.get() == 1
 
     scenario(run)
+
+
+def test_a_post_from_a_channel_whose_description_sells_undressing_is_deleted(
+        harness: Harness) -> None:
+    """The post and the channel's name say nothing; its description sells the
+    service. Each channel's description is fetched once however many posts come."""
+    seller, news, hidden = -100501, -100502, -100503
+    def forwarded(fake: FakeTelegram, chat: int, title: str) -> dict[str, object]:
+        return fake.post(text="look at this", forward_origin={
+            "type": "channel", "date": 1_700_000_000, "message_id": 7,
+            "chat": {"id": chat, "type": "channel", "title": title}})
+
+    async def run(fake: FakeTelegram) -> None:
+        fake.descriptions[seller] = ("Send any photo and our AI removes the clothes. "
+                                     "3 free tries, then 20 stars. Bot in the pinned post.")
+        fake.descriptions[news] = NEWS
+        first = forwarded(fake, seller, "Daily memes")
+        second = forwarded(fake, seller, "Daily memes")
+        forwarded(fake, news, "City news")
+        forwarded(fake, hidden, "Private stuff")  # getChat refused: nothing to read
+        runner = harness.runner(fake)
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [first["message_id"], second["message_id"]]
+        asked = [int(p["chat_id"]) for p in fake.called("getChat")]
+        assert sorted(asked) == sorted([seller, news, hidden])
+        notices = _notices(fake)
+        assert len(notices) == 2  # one per removed post: evidence, never the text
+        assert all(fake.descriptions[seller] not in n and "pinned post" not in n
+                   for n in notices)
+
+    scenario(run)

@@ -2,10 +2,11 @@
 
 Every picture of the message (``media.targets``) is fetched into memory, hashed and
 matched (``scanner``), and dropped. Its text, caption and inline buttons, then the
-names it shows (sender, inline bot, forwarded-from), go through the advert detector
-(``veil.text.detector``). ``block`` or a flagged advert: the
-message is deleted, the admins are told why (reasons, never the picture or the
-text) and the chat's policy is applied to the sender; ``review``: the admins are
+names it shows (sender, inline bot, forwarded-from) and the descriptions of the
+channels it comes from, go through the advert detector (``veil.text.detector``).
+``block`` or a flagged advert: the message is deleted, the admins are told why
+(reasons, never the picture or the text) and the chat's policy is applied to the
+sender; ``review``: the admins are
 told and the message stays.
 """
 
@@ -28,6 +29,10 @@ from veil.text.detector import check as check_text
 
 #: how long the bot's own admin status in a chat is remembered
 ADMIN_CACHE_S = 300
+#: how long a channel's description is remembered, and for how many channels: a
+#: flood of forwards from one channel costs one getChat an hour
+DESCRIPTION_CACHE_S = 3600
+DESCRIPTION_CACHE_SIZE = 4096
 ADMIN_STATUSES = ("creator", "administrator")
 
 
@@ -41,6 +46,7 @@ class Context:
     settings: BotSettings
     metrics: Metrics
     _admin_in: dict[int, tuple[float, bool]] = field(default_factory=dict)
+    _descriptions: dict[int, tuple[float, str]] = field(default_factory=dict)
 
     def policy(self, chat_id: int) -> str:
         return self.state.chat(chat_id).policy or self.settings.default_policy
@@ -60,6 +66,22 @@ class Context:
             admin = False
         self._admin_in[chat_id] = (now, admin)
         return admin
+
+    async def description(self, chat_id: int) -> str:
+        """A chat's description (a channel's "about"), "" when it has none or the bot
+        may not read it; remembered for ``DESCRIPTION_CACHE_S``."""
+        now = time.monotonic()
+        cached = self._descriptions.get(chat_id)
+        if cached and now - cached[0] < DESCRIPTION_CACHE_S:
+            return cached[1]
+        try:
+            text = (await self.bot.get_chat(chat_id)).description or ""
+        except (TelegramAPIError, ValueError):  # refused, or an answer that does not parse
+            text = ""
+        if len(self._descriptions) >= DESCRIPTION_CACHE_SIZE:
+            self._descriptions.pop(next(iter(self._descriptions)))
+        self._descriptions[chat_id] = (now, text)
+        return text
 
     async def notify(self, chat_id: int, text: str) -> None:
         target = self.settings.admin_chat or chat_id
@@ -191,6 +213,17 @@ def names_text(message: Message) -> str:
     return "\n".join(dict.fromkeys(n for n in names if n))
 
 
+def shown_channels(message: Message) -> list[int]:
+    """The channels a post shows as its source (posted as, forwarded from): their
+    descriptions are where a service's channel says what it sells."""
+    chats = [message.sender_chat]
+    origin = message.forward_origin
+    if origin is not None:
+        chats.append(getattr(origin, "chat", None) or getattr(origin, "sender_chat", None))
+    return list(dict.fromkeys(c.id for c in chats
+                              if c is not None and c.id != message.chat.id))
+
+
 async def moderate(message: Message, veil: Context) -> None:
     chat = message.chat
     if chat.type == "private" or not await veil.bot_is_admin(chat.id):
@@ -227,6 +260,14 @@ async def moderate(message: Message, veil: Context) -> None:
         veil.metrics.names.labels("flagged" if verdict.nudify_service else "clean").inc()
         if verdict.nudify_service:
             await _remove_advert(veil, message, verdict, "names")
+            return
+    for channel in shown_channels(message):
+        about = await veil.description(channel)
+        if about:
+            verdict = check_text(about)
+            if verdict.nudify_service:
+                await _remove_advert(veil, message, verdict, "channel description")
+                return
 
 
 async def _remove_advert(veil: Context, message: Message, verdict: TextVerdict,
