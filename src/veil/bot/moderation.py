@@ -6,8 +6,7 @@ names it shows (sender, inline bot, forwarded-from) and the descriptions of the
 channels it comes from, go through the advert detector (``veil.text.detector``).
 ``block`` or a flagged advert: the message is deleted, the admins are told why
 (reasons, never the picture or the text) and the chat's policy is applied to the
-sender; ``review``: the admins are
-told and the message stays.
+sender; ``review``: the admins are told and the message stays.
 """
 
 from __future__ import annotations
