@@ -159,3 +159,11 @@ def test_cost_is_bounded(textured: Image.Image) -> None:
     start = time.perf_counter()
     inspect(data)
     assert time.perf_counter() - start < 5
+
+
+def test_truncated_pixels_keep_the_metadata_and_skip_the_watermark(
+        textured: Image.Image) -> None:
+    data = with_xmp(textured)
+    found = inspect(data[:len(data) * 2 // 3])
+    assert [o.value for o in found.observations] == ["trainedAlgorithmicMedia"]
+    assert any(s.startswith("watermark:") and "truncated" in s for s in found.skipped)

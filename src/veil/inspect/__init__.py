@@ -83,8 +83,11 @@ def _watermarks(media: Media, provenance: ProvenanceLimits,
     try:
         with media.decoding():
             bgr = np.ascontiguousarray(media.rgb[:, :, ::-1])
-    except MediaError as exc:
+    except MediaError as exc:  # truncated pixels, or a decode that must wait (media.busy)
         skipped.append(f"watermark: {exc.message}")
+        return []
+    except MemoryError:
+        skipped.append("watermark: not enough memory to decode the image")
         return []
     return [make("watermark", "mark", f"{mark.name}, {errors} of {len(mark.bits)} bits off",
                  declares_ai=True) for mark, errors in watermark.read_marks(bgr)]
