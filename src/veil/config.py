@@ -86,7 +86,8 @@ class ProvenanceLimits(BaseSettings):
         "a larger one is reported as not checked."))
     watermark_max_pixels: int = Field(4_200_000, ge=1, description=(
         "Largest image (width × height) checked for generators' invisible watermarks: "
-        "the decoder costs about 0.1 s per megapixel of one core, and generators write "
+        "it decodes the image to RGB again (a 4 MP PNG: 0.2 s of one core), and generators "
+        "write "
         "at most a few megapixels."))
 
 

@@ -167,3 +167,28 @@ def test_truncated_pixels_keep_the_metadata_and_skip_the_watermark(
     found = inspect(data[:len(data) * 2 // 3])
     assert [o.value for o in found.observations] == ["trainedAlgorithmicMedia"]
     assert any(s.startswith("watermark:") and "truncated" in s for s in found.skipped)
+
+
+def test_vectorised_decoding_is_the_packages_bit_for_bit(photos: list[Path]) -> None:
+    """``block_bits`` reads each block as ``EmbedMaxDct.decode_frame`` does, on plain
+    and on marked photos."""
+    import cv2
+    import numpy as np
+    import pywt
+
+    from veil.inspect import watermark
+
+    module = watermark._max_dct()
+    assert module is not None
+    for path in photos[:12]:
+        bgr = np.asarray(Image.open(path).convert("RGB"))[:, :, ::-1].copy()
+        marked = module.EmbedMaxDct(list(KNOWN_MARKS[1].bits), wmLen=32).encode(bgr.copy())
+        for image in (bgr, marked):
+            rows, cols = image.shape[:2]
+            yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV)
+            ca1, _ = pywt.dwt2(yuv[:rows // 4 * 4, :cols // 4 * 4, 1], "haar")
+            n = (ca1.shape[0] // 4) * (ca1.shape[1] // 4)
+            # one "bit" per block: the package's own per-block reading, unaveraged
+            scores = module.EmbedMaxDct([], wmLen=n).decode_frame(ca1, 36, [[] for _ in range(n)])
+            assert np.array_equal(watermark.block_bits(image),
+                                  np.array([s[0] for s in scores], dtype=np.float64)), path.name
