@@ -86,3 +86,17 @@ def test_signed_png_declares_too(reference: Path, textured: Image.Image) -> None
     found = inspect(signed)
     assert _kinds(found)["c2pa.digital_source_type"] == ["compositeWithTrainedAlgorithmicMedia"]
     assert found.declares_ai
+
+
+def test_the_library_is_told_not_to_fetch(reference: Path) -> None:
+    """With fetching on, the library tries the URL ("could not fetch …"); Veil's
+    context makes it stop before any request ("must fetch …")."""
+    import io
+
+    import c2pa
+
+    from veil.inspect.manifest import _context
+
+    with pytest.raises(c2pa.C2paError) as exc, _context() as context:
+        c2pa.Reader(io.BytesIO((reference / "cloud.jpg").read_bytes()), context=context)
+    assert "must fetch remote manifest" in str(exc.value)
