@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# invisible-watermark without the torch and GUI OpenCV it declares (veil.inspect
+	# loads only its dwtDct decoder: PyWavelets and opencv-python-headless, in pyproject)
+	$(BIN)/python -m pip install --quiet --no-deps 'invisible-watermark==0.2.0'
 	touch $(STAMP)
 
 # Debian's Chromium (tests/web; Playwright never downloads a browser), npm for

@@ -84,3 +84,33 @@ def test_a_reason_is_bounded_in_length() -> None:
     [reason] = v.reasons
     assert len(reason) == MAX_REASON_CHARS and reason.endswith("…")
     assert reason.startswith("pdq 3 bits apart (threshold 31): entry 7 in bank 'bbb")
+
+
+def _declared(ai: bool = True) -> list:
+    from veil.inspect.observation import make
+
+    return [make("xmp", "digital_source_type",
+                 "trainedAlgorithmicMedia" if ai else "digitalCapture", declares_ai=ai)]
+
+
+def test_declared_ai_is_a_reason_and_routes_to_review_only_when_configured() -> None:
+    clean = decide([], {})
+    assert clean.observing(_declared()).decision == "allow"
+    seen = clean.observing(_declared(), "review")
+    assert seen.decision == "review"
+    assert "xmp digital source type: trainedAlgorithmicMedia (declares AI generation)" in (
+        seen.reasons)
+    out = seen.as_json()
+    assert out["observations"] == [{"source": "xmp", "kind": "digital_source_type",
+                                    "value": "trainedAlgorithmicMedia", "declares_ai": True}]
+    assert clean.observing(_declared(ai=False), "review").decision == "allow"
+
+
+def test_a_declaration_never_blocks_nor_lowers_a_bank_decision() -> None:
+    blocked = decide([_m("ncii", "confirmed_ncii", 3)], {})
+    assert blocked.observing(_declared(), "review").decision == "block"
+    allowed = decide([_m("ok", "allowlist", 3)], {})
+    assert allowed.observing(_declared(), "review").decision == "review"
+    # nothing inspected (hash matching): no observations key at all
+    assert "observations" not in decide([], {}).as_json()
+    assert decide([], {}).observing([]).as_json()["observations"] == []

@@ -75,6 +75,22 @@ class MediaLimits(BaseSettings):
         "run several worker processes, each gets an equal share."))
 
 
+class ProvenanceLimits(BaseSettings):
+    """Bounds on reading what a file declares about its origin (``veil inspect``, the
+    observations on scans; ``VEIL_PROVENANCE_<NAME>``)."""
+
+    model_config = _settings_config("VEIL_PROVENANCE_")
+
+    c2pa_max_bytes: int = Field(20 * 1024 * 1024, ge=1, description=(
+        "Largest file whose C2PA manifest is read (the library parses the whole file); "
+        "a larger one is reported as not checked."))
+    watermark_max_pixels: int = Field(4_200_000, ge=1, description=(
+        "Largest image (width × height) checked for generators' invisible watermarks: "
+        "it decodes the image to RGB again (a 4 MP PNG: 0.2 s of one core), and generators "
+        "write "
+        "at most a few megapixels."))
+
+
 class Helpline(BaseModel):
     """A support service the intake page lists (set by the operator)."""
 
@@ -246,6 +262,13 @@ class Settings(BaseSettings):
         "Score at which the text detector flags a text (veil text check, "
         "/v1/text/check); empty: the model's own (docs/text-detector.md: lower finds "
         "more adverts and flags more ordinary posts, the ROC curve there shows how many)."))
+    provenance: ProvenanceLimits = Field(default_factory=ProvenanceLimits, description=(
+        "Limits on reading provenance (VEIL_PROVENANCE_C2PA_MAX_BYTES …)."))
+    declared_ai_action: Literal["none", "review"] = Field("none", description=(
+        "What a scanned upload that declares AI generation (an IPTC digital source type "
+        "such as trainedAlgorithmicMedia, a generator's PNG text or watermark) does when "
+        "no bank decides otherwise: none (the default; it is only reported) or review. "
+        "Never block: a declaration is trivially added or removed."))
     helplines: tuple[Helpline, ...] = Field((), description=(
         "Support services the intake pages (/protect and /case) list, in every language, "
         'as JSON: [{"name": …, "url": …, "phone": …, "note": …}].'))

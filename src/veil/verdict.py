@@ -1,4 +1,4 @@
-"""Matches (+ observations, later) and bank policy → a verdict a person can read.
+"""Matches, observations and bank policy → a verdict a person can read.
 
 ``Match`` is the one serialisation of a match: the API's responses, the CLI's JSON
 lines and tables, and the verdict's reasons are all built from it. A verdict keeps
@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from veil.inspect.observation import Observation
 from veil.signals import get as get_signal
 
 Decision = Literal["block", "review", "allow"]
@@ -95,6 +96,8 @@ class Verdict(BaseModel):
     decision: Decision
     matches: tuple[Match, ...] = ()
     notes: tuple[Note, ...] = ()
+    #: What the file declares about its origin (scans only; None where no file was read)
+    observations: tuple[Observation, ...] | None = None
     # each match's action under its bank's policy (not part of any reply)
     actions: tuple[Decision, ...] = Field((), exclude=True)
 
@@ -113,6 +116,8 @@ class Verdict(BaseModel):
             yield self.reason(i)
         for note in self.notes:
             yield note.text()
+        for obs in self.observations or ():
+            yield _bounded(obs.text())
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -131,8 +136,11 @@ class Verdict(BaseModel):
         reply: dict[str, object] = {"decision": self.decision}
         if with_reasons:
             reply["reasons"] = ([NO_MATCH] if not self.matches else []) + [
-                self.reason(i) for i in shown] + [n.text() for n in self.notes]
+                self.reason(i) for i in shown] + [n.text() for n in self.notes] + [
+                _bounded(o.text()) for o in self.observations or ()]
         reply["matches"] = [self.matches[i].as_json() for i in shown]
+        if self.observations is not None:
+            reply["observations"] = [o.as_json() for o in self.observations]
         if listed is not None:
             reply["matches_total"] = len(self.matches)
         return reply
@@ -145,6 +153,20 @@ class Verdict(BaseModel):
         """This verdict with ``notes`` (signals not matched, and why) among its reasons."""
         extra = tuple(notes)
         return self.model_copy(update={"notes": self.notes + extra}) if extra else self
+
+
+    def observing(self, observations: Iterable[Observation],
+                  declared_ai_action: Literal["none", "review"] = "none") -> Verdict:
+        """This verdict with what the file declares about its origin. With
+        ``declared_ai_action="review"``, an ``allow`` for a file that declares AI
+        generation becomes ``review``; a declaration never blocks (it is trivially added
+        or removed) and never lowers a bank's decision."""
+        seen = tuple(observations)
+        decision = self.decision
+        if (declared_ai_action == "review" and decision == "allow"
+                and any(o.declares_ai for o in seen)):
+            decision = "review"
+        return self.model_copy(update={"observations": seen, "decision": decision})
 
 
 def action_for(category: str, policy: Mapping[str, object] | None) -> Decision:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from veil.inspect.observation import Observation
 from veil.text.detector import MAX_CHARS as TEXT_MAX_CHARS
 from veil.verdict import Match
 
@@ -119,6 +120,10 @@ class ScanResponse(BaseModel):
     matches: list[Match] = Field(description="The closest matches, at most "
                                  "VEIL_API_MAX_MATCHES_LISTED (the decision weighs all)")
     matches_total: int = Field(description="How many entries matched in all")
+    observations: list[Observation] = Field(description=(
+        "What the file declares about its origin (C2PA, XMP digital source type, EXIF "
+        "Software, generators' PNG text, invisible watermarks): declarations, never proof "
+        "(docs/provenance.md); also among the reasons"))
 
 
 # -- admin and review ---------------------------------------------------------------------

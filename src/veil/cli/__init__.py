@@ -16,7 +16,20 @@ import gc
 import typer
 
 from veil import __version__
-from veil.cli import bank, bot, config, demo, evaluate, hashing, keys, matching, scan, serve, text
+from veil.cli import (
+    bank,
+    bot,
+    config,
+    demo,
+    evaluate,
+    hashing,
+    inspect,
+    keys,
+    matching,
+    scan,
+    serve,
+    text,
+)
 from veil.cli.help import install as _install_help
 from veil.cli.output import configure_logging
 
@@ -58,6 +71,7 @@ def _freeze_gc_at_exit() -> None:
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(matching.match_command)
+app.command("inspect")(inspect.inspect_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("config")(config.config_command)

@@ -94,7 +94,7 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
                 print(json.dumps({"file": file.path, "format": file.format,
                                   "signals": [s.as_dict() for s in file.signals],
                                   "warnings": list(file.warnings), **verdict.as_json()}))
-            elif verdict.matches or show_clean or file.warnings:
+            elif verdict.matches or verdict.decision != "allow" or show_clean or file.warnings:
                 color = {"block": "bold red", "review": "yellow"}.get(verdict.decision, "green")
                 why = [*islice(verdict.iter_reasons(), 3),
                        *(f"warning: {w}" for w in file.warnings)]

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from veil.errors import VeilError
+from veil.inspect import inspect_bytes
 from veil.matching.matcher import BankMatcher
 from veil.media.discover import Skipped
 from veil.signals.batch import FileSignals, hash_bytes, hash_paths
@@ -32,7 +34,15 @@ def scan_bytes(data: bytes, matcher: BankMatcher, *, dihedral: bool = False,
     for media that cannot be decoded."""
     file = hash_bytes(data, matcher.settings.media, matcher.scan_names(), dihedral=dihedral,
                       label=label)
-    return ScanResult(file, matcher.verdict(file, thresholds))
+    return ScanResult(file, _observed(data, matcher, matcher.verdict(file, thresholds)))
+
+
+def _observed(data: bytes, matcher: BankMatcher, verdict: Verdict) -> Verdict:
+    """``verdict`` with the observations of the file's bytes (already hashed, so
+    ``Media`` has accepted them)."""
+    settings = matcher.settings
+    seen = inspect_bytes(data, settings.media, settings.provenance)
+    return verdict.observing(seen.observations, settings.declared_ai_action)
 
 
 def scan_paths(paths: list[Path], matcher: BankMatcher, *, workers: int,
@@ -44,5 +54,19 @@ def scan_paths(paths: list[Path], matcher: BankMatcher, *, workers: int,
                            workers=workers, dihedral=dihedral):
         if isinstance(item, Skipped):
             yield item
+        elif not item.ok:
+            yield ScanResult(item, None)
         else:
-            yield ScanResult(item, matcher.verdict(item, thresholds) if item.ok else None)
+            yield ScanResult(item, _observed_path(Path(item.path), matcher,
+                                                  matcher.verdict(item, thresholds)))
+
+
+def _observed_path(path: Path, matcher: BankMatcher, verdict: Verdict) -> Verdict:
+    # read again here: the worker processes hash (veil.signals cannot reach veil.inspect),
+    # and a file that changed since it was hashed is reported, not trusted
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(matcher.settings.media.max_bytes + 1)
+        return _observed(data, matcher, verdict)
+    except (OSError, VeilError):
+        return verdict.observing(())
