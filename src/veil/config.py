@@ -87,8 +87,12 @@ class ProvenanceLimits(BaseSettings):
     watermark_max_pixels: int = Field(4_200_000, ge=1, description=(
         "Largest image (width × height) checked for generators' invisible watermarks: "
         "it decodes the image to RGB again (a 4 MP PNG: 0.2 s of one core), and generators "
-        "write "
-        "at most a few megapixels."))
+        "write at most a few megapixels."))
+    scan_watermarks: bool = Field(False, description=(
+        "Also look for generators' invisible watermarks on every scan (/v1/scan, veil "
+        "scan, the bot), not only in veil inspect. Off by default: the full decode and "
+        "the decoder cost ~26 ms a megapixel, five times a scan's own hashing, for a mark "
+        "that a JPEG re-encode or a resize removes (docs/provenance.md)."))
 
 
 class Helpline(BaseModel):

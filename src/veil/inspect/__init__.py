@@ -43,12 +43,16 @@ class Inspection:
 
 
 def inspect_bytes(data: bytes, limits: MediaLimits, provenance: ProvenanceLimits,
-                  name: str | None = None) -> Inspection:
-    """Raises ``VeilError`` for what ``Media`` refuses (not an image, over the limits)."""
-    return inspect_media(Media.from_bytes(data, limits, name), provenance)
+                  name: str | None = None, *, watermarks: bool = True) -> Inspection:
+    """Raises ``VeilError`` for what ``Media`` refuses (not an image, over the limits).
+    ``watermarks``: also decode the pixels and look for generators' marks (the one
+    costly check: everything else reads metadata)."""
+    return inspect_media(Media.from_bytes(data, limits, name), provenance,
+                         watermarks=watermarks)
 
 
-def inspect_media(media: Media, provenance: ProvenanceLimits) -> Inspection:
+def inspect_media(media: Media, provenance: ProvenanceLimits, *,
+                  watermarks: bool = True) -> Inspection:
     found: list[Observation] = []
     skipped: list[str] = []
     state: C2paState = "not_checked"
@@ -63,7 +67,10 @@ def inspect_media(media: Media, provenance: ProvenanceLimits) -> Inspection:
     except (OSError, ValueError, SyntaxError) as exc:  # Media opened it: a chunk it skipped
         found.append(make("png" if media.pil_format == "PNG" else "exif", "unreadable",
                           f"{type(exc).__name__}: {exc}"))
-    found += _watermarks(media, provenance, skipped)
+    if watermarks:
+        found += _watermarks(media, provenance, skipped)
+    else:
+        skipped.append("watermark: not checked on scans (VEIL_PROVENANCE_SCAN_WATERMARKS)")
     return Inspection(state, tuple(found), tuple(skipped))
 
 

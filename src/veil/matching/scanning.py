@@ -41,7 +41,8 @@ def _observed(data: bytes, matcher: BankMatcher, verdict: Verdict) -> Verdict:
     """``verdict`` with the observations of the file's bytes (already hashed, so
     ``Media`` has accepted them)."""
     settings = matcher.settings
-    seen = inspect_bytes(data, settings.media, settings.provenance)
+    seen = inspect_bytes(data, settings.media, settings.provenance,
+                         watermarks=settings.provenance.scan_watermarks)
     return verdict.observing(seen.observations, settings.declared_ai_action)
 
 
