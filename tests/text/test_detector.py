@@ -90,3 +90,11 @@ def test_hostile_input_gives_an_answer_with_short_evidence(hostile: str) -> None
     v = check(hostile)
     assert 0.0 <= v.score <= 1.0
     assert all(len(e.text) <= EVIDENCE_CHARS for e in v.evidence)
+
+
+def test_evidence_shows_emoji_as_emoji_not_placeholder_words() -> None:
+    v = check("Send her 📸 and the 🤖 takes the 👗 off 👗❌ 🔞 @x_bot")
+    assert v.nudify_service
+    texts = [e.text for e in v.evidence]
+    assert not any(w in t for t in texts for w in ("emclothes", "embot", "emno", "emphoto"))
+    assert "👗 ❌" in texts and ("trick", "emoji words") in {(e.kind, e.text) for e in v.evidence}

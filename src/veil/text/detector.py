@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from veil.text.features import SERVICE_WORDS, char_ngrams, slot, vector, word_features
 from veil.text.model import Model, shipped
-from veil.text.normalize import normalize
+from veil.text.normalize import normalize, shown
 
 MAX_CHARS = 4096
 #: Longest piece of evidence (a link, a word) quoted back.
@@ -60,7 +60,7 @@ def check(text: str, model: Model | None = None,
     score = model.score(vector(norm.text))
     evidence = [Evidence("words", w) for w in _weighty_words(norm.text, model)]
     seen = dict.fromkeys(m.group() for m in SERVICE_WORDS.finditer(norm.text))
-    evidence += [Evidence("service word", w) for w in seen]
+    evidence += [Evidence("service word", _cut(shown(w))) for w in seen]
     evidence += [Evidence("link", _cut(link)) for link in dict.fromkeys(norm.links)]
     evidence += [Evidence("trick", t) for t in norm.tricks]
     return TextVerdict(score >= (threshold or model.threshold), score, evidence)
@@ -81,4 +81,4 @@ def _weighty_words(text: str, model: Model, top: int = 3) -> list[str]:
         total = sum(w.get(slot(g), 0.0) for g in char_ngrams(word) + word_features(word))
         if total > 0:
             weighed.append((total, word))
-    return [_cut(word) for _, word in sorted(weighed, reverse=True)[:top]]
+    return [_cut(shown(word)) for _, word in sorted(weighed, reverse=True)[:top]]

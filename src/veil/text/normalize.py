@@ -34,6 +34,17 @@ _EMOJI = {
     **dict.fromkeys("🍑🍒💦👅🫦💋", " emhint "),
     **dict.fromkeys("➡👉👇⬇", " emarrow "),
 }
+#: How a placeholder word is shown back to people (evidence): one emoji it stands for.
+SHOWN_AS = {"emclothes": "👗", "emno": "❌", "em18": "🔞", "embot": "🤖", "emphoto": "📸",
+            "emlook": "👀", "emhint": "🍑", "emarrow": "👉"}
+_PLACEHOLDER = re.compile(r"\b(?:" + "|".join(SHOWN_AS) + r")\b")
+
+
+def shown(text: str) -> str:
+    """``text`` with placeholder words turned back into the emoji they stand for."""
+    return _PLACEHOLDER.sub(lambda m: SHOWN_AS[m.group()], text)
+
+
 _VARIATION = "\ufe0f\ufe0e\u20e3"  # emoji presentation selectors, keycap
 #: Blank-looking characters that are neither format controls nor spaces to Unicode.
 _BLANKS = dict.fromkeys(map(ord, "\u2800\u3164\u115f\u1160\uffa0\u180e"), " ")
