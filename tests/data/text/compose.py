@@ -300,13 +300,25 @@ def _negative(f: dict[str, list[str]], kind: str, rng: random.Random) -> str:
     return text
 
 
-def compose(f: dict[str, list[str]], lang: str, seed: int) -> list[dict[str, object]]:
+class Posts:
+    """One language's labelled posts in the order they were made, each text once (a
+    text made again keeps its first label)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._rows: dict[str, dict[str, object]] = {}
+
+    def add(self, text: str, label: int, kind: str) -> None:
+        self._rows.setdefault(text, {"text": text, "label": label, "lang": self.lang,
+                                     "kind": kind})
+
+    def rows(self) -> list[dict[str, object]]:
+        return list(self._rows.values())
+
+
+def compose(f: dict[str, list[str]], posts: Posts, seed: int) -> None:
     rng = random.Random(seed)
-    rows: dict[str, dict[str, object]] = {}
-
-    def add(text: str, label: int, kind: str) -> None:
-        rows.setdefault(text, {"text": text, "label": label, "lang": lang, "kind": kind})
-
+    add = posts.add
     for _ in range(500):
         add(_promo(f, rng), 1, "promo")
     for kind in ("button", "name", "description"):
@@ -320,7 +332,6 @@ def compose(f: dict[str, list[str]], lang: str, seed: int) -> list[dict[str, obj
     for kind in NEGATIVE:
         for _ in range(40 * len(f[kind])):
             add(_negative(f, kind, rng), 0, kind)
-    return list(rows.values())
 
 
 # -- third pass: the styles of real adverts that composed posts lacked (notices,
@@ -394,22 +405,14 @@ EDITOR_LINKS = ["t.me/CleanCutterBot", "@bg_away_bot", "t.me/ShopPhotoProBot", "
                 "photofix.app", "@stickerme_bot", "t.me/CVPhotoBot"]
 
 
-def third_pass(lang: str, fragments: dict[str, list[str]], rows: list[dict[str, object]],
-               seed: int) -> None:
+def third_pass(fragments: dict[str, list[str]], posts: Posts, seed: int) -> None:
     rng = random.Random(100 + seed)
-    seen = {str(r["text"]) for r in rows}
     links = [x for x in fragments["link"] if x]
-
-    def add(text: str, label: int, kind: str) -> None:
-        if text not in seen:
-            seen.add(text)
-            rows.append({"text": text, "label": label, "lang": lang, "kind": kind})
-
     for _ in range(3):
-        for t in NOTICES[lang]:
-            add(t.format(link=rng.choice(links)), 1, "promo")
-        for t in EDITOR_ADS[lang]:
-            add(t.format(link=rng.choice(EDITOR_LINKS)), 0, "editor")
+        for t in NOTICES[posts.lang]:
+            posts.add(t.format(link=rng.choice(links)), 1, "promo")
+        for t in EDITOR_ADS[posts.lang]:
+            posts.add(t.format(link=rng.choice(EDITOR_LINKS)), 0, "editor")
 
 
 # -- fourth pass: short everyday texts. A bare handle, "+1" or "Subscribe" scored as
@@ -440,14 +443,12 @@ CHANNELS = ["news_daily", "kyiv_photo_club", "cats_of_odessa", "dev_chat", "foot
             "recipes_ru", "travel_notes", "city_events", "book_club", "weather_now"]
 
 
-def fourth_pass(lang: str, rows: list[dict[str, object]], seed: int) -> None:
+def fourth_pass(posts: Posts, seed: int) -> None:
     rng = random.Random(200 + seed)
-    seen = {str(r["text"]) for r in rows}
+    lang = posts.lang
 
     def add(text: str) -> None:
-        if text not in seen:
-            seen.add(text)
-            rows.append({"text": text, "label": 0, "lang": lang, "kind": "chat"})
+        posts.add(text, 0, "chat")
 
     for t in SHORT[lang]:
         add(t)
@@ -468,11 +469,12 @@ def main() -> None:
     out = HERE / "train"
     out.mkdir(exist_ok=True)
     for seed, (lang, fragments) in enumerate((("en", EN), ("ru", RU), ("uk", UK))):
-        rows = compose(fragments, lang, seed)
-        third_pass(lang, fragments, rows, seed)
-        fourth_pass(lang, rows, seed)
+        posts = Posts(lang)
+        compose(fragments, posts, seed)
+        third_pass(fragments, posts, seed)
+        fourth_pass(posts, seed)
         with (out / f"{lang}.jsonl").open("w", encoding="utf-8") as fh:
-            for row in rows:
+            for row in posts.rows():
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
