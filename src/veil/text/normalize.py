@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 #: Letters that look alike in Latin and Cyrillic (and Greek, folded to Latin), after
 #: casefolding. A word is written in the script most of its letters use; look-alikes
 #: from the other script are mapped into it.
-_CYR_TO_LAT = dict(zip("аеорсухіјѕкмтвнԁӏһԛԝ", "aeopcyxijskmtbhdlhqw", strict=True))
-_GREEK_TO_LAT = dict(zip("αορικντυχεβμ", "aopikvtuxebu", strict=True))
+_TO_LAT = {**dict(zip("аеорсухіјѕкмтвнԁӏһԛԝ", "aeopcyxijskmtbhdlhqw", strict=True)),
+           **dict(zip("αορικντυχεβμ", "aopikvtuxebu", strict=True))}  # Cyrillic, Greek
 _LAT_TO_CYR = dict(zip("aeopcyxikmthb", "аеорсухікмтнв", strict=True))
 #: Digits and signs standing for letters, inside words that have letters.
 _LEET_LAT = dict(zip("0134578@$", "oieastbas", strict=True))
-_LEET_CYR = dict(zip("034@6", "озча" + "б", strict=True))
+_LEET_CYR = dict(zip("034@6", "озчаб", strict=True))
 
 #: Emoji that stand for words in these ads, as placeholder words the same in every
 #: language (so a Russian and an English ad share them).
@@ -169,7 +169,7 @@ def _one_script(word: str, out: Normalized) -> str:
     if cyrillic > latin + greek:
         letters, leet = _LAT_TO_CYR, _LEET_CYR
     else:
-        letters, leet = {**_CYR_TO_LAT, **_GREEK_TO_LAT}, _LEET_LAT
+        letters, leet = _TO_LAT, _LEET_LAT
     mapped = [letters.get(c, c) for c in word]
     if mapped != list(word):
         out.trick("look-alike letters")
