@@ -11,12 +11,14 @@ sender; ``review``: the admins are told and the message stays.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ChatPermissions, Message
+from prometheus_client import Counter
 
 from veil.bot import media, texts
 from veil.bot.observe import Metrics, event
@@ -246,27 +248,28 @@ async def moderate(message: Message, veil: Context) -> None:
         await veil.notify(chat.id, texts.say(
             "review", lang, kind=target.kind, message=message.message_id,
             user=sender_name(message), reasons=reasons))
-    text = message_text(message)
-    if text:
-        verdict = check_text(text)
-        veil.metrics.texts.labels("flagged" if verdict.nudify_service else "clean").inc()
-        if verdict.nudify_service:
-            await _remove_advert(veil, message, verdict, "text")
-            return
-    names = names_text(message)
-    if names:
-        verdict = check_text(names)
-        veil.metrics.names.labels("flagged" if verdict.nudify_service else "clean").inc()
-        if verdict.nudify_service:
-            await _remove_advert(veil, message, verdict, "names")
+    counted = ((message_text(message), "text", veil.metrics.texts),
+               (names_text(message), "names", veil.metrics.names))
+    for text, found_in, counter in counted:
+        if text and await _removed_if_advert(veil, message, text, found_in, counter):
             return
     for channel in shown_channels(message):
         about = await veil.description(channel)
-        if about:
-            verdict = check_text(about)
-            if verdict.nudify_service:
-                await _remove_advert(veil, message, verdict, "channel description")
-                return
+        if about and await _removed_if_advert(veil, message, about, "channel description"):
+            return
+
+
+async def _removed_if_advert(veil: Context, message: Message, text: str, found_in: str,
+                             counter: Counter | None = None) -> bool:
+    """Check ``text`` (on a thread: a long text holds the detector for tens of
+    milliseconds, which other chats' updates must not wait for); remove the post if
+    it is an advert."""
+    verdict = await asyncio.to_thread(check_text, text)
+    if counter is not None:
+        counter.labels("flagged" if verdict.nudify_service else "clean").inc()
+    if verdict.nudify_service:
+        await _remove_advert(veil, message, verdict, found_in)
+    return verdict.nudify_service
 
 
 async def _remove_advert(veil: Context, message: Message, verdict: TextVerdict,
