@@ -264,7 +264,7 @@ class Settings(BaseSettings):
         "recommends discarding quality ≤ 49, which describes near-flat images)."))
     text_threshold: float | None = Field(None, gt=0, lt=1, description=(
         "Score at which the text detector flags a text (veil text check, "
-        "/v1/text/check); empty: the model's own (docs/text-detector.md: lower finds "
+        "/v1/text/check, veil bot); empty: the model's own (docs/text-detector.md: lower finds "
         "more adverts and flags more ordinary posts, the ROC curve there shows how many)."))
     provenance: ProvenanceLimits = Field(default_factory=ProvenanceLimits, description=(
         "Limits on reading provenance (VEIL_PROVENANCE_C2PA_MAX_BYTES …)."))

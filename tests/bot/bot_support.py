@@ -46,11 +46,12 @@ class Harness:
         assert isinstance(self.scanner, LocalScanner)
         self.scanner.matcher.catch_up(store)
 
-    def runner(self, fake: FakeTelegram, **settings: object) -> Runner:
+    def runner(self, fake: FakeTelegram, text_threshold: float | None = None,
+               **settings: object) -> Runner:
         conf = BotSettings(token=TOKEN, api_url=fake.url, poll_timeout_s=1,
                            **settings)  # type: ignore[arg-type]
         return Runner(conf, self.scanner, BotState.load(self.tmp / "bot-state.json"),
-                      metrics=Metrics())
+                      metrics=Metrics(), text_threshold=text_threshold)
 
     async def run(self, fake: FakeTelegram, runner: Runner, until: Callable[[], bool],
                   timeout: float = 30) -> None:

@@ -104,6 +104,18 @@ def test_an_advert_in_an_inline_button_is_deleted(harness: Harness) -> None:
     scenario(run)
 
 
+def test_the_configured_text_threshold_decides(harness: Harness) -> None:
+    """VEIL_TEXT_THRESHOLD reaches the bot as it reaches the service and the CLI: set
+    low enough, the news report is taken for an advert."""
+    async def run(fake: FakeTelegram) -> None:
+        posted = fake.post(text=NEWS)
+        runner = harness.runner(fake, text_threshold=0.0001)
+        await harness.run_all(fake, runner)
+        assert fake.deleted() == [posted["message_id"]]
+
+    scenario(run)
+
+
 def test_a_news_report_about_such_bots_is_left_alone(harness: Harness) -> None:
     async def run(fake: FakeTelegram) -> None:
         fake.post(text=NEWS)

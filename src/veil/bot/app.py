@@ -42,7 +42,7 @@ async def run_bot(settings: Settings) -> None:
         # bank changes made by the CLI or a service on the same store reach the bot
         live.start_polling(settings.api.index_sync_ms / 1000)
         scanner = LocalScanner(live)
-    runner = Runner(conf, scanner, state)
+    runner = Runner(conf, scanner, state, text_threshold=settings.text_threshold)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop)

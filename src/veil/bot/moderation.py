@@ -46,6 +46,8 @@ class Context:
     state: BotState
     settings: BotSettings
     metrics: Metrics
+    #: VEIL_TEXT_THRESHOLD (None: the detector's own), as the service and the CLI use it
+    text_threshold: float | None = None
     _admin_in: dict[int, tuple[float, bool]] = field(default_factory=dict)
     _descriptions: dict[int, tuple[float, str]] = field(default_factory=dict)
 
@@ -264,7 +266,7 @@ async def _removed_if_advert(veil: Context, message: Message, text: str, found_i
     """Check ``text`` (on a thread: a long text holds the detector for tens of
     milliseconds, which other chats' updates must not wait for); remove the post if
     it is an advert."""
-    verdict = await asyncio.to_thread(check_text, text)
+    verdict = await asyncio.to_thread(check_text, text, threshold=veil.text_threshold)
     if counter is not None:
         counter.labels("flagged" if verdict.nudify_service else "clean").inc()
     if verdict.nudify_service:

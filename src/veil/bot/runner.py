@@ -97,13 +97,15 @@ def _chat_of(update: Update) -> int:
 
 class Runner:
     def __init__(self, settings: BotSettings, scanner: Scanner, state: BotState,
-                 *, bot: Bot | None = None, metrics: Metrics | None = None) -> None:
+                 *, bot: Bot | None = None, metrics: Metrics | None = None,
+                 text_threshold: float | None = None) -> None:
         self.settings = settings
         self.metrics = metrics or Metrics()
         self.bot = bot or make_bot(settings, self.metrics)
         self.state = state
         self.dp = make_dispatcher()
-        self.context = Context(self.bot, scanner, state, settings, self.metrics)
+        self.context = Context(self.bot, scanner, state, settings, self.metrics,
+                               text_threshold)
         self._stop = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._chat_slots: dict[int, asyncio.Semaphore] = defaultdict(
