@@ -4,8 +4,17 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from veil.api.services import Services
+    from veil.config import Settings
 
 SCOPES = ("intake", "platform", "review", "admin")
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -31,3 +40,23 @@ def jpeg(seed: int = 0, size: tuple[int, int] = (320, 240)) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img.astype("uint8")).save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+@contextmanager
+def running(settings: Settings | None = None) -> Iterator[tuple[TestClient, Services]]:
+    """The service on ``settings`` (default: loaded now, after a test set its
+    ``VEIL_*`` variables), started, with a client; stopped afterwards."""
+    from fastapi.testclient import TestClient
+
+    from veil.api import create_app
+    from veil.api.services import Services
+    from veil.config import load_settings
+
+    settings = settings or load_settings()
+    services = Services(settings)
+    services.start(background=False)
+    try:
+        with TestClient(create_app(settings, services=services)) as client:
+            yield client, services
+    finally:
+        services.stop()

@@ -7,12 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_support import ATTEST, PDQ, jpeg, near
+from api_support import ATTEST, PDQ, jpeg, near, running
 from fastapi.testclient import TestClient
 
-from veil.api import create_app
 from veil.api.services import Services
-from veil.config import load_settings
 
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"
 
@@ -144,21 +142,15 @@ def test_intake_is_rate_limited_per_client(database_url: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VEIL_API_INTAKE_RATE_PER_MIN", "6")
     monkeypatch.setenv("VEIL_API_INTAKE_BURST", "3")
-    settings = load_settings()
-    services = Services(settings)
-    services.start(background=False)
-    try:
-        with TestClient(create_app(settings, services=services)) as client:
-            body = {"signals": [{"signal": "md5", "value": MD5}], "attestation": ATTEST}
-            codes = [client.post("/v1/cases", json=body).status_code for _ in range(4)]
-            assert codes == [201, 201, 201, 429]
-            r = client.post("/v1/cases", json=body)
-            assert r.json()["error"]["code"] == "rate_limited"
-            assert 1 <= int(r.headers["retry-after"]) <= 10
-            # case-token look-ups share the bucket (no token guessing at speed)
-            assert client.get("/v1/cases/me", headers={"X-Case-Token": "x"}).status_code == 429
-    finally:
-        services.stop()
+    with running() as (client, _):
+        body = {"signals": [{"signal": "md5", "value": MD5}], "attestation": ATTEST}
+        codes = [client.post("/v1/cases", json=body).status_code for _ in range(4)]
+        assert codes == [201, 201, 201, 429]
+        r = client.post("/v1/cases", json=body)
+        assert r.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(r.headers["retry-after"]) <= 10
+        # case-token look-ups share the bucket (no token guessing at speed)
+        assert client.get("/v1/cases/me", headers={"X-Case-Token": "x"}).status_code == 429
 
 
 def test_partner_with_intake_key(client: TestClient, services: Services,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from api_support import PDQ, jpeg, near
+from api_support import PDQ, jpeg, near, running
 from fastapi.testclient import TestClient
 
 from veil.api.services import Services
@@ -162,29 +162,19 @@ def test_bad_uploads(client: TestClient, banked: dict[str, str], photo: bytes) -
 
 def test_scan_size_limit(database_url: str, monkeypatch: pytest.MonkeyPatch,
                          photo: bytes) -> None:
-    from veil.api import create_app
-    from veil.api.services import Services
-    from veil.config import load_settings
-
     monkeypatch.setenv("VEIL_MAX_BYTES", str(len(photo) - 1))
-    settings = load_settings()
-    services = Services(settings)
-    services.start(background=False)
-    key = services.store.create_api_key(["platform"], actor="t")[1]
-    headers = {"Authorization": f"Bearer {key}"}
-    try:
-        with TestClient(create_app(settings, services=services)) as client:
-            r = client.post("/v1/scan", headers={**headers, "content-type": "image/jpeg"},
-                            content=photo)
-            assert r.status_code == 413 and r.json()["error"]["code"] == "media.too_large"
-            r = client.post("/v1/scan", headers=headers,
-                            files={"file": ("x.jpg", io.BytesIO(photo), "image/jpeg")})
-            assert r.status_code == 413 and r.json()["error"]["code"] == "media.too_large"
-            r = client.post("/v1/scan", headers={**headers, "content-type": "image/jpeg"},
-                            content=iter([photo[:1000], photo[1000:]]))  # no Content-Length
-            assert r.status_code == 413
-    finally:
-        services.stop()
+    with running() as (client, services):
+        key = services.store.create_api_key(["platform"], actor="t")[1]
+        headers = {"Authorization": f"Bearer {key}"}
+        r = client.post("/v1/scan", headers={**headers, "content-type": "image/jpeg"},
+                        content=photo)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "media.too_large"
+        r = client.post("/v1/scan", headers=headers,
+                        files={"file": ("x.jpg", io.BytesIO(photo), "image/jpeg")})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "media.too_large"
+        r = client.post("/v1/scan", headers={**headers, "content-type": "image/jpeg"},
+                        content=iter([photo[:1000], photo[1000:]]))  # no Content-Length
+        assert r.status_code == 413
 
 
 def test_uploads_are_never_stored(client: TestClient, services: Services,

@@ -7,11 +7,10 @@ import io
 from collections.abc import Callable
 
 import pytest
+from api_support import running
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from veil.api import create_app
-from veil.api.services import Services
 from veil.config import load_settings
 
 XMP = (
@@ -45,19 +44,13 @@ def test_scan_reports_observations(client: TestClient, auth: Callable[[str], dic
 def test_declared_ai_action_review(api_env: None, monkeypatch: pytest.MonkeyPatch,
                                    photo: bytes) -> None:
     monkeypatch.setenv("VEIL_DECLARED_AI_ACTION", "review")
-    settings = load_settings()
-    services = Services(settings)
-    services.start(background=False)
-    try:
+    with running() as (client, services):
         key = services.store.create_api_key(["platform"], name="p", actor="test")[1]
-        with TestClient(create_app(settings, services=services)) as client:
-            headers = {"Authorization": f"Bearer {key}", "content-type": "image/jpeg"}
-            r = client.post("/v1/scan", headers=headers, content=_declared(photo))
-            assert r.json()["decision"] == "review"
-            r = client.post("/v1/scan", headers=headers, content=photo)
-            assert r.json()["decision"] == "allow"
-    finally:
-        services.stop()
+        headers = {"Authorization": f"Bearer {key}", "content-type": "image/jpeg"}
+        r = client.post("/v1/scan", headers=headers, content=_declared(photo))
+        assert r.json()["decision"] == "review"
+        r = client.post("/v1/scan", headers=headers, content=photo)
+        assert r.json()["decision"] == "allow"
 
 
 def test_declared_ai_action_takes_only_none_or_review(monkeypatch: pytest.MonkeyPatch) -> None:

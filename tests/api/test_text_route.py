@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from api_support import running
 from fastapi.testclient import TestClient
 
 from veil.api.schemas import MAX_TEXT_REQUEST_CHARS, MAX_TEXTS
@@ -86,21 +87,11 @@ def test_texts_are_neither_logged_nor_stored(client: TestClient, auth: Auth,
             assert b"Zqxwvy7" not in f.read_bytes(), f
 
 
-def test_the_configured_threshold_decides(database_url: str, monkeypatch: pytest.MonkeyPatch,
+def test_the_configured_threshold_decides(monkeypatch: pytest.MonkeyPatch,
                                           api_env: None) -> None:
-    from veil.api import create_app
-    from veil.api.services import Services
-    from veil.config import load_settings
-
     monkeypatch.setenv("VEIL_TEXT_THRESHOLD", "0.0001")
-    settings = load_settings()
-    svc = Services(settings)
-    svc.start(background=False)
-    try:
+    with running() as (c, svc):
         key = svc.store.create_api_key(["platform"], name="p", actor="t")[1]
-        with TestClient(create_app(settings, services=svc)) as c:
-            r = c.post("/v1/text/check", json={"texts": [NEWS]},
-                       headers={"Authorization": f"Bearer {key}"})
-        assert r.json()["results"][0]["nudify_service"] is True
-    finally:
-        svc.stop()
+        r = c.post("/v1/text/check", json={"texts": [NEWS]},
+                   headers={"Authorization": f"Bearer {key}"})
+    assert r.json()["results"][0]["nudify_service"] is True

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from api_support import running
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from veil.api import create_app
 from veil.api.services import Services
 from veil.config import load_settings
 from veil.matching import BankMatcher
@@ -62,19 +62,13 @@ def test_wide_keys_and_a_configured_cap(api_env: None, monkeypatch: pytest.Monke
     services.store.close()
     monkeypatch.setenv("VEIL_API_WIDE_THRESHOLD_KEYS", f"[{analyst[0].id}]")
     monkeypatch.setenv("VEIL_MAX_THRESHOLDS__PDQ", "20")
-    settings = load_settings()
-    services = Services(settings)
-    services.start(background=False)
-    try:
-        with TestClient(create_app(settings, services=services)) as client:
-            def ask(key: str, t: int) -> int:
-                return client.post("/v1/match", headers={"Authorization": f"Bearer {key}"},
-                                   json={"signals": [{"signal": "pdq", "value": "0" * 64}],
-                                         "thresholds": {"pdq": t}}).status_code
-            assert ask(platform, 20) == 200 and ask(platform, 21) == 422
-            assert ask(analyst[1], 200) == 200 and ask(analyst[1], 257) == 400
-    finally:
-        services.stop()
+    with running() as (client, _):
+        def ask(key: str, t: int) -> int:
+            return client.post("/v1/match", headers={"Authorization": f"Bearer {key}"},
+                               json={"signals": [{"signal": "pdq", "value": "0" * 64}],
+                                     "thresholds": {"pdq": t}}).status_code
+        assert ask(platform, 20) == 200 and ask(platform, 21) == 422
+        assert ask(analyst[1], 200) == 200 and ask(analyst[1], 257) == 400
 
 
 def test_matching_runs_on_worker_threads(client: TestClient, banked: list[str],
