@@ -26,9 +26,11 @@ from veil.cli import (
     inspect,
     keys,
     matching,
+    protect,
     scan,
     serve,
     text,
+    video,
 )
 from veil.cli.help import install as _install_help
 from veil.cli.output import configure_logging
@@ -70,6 +72,7 @@ def _freeze_gc_at_exit() -> None:
 
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
+app.command("protect")(protect.protect_command)
 app.command("match")(matching.match_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("demo")(demo.demo_command)
@@ -78,5 +81,6 @@ app.command("config")(config.config_command)
 app.command("bot")(bot.bot_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
+app.add_typer(video.app, name="video")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")

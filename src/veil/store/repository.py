@@ -45,6 +45,7 @@ from veil.store.records import (
 )
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
+from veil.store.videos import Videos
 from veil.store.vocabulary import Action, Category, EntryStatus, choices
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases):
+class Store(ApiKeys, Cases, Videos):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
     API keys (``keys``) and victims' cases (``cases``) are mixed in from their modules.

@@ -1,0 +1,287 @@
+"""Untrusted video → sampled frames as luma planes, within ``VideoLimits``.
+
+Containers (MP4/MOV, WebM/Matroska) are decoded with PyAV (its wheels bring their own
+ffmpeg); animated GIF and WebP with Pillow, which already reads them safely for
+stills. Frames are sampled as vPDQ samples them: frame ``n`` (counted in
+presentation order from 0) is taken when ``n % max(1, int(seconds_per_hash × fps))``
+is 0, and its timestamp is ``n / fps``; ``seconds_per_hash = 0`` takes every frame.
+
+Only the luma plane goes on: PDQ hashes luma (``0.299 R + 0.587 G + 0.114 B``), and
+for Y'CbCr video that is the Y plane itself, scaled from studio range where the
+stream is studio range — no RGB conversion, which would cost more than the hash. A
+frame in any other pixel format is converted to RGB and reduced to luma as the
+reference does.
+
+Every limit is checked against what decoding finds (frame sizes, timestamps, frame
+counts, time taken), not only against the container's claims.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+
+from veil.errors import MediaEmpty, MediaError, MediaTooLarge, MediaTruncated, MediaUnsupported
+
+if TYPE_CHECKING:
+    from veil.config import VideoLimits
+
+#: Formats decoded as video, by what ``sniff`` recognises: containers always,
+#: GIF and WebP when animated.
+CONTAINERS = ("mp4", "mov", "webm", "mkv")
+ANIMATIONS = ("gif", "webp")
+#: A video's source: a file, or bytes already in memory (an animation).
+Source = Path | BinaryIO
+#: Bytes ``sniff`` needs from the start of a file.
+SNIFF_BYTES = 64
+
+# Y' in studio range spans 16..235; PDQ's luma is computed from full-range RGB.
+_STUDIO_SCALE = np.float32(255.0 / 219.0)
+_STUDIO_LUMA = ("yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "nv12",
+                "nv21", "nv16", "nv24", "yuva420p")
+_FULL_LUMA = ("yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "gray")
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def sniff(head: bytes) -> str | None:
+    """The video format of a file starting with ``head``, or None (a still image, or
+    not media at all). Animated GIF and WebP are told from stills later, by frame
+    count (``is_animated``)."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1", b"heim",
+                     b"heis", b"hevc", b"hevx"):
+            return None  # HEIF/AVIF stills share the ISO container
+        return "mov" if brand == b"qt  " else "mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "webm" if b"webm" in head[:SNIFF_BYTES] else "mkv"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    format: str
+    codec: str
+    width: int
+    height: int
+    #: Frames a second, as the sampling uses it (the stream's average rate).
+    frame_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class LumaFrame:
+    #: Frame number in presentation order, from 0.
+    number: int
+    #: Seconds from the start: ``number / frame_rate`` as in vPDQ (animations: the
+    #: frame's own start time).
+    timestamp: float
+    #: Luma in 0..255, float32, (height, width).
+    luma: np.ndarray
+
+
+@dataclass
+class Decoded:
+    """What decoding a video found; ``frames`` is filled as it goes."""
+
+    info: VideoInfo
+    frames_decoded: int = 0
+    duration: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def frame_mod(seconds_per_hash: float, frame_rate: float) -> int:
+    """Every how many frames one is sampled (vPDQ: truncated, at least 1)."""
+    return max(1, int(seconds_per_hash * frame_rate))
+
+
+class _Clock:
+    def __init__(self, limits: VideoLimits) -> None:
+        self.limits = limits
+        self.start = time.monotonic()
+
+    def check(self, decoded: int, timestamp: float) -> None:
+        lim = self.limits
+        if decoded > lim.max_frames:
+            raise MediaTooLarge(f"the video has more than {lim.max_frames:,} frames "
+                                "(VEIL_VIDEO_MAX_FRAMES)")
+        if timestamp > lim.max_duration_s:
+            raise MediaTooLarge(f"the video is longer than {lim.max_duration_s:,.0f} s "
+                                "(VEIL_VIDEO_MAX_DURATION_S)")
+        if time.monotonic() - self.start > lim.max_hash_seconds:
+            raise MediaTooLarge(f"the video took longer than {lim.max_hash_seconds:,.0f} s "
+                                "to decode (VEIL_VIDEO_MAX_HASH_SECONDS)")
+
+
+def _check_size(width: int, height: int, limits: VideoLimits) -> None:
+    if width <= 0 or height <= 0:
+        raise MediaError("the video has no frame size")
+    if width * height > limits.max_frame_pixels:
+        raise MediaTooLarge(f"video frames of {width}×{height} are larger than "
+                            f"{limits.max_frame_pixels:,} pixels (VEIL_VIDEO_MAX_FRAME_PIXELS)")
+
+
+def luma_of(frame: Any) -> np.ndarray:
+    """PDQ's luma of a PyAV ``VideoFrame`` (see the module docstring)."""
+    fmt = frame.format.name
+    if fmt in _STUDIO_LUMA or fmt in _FULL_LUMA:
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        y = rows[:frame.height, :frame.width].astype(np.float32)
+        # color_range 2 is JPEG (full) range; unspecified (0) follows the pixel format
+        studio = frame.color_range == 1 or (frame.color_range != 2 and fmt in _STUDIO_LUMA)
+        if studio:
+            y -= 16.0
+            y *= _STUDIO_SCALE
+        return y
+    rgb = frame.to_ndarray(format="rgb24")
+    luma: np.ndarray = rgb @ _LUMA_WEIGHTS
+    return luma
+
+
+def _av_error(exc: BaseException) -> MediaError:
+    text = str(exc) or type(exc).__name__
+    if "end of file" in text.lower() or "truncat" in text.lower():
+        return MediaTruncated(f"the video is truncated ({text})")
+    return MediaError(f"the video is corrupt and could not be decoded ({text})")
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[Any]:
+    import av
+
+    try:
+        container = av.open(str(source) if isinstance(source, Path) else source, mode="r",
+                            metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise MediaUnsupported(f"not a video Veil can read ({exc})") from None
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def _container_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_hash: float,
+                      found: list[Decoded]) -> Iterator[LumaFrame]:
+    import av
+
+    with _opened(path) as container:
+        streams = container.streams.video
+        if not streams:
+            what = "audio only" if container.streams.audio else "no video stream"
+            raise MediaUnsupported(f"the file has {what}: nothing to hash")
+        stream = streams[0]
+        ctx = stream.codec_context
+        _check_size(ctx.width, ctx.height, limits)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if not fps > 0:
+            raise MediaError("the video declares no frame rate")
+        stream.thread_type = "AUTO"
+        info = VideoInfo(fmt, ctx.name, ctx.width, ctx.height, fps)
+        decoded = Decoded(info)
+        found.append(decoded)
+        mod = 1 if seconds_per_hash == 0 else frame_mod(seconds_per_hash, fps)
+        clock = _Clock(limits)
+        n = 0
+        try:
+            for frame in container.decode(stream):
+                if frame.width != ctx.width or frame.height != ctx.height:
+                    _check_size(frame.width, frame.height, limits)
+                clock.check(n + 1, n / fps)
+                if n % mod == 0:
+                    yield LumaFrame(n, n / fps, luma_of(frame))
+                n += 1
+                decoded.frames_decoded = n
+        except av.FFmpegError as exc:
+            if n == 0:
+                raise _av_error(exc) from None
+            # a damaged tail: the frames before it stand, and a warning says so
+            decoded.warnings.append(f"decoding stopped after frame {n - 1}: {exc}")
+        decoded.duration = n / fps
+        if n == 0:
+            raise MediaEmpty("the video has no decodable frames")
+
+
+def _animation_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_hash: float,
+                      found: list[Decoded]) -> Iterator[LumaFrame]:
+    from PIL import Image
+
+    try:
+        im = Image.open(path)
+    except (OSError, ValueError) as exc:
+        raise MediaUnsupported(f"not an animation Veil can read ({exc})") from None
+    with im:
+        _check_size(im.width, im.height, limits)
+        count = getattr(im, "n_frames", 1)
+        if count > limits.max_frames:
+            raise MediaTooLarge(f"the animation has more than {limits.max_frames:,} frames "
+                                "(VEIL_VIDEO_MAX_FRAMES)")
+        durations = []
+        for i in range(count):
+            im.seek(i)
+            durations.append(max(int(im.info.get("duration", 0) or 0), 0))
+        # browsers show frames of 0-10 ms at 100 ms; so does this
+        durations = [d if d > 10 else 100 for d in durations]
+        total = sum(durations) / 1000
+        fps = count / total if total > 0 else 10.0
+        info = VideoInfo(fmt, fmt, im.width, im.height, fps)
+        decoded = Decoded(info)
+        found.append(decoded)
+        clock = _Clock(limits)
+        start = 0.0
+        next_due = 0.0
+        try:
+            for i in range(count):
+                clock.check(i + 1, start)
+                if seconds_per_hash == 0 or start >= next_due - 1e-9:
+                    im.seek(i)
+                    rgb = np.asarray(im.convert("RGB"), np.float32)
+                    yield LumaFrame(i, round(start, 3), rgb @ _LUMA_WEIGHTS)
+                    if seconds_per_hash:
+                        while next_due <= start + 1e-9:
+                            next_due += seconds_per_hash
+                start += durations[i] / 1000
+                decoded.frames_decoded = i + 1
+        except (OSError, ValueError, EOFError) as exc:
+            raise MediaError(f"the animation is corrupt ({exc})") from None
+        decoded.duration = start
+
+
+def is_animated(path: Source) -> bool:
+    """A GIF or WebP with more than one frame (one frame is a still image)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return bool(getattr(im, "is_animated", False))
+    except (OSError, ValueError):
+        return False
+    finally:
+        if not isinstance(path, Path):
+            path.seek(0)
+
+
+def sampled_frames(path: Source, fmt: str, limits: VideoLimits, *,
+                   seconds_per_hash: float | None = None,
+                   found: list[Decoded] | None = None) -> Iterator[LumaFrame]:
+    """The sampled frames of the video at ``path`` (format as ``sniff`` named it).
+
+    ``found`` receives the ``Decoded`` record (info, frames decoded, duration) once the
+    stream is open; it is complete when the iterator is exhausted. Raises
+    ``MediaError`` subclasses for what cannot be read or breaks a limit."""
+    sph = limits.seconds_per_hash if seconds_per_hash is None else seconds_per_hash
+    sink: list[Decoded] = [] if found is None else found
+    if fmt in ("gif", "webp"):
+        yield from _animation_frames(path, fmt, limits, sph, sink)
+    else:
+        yield from _container_frames(path, fmt, limits, sph, sink)
