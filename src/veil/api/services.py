@@ -23,6 +23,7 @@ from veil.api.counters import MatchCounter
 from veil.api.idempotency import IdempotencyCache
 from veil.api.metrics import Metrics
 from veil.api.ratelimit import RateLimiter
+from veil.api.upload import clear_spool
 from veil.config import Settings
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.live import Loader
@@ -72,6 +73,10 @@ class Services:
         # where erasure is slow (the store decides: PostgreSQL's VACUUM) runs it instead
         # of the withdrawing request
         self.store.start_eraser()
+        # video uploads a crash left behind: older than a whole upload and scan can take
+        api = self.settings.api
+        clear_spool(self.settings.home, 2 * (self.settings.media.video.max_hash_seconds
+                                             + api.body_timeout_s))
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:
             self.live.load()

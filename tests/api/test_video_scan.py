@@ -1,0 +1,128 @@
+"""``/v1/scan`` with videos: streamed to a temporary file that is always deleted,
+capped at its own size, matched under the vPDQ rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from api_support import running
+from fastapi.testclient import TestClient
+
+from veil.api.services import Services
+from veil.config import load_settings
+from veil.signals.batch import hash_file
+
+_VIDEOS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _videos(shared_data: Path) -> None:
+    _VIDEOS[:] = [shared_data / "video-reference" / "videos"]
+
+
+def _video(name: str) -> Path:
+    path = _VIDEOS[0] / f"{name}.mp4"
+    if not path.is_file():
+        pytest.fail(f"missing reference video {path}")
+    return path
+
+
+def _spooled(services: Services) -> list[Path]:
+    d = services.settings.home / "tmp"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+@pytest.fixture
+def video_bank(services: Services) -> int:
+    """Bank ``clips`` (confirmed_ncii) holding chair-19 sampled at every frame."""
+    settings = services.settings
+    services.store.create_bank("clips", "confirmed_ncii", {}, actor="test")
+    limits = settings.media.model_copy(update={"video": settings.media.video.model_copy(
+        update={"seconds_per_hash": 0})})
+    fs = hash_file(_video("chair-19-sd-bar"), limits, ("md5",))
+    assert fs.video is not None, fs.error_message
+    rec = services.store.add_video("clips", fs.video.frames, actor="test", md5=fs.video.md5,
+                                   duration=fs.video.duration, prune_distance=2)
+    services.live.after_commit()
+    return rec.id
+
+
+def test_a_recut_video_matches_with_its_time_ranges(
+        client: TestClient, services: Services, video_bank: int,
+        auth: Callable[[str], dict[str, str]]) -> None:
+    data = _video("chair-20-sd-bar").read_bytes()
+    r = client.post("/v1/scan", content=data,
+                    headers={**auth("platform"), "content-type": "video/mp4"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["format"] == "mp4" and body["video"]["frames_hashed"] >= 20
+    assert body["decision"] == "block"
+    (m,) = [m for m in body["matches"] if m["signal"] == "vpdq"]
+    assert m["video"]["video_id"] == video_bank
+    assert m["video"]["query_percent"] >= 80
+    assert m["video"]["query_ranges"] and m["video"]["banked_ranges"]
+    assert "value" not in m  # platforms never see banked hashes
+    assert _spooled(services) == []
+    # multipart too, and an unrelated video is clean
+    r = client.post("/v1/scan", headers=auth("platform"),
+                    files={"file": ("x.mp4", _video("doorknob-hd-no-bar").read_bytes())})
+    assert r.status_code == 200 and r.json()["decision"] == "allow", r.text
+    assert _spooled(services) == []
+
+
+def test_bad_and_oversized_videos_leave_nothing_behind(
+        services: Services, auth: Callable[[str], dict[str, str]], client: TestClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _video("chair-19-sd-bar").read_bytes()
+    headers = {**auth("platform"), "content-type": "application/octet-stream"}
+    # truncated: the moov atom of these files is at the end, so it cannot be read
+    r = client.post("/v1/scan", content=data[: len(data) // 2], headers=headers)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"]["code"].startswith("media."), r.text
+    assert _spooled(services) == []
+    # garbage after an MP4 header
+    r = client.post("/v1/scan", content=data[:64] + b"\0" * 5000, headers=headers)
+    assert 400 <= r.status_code < 500 and r.json()["error"]["code"].startswith("media.")
+    assert _spooled(services) == []
+    # over the video cap: refused while streaming, the partial file deleted
+    monkeypatch.setenv("VEIL_VIDEO_MAX_BYTES", str(len(data) // 4))
+    with running(load_settings()) as (small, svc):
+        r = small.post("/v1/scan", content=data, headers=headers)
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "media.too_large"
+        assert _spooled(svc) == []
+
+
+def test_a_picture_keeps_its_own_cap(auth: Callable[[str], dict[str, str]],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The body cap grows to the video cap, but a picture is refused at the picture cap."""
+    from api_support import jpeg
+
+    picture = jpeg(1, (640, 480))
+    monkeypatch.setenv("VEIL_MAX_BYTES", str(len(picture) - 1))
+    with running(load_settings()) as (client, svc):
+        key = svc.store.create_api_key(["platform"], name="p", actor="test")[1]
+        r = client.post("/v1/scan", content=picture,
+                        headers={"Authorization": f"Bearer {key}",
+                                 "content-type": "image/jpeg"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "media.too_large"
+        assert _spooled(svc) == []
+
+
+def test_uploads_left_by_a_crash_are_cleared_at_start(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from veil.api.upload import SPOOL_PREFIX, clear_spool, spool_dir
+
+    d = spool_dir(tmp_path)
+    old, new, other = d / f"{SPOOL_PREFIX}old", d / f"{SPOOL_PREFIX}new", d / "keep"
+    for p in (old, new, other):
+        p.write_bytes(b"x")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    assert clear_spool(tmp_path, older_than_s=3600) == 1
+    assert not old.exists() and new.exists() and other.exists()
+    assert oct(d.stat().st_mode & 0o777) == "0o700"
