@@ -115,7 +115,7 @@ def test_uploads_left_by_a_crash_are_cleared_at_start(tmp_path: Path) -> None:
     import os
     import time
 
-    from veil.api.upload import SPOOL_PREFIX, clear_spool, spool_dir
+    from veil.media.spool import SPOOL_PREFIX, clear_spool, spool_dir
 
     d = spool_dir(tmp_path)
     old, new, other = d / f"{SPOOL_PREFIX}old", d / f"{SPOOL_PREFIX}new", d / "keep"

@@ -18,7 +18,7 @@ from veil.api.errors import ApiError
 from veil.api.routing import declare, router
 from veil.api.schemas import MatchRequest, MatchResponse, ScanResponse
 from veil.api.services import Services, ServicesDep
-from veil.api.upload import RAW_TYPES, read_upload, spool_dir
+from veil.api.upload import RAW_TYPES, read_upload
 from veil.errors import SignalError
 from veil.matching import scan_bytes, scan_video
 from veil.signals import SignalType
@@ -121,7 +121,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
     matcher = services.live.matcher  # 503 while the index loads
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
-    upload = await read_upload(request, settings.media, spool_dir(settings.home))
+    upload = await read_upload(request, settings.media, settings.home)
     try:
         # on the scan threads, not the matching ones: a scan waiting for a large
         # decode's turn (veil.media.budget) must not hold up /v1/match

@@ -23,10 +23,10 @@ from veil.api.counters import MatchCounter
 from veil.api.idempotency import IdempotencyCache
 from veil.api.metrics import Metrics
 from veil.api.ratelimit import RateLimiter
-from veil.api.upload import clear_spool
 from veil.config import Settings
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.live import Loader
+from veil.media.spool import clear_spool
 from veil.signals import check_settings
 from veil.store import open_store
 from veil.store.interface import BankStore

@@ -10,15 +10,12 @@ what the file is (``veil.media.video.sniff``):
   under ``$VEIL_HOME/tmp``), because PyAV decodes from a file and videos run to
   hundreds of megabytes; it is refused past ``media.video.max_bytes``, and the file
   is deleted when the scan ends, whatever happens (``Upload.close``), and at the
-  next start if the process died first (``clear_spool``).
+  next start if the process died first (``veil.media.spool.clear_spool``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-import time
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
@@ -31,6 +28,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from veil.api.errors import ApiError
 from veil.config import MediaLimits
 from veil.errors import MediaEmpty, MediaTooLarge
+from veil.media.spool import new_spool_file
 from veil.media.video import CONTAINERS, SNIFF_BYTES, sniff
 
 #: Content types accepted as a raw body holding the file itself.
@@ -38,43 +36,17 @@ RAW_TYPES = ("application/octet-stream",)
 FILE_FIELD = b"file"
 
 
-#: Name prefix of spooled video uploads (``clear_spool`` removes only these).
-SPOOL_PREFIX = "upload-"
-
-
 def _too_large(limit: int) -> MediaTooLarge:
     return MediaTooLarge(f"the upload is larger than the limit of {limit:,} bytes")
-
-
-def spool_dir(home: Path) -> Path:
-    d = home / "tmp"
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return d
-
-
-def clear_spool(home: Path, older_than_s: float) -> int:
-    """Delete video uploads a process that died mid-scan left behind (those older than
-    any scan can run: other workers sharing the home may be scanning the newer ones);
-    returns how many."""
-    d = home / "tmp"
-    removed = 0
-    if d.is_dir():
-        cutoff = time.time() - older_than_s
-        for p in d.glob(f"{SPOOL_PREFIX}*"):
-            with contextlib.suppress(OSError):
-                if p.stat().st_mtime < cutoff:
-                    p.unlink()
-                    removed += 1
-    return removed
 
 
 class Upload:
     """An upload being received: bytes in memory (a picture) or a spooled temporary
     file (a video). Always ``close`` it: that drops the bytes and deletes the file."""
 
-    def __init__(self, limits: MediaLimits, spool: Path) -> None:
+    def __init__(self, limits: MediaLimits, home: Path) -> None:
         self.limits = limits
-        self._spool = spool
+        self._home = home
         self._buf = bytearray()
         self._file: BinaryIO | None = None
         self.path: Path | None = None
@@ -105,8 +77,7 @@ class Upload:
         fmt = sniff(bytes(self._buf[:SNIFF_BYTES]))
         if fmt in CONTAINERS:
             self.video_format = fmt
-            fd, name = tempfile.mkstemp(prefix=SPOOL_PREFIX, dir=self._spool)
-            self.path = Path(name)
+            fd, self.path = new_spool_file(self._home)
             self._file = os.fdopen(fd, "wb")
             self._file.write(self._buf)
             self._buf = bytearray()
@@ -134,10 +105,10 @@ class Upload:
             self.path.unlink(missing_ok=True)
 
 
-async def read_upload(request: Request, limits: MediaLimits, spool: Path) -> Upload:
-    """The upload of ``request``; the caller must ``close`` it (also on error: this
-    closes it itself before raising)."""
-    upload = Upload(limits, spool)
+async def read_upload(request: Request, limits: MediaLimits, home: Path) -> Upload:
+    """The upload of ``request``; the caller must ``close`` it (on an error this closes
+    it itself before raising)."""
+    upload = Upload(limits, home)
     try:
         await _receive(request, upload)
         upload.finish()
