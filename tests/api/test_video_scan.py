@@ -126,3 +126,44 @@ def test_uploads_left_by_a_crash_are_cleared_at_start(tmp_path: Path) -> None:
     assert clear_spool(tmp_path, older_than_s=3600) == 1
     assert not old.exists() and new.exists() and other.exists()
     assert oct(d.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_video_showing_a_banked_picture_matches_it(
+        client: TestClient, services: Services, auth: Callable[[str], dict[str, str]],
+        photos: list[Path], tmp_path: Path) -> None:
+    """A slideshow of a banked photo: one frame within PDQ's threshold is a match,
+    and the reply says when in the video the picture is shown."""
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from veil.media.source import Media
+    from veil.signals.pdq import compute_pdq
+
+    banked = photos[3]
+    r = compute_pdq(Media.from_path(banked, services.settings.media))
+    services.store.create_bank("pics", "confirmed_ncii", {}, actor="test")
+    services.store.add_entry("pics", "pdq", r.hash, quality=r.quality, actor="test")
+    services.live.after_commit()
+    path = tmp_path / "slideshow.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 480, 320, "yuv420p"
+        for i, photo in enumerate([photos[1], banked, photos[2]]):
+            still = np.asarray(Image.open(photo).convert("RGB").resize((480, 320)))
+            for _ in range(30):  # 3 s each
+                for packet in stream.encode(av.VideoFrame.from_ndarray(still, format="rgb24")):
+                    out.mux(packet)
+            del i
+        for packet in stream.encode():
+            out.mux(packet)
+    res = client.post("/v1/scan", content=path.read_bytes(),
+                      headers={**auth("platform"), "content-type": "video/mp4"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["decision"] == "block"
+    (m,) = body["matches"]
+    assert m["signal"] == "pdq" and m["bank"] == "pics"
+    start, end = m["video"]["query_ranges"][0]
+    assert start >= 3.0 and end < 6.0
+    assert "a banked picture shown in the video at 3-5 s" in body["reasons"][0]
