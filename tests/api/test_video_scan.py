@@ -167,3 +167,40 @@ def test_a_video_showing_a_banked_picture_matches_it(
     start, end = m["video"]["query_ranges"][0]
     assert start >= 3.0 and end < 6.0
     assert "a banked picture shown in the video at 3-5 s" in body["reasons"][0]
+
+
+def test_admins_import_export_and_withdraw_videos_as_vpdq_text(
+        client: TestClient, services: Services, auth: Callable[[str], dict[str, str]],
+        shared_data: Path) -> None:
+    ref = shared_data / "video-reference"
+    a = {**auth("admin"), "content-type": "text/plain"}
+    client.post("/v1/admin/banks", headers=auth("admin"),
+                json={"name": "vids", "category": "confirmed_ncii"})
+    text = (ref / "vpdq-hashes" / "pattern-hd-no-bar.txt").read_text()
+    r = client.post("/v1/admin/banks/vids/videos?label=pattern", content=text, headers=a)
+    assert r.status_code == 201, r.text
+    video = r.json()
+    assert video["frames"] > 100 and video["label"] == "pattern" and video["md5"] is None
+    # a re-cut copy now matches, with where
+    r = client.post("/v1/scan", content=_video("pattern-longer-no-bar").read_bytes(),
+                    headers={**auth("platform"), "content-type": "video/mp4"})
+    assert r.json()["decision"] == "block", r.text
+    listed = client.get("/v1/admin/banks/vids/videos", headers=auth("admin")).json()
+    assert [v["video_id"] for v in listed["videos"]] == [video["video_id"]]
+    out = client.get(f"/v1/admin/videos/{video['video_id']}/vpdq", headers=auth("admin"))
+    assert out.status_code == 200
+    lines = out.text.splitlines()
+    assert len(lines) == video["frames"] and lines[0].count(",") == 3
+    # bad text names the line; platforms cannot reach these routes
+    bad = client.post("/v1/admin/banks/vids/videos", content="0,100,zz,0.0\n", headers=a)
+    assert bad.status_code == 400 and "line 1" in bad.json()["error"]["message"]
+    assert client.get("/v1/admin/banks/vids/videos",
+                      headers=auth("platform")).status_code == 403
+    r = client.post(f"/v1/admin/videos/{video['video_id']}/withdraw", headers=auth("admin"),
+                    json={"reason": "test"})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    r = client.post("/v1/scan", content=_video("pattern-longer-no-bar").read_bytes(),
+                    headers={**auth("platform"), "content-type": "video/mp4"})
+    assert r.json()["decision"] == "allow", r.text
+    assert client.get(f"/v1/admin/videos/{video['video_id']}/vpdq",
+                      headers=auth("admin")).status_code == 404
