@@ -74,6 +74,17 @@ def protect_command(
                     else:
                         err_console.print(problem_line(item), soft_wrap=True)
                     continue
+                if item.video is not None and item.video.warnings:
+                    # a scan may still check what decoded; a bank keeps only whole videos
+                    counts["error"] += 1
+                    why = f"the video is damaged, nothing banked ({item.video.warnings[0]})"
+                    if as_json:
+                        print(json.dumps({"file": item.path, "error": {
+                            "code": "media.truncated", "message": why}}))
+                    else:
+                        err_console.print(f"[red]error[/] {escape(item.path)}: {escape(why)}",
+                                          soft_wrap=True)
+                    continue
                 added: list[dict[str, object]] = []
                 notes: list[str] = []
                 if item.video is not None:

@@ -235,6 +235,8 @@ def _animation_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_h
         durations = []
         for i in range(count):
             im.seek(i)
+            if fmt == "webp":
+                im.load()  # Pillow sets a WebP frame's duration only once it is decoded
             durations.append(max(int(im.info.get("duration", 0) or 0), 0))
         # browsers show frames of 0-10 ms at 100 ms; so does this
         durations = [d if d > 10 else 100 for d in durations]
