@@ -27,7 +27,8 @@ def pan_frames(photo: Path, count: int, size: tuple[int, int] = SIZE) -> list[np
     with Image.open(photo) as im:
         big = im.convert("RGB").resize((w * 2, h * 2))
     step = max(1, w // max(count, 1))
-    return [np.ascontiguousarray(np.asarray(big)[h // 2:h // 2 + h, (i * step) % w:(i * step) % w + w])
+    pixels = np.asarray(big)
+    return [np.ascontiguousarray(pixels[h // 2:h // 2 + h, (i * step) % w:(i * step) % w + w])
             for i in range(count)]
 
 

@@ -17,6 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
+
+from veil.cli import app
+from veil.config import MediaLimits, VideoLimits, load_settings
+from veil.signals.batch import FileSignals, hash_bytes, hash_file
+from veil.store import open_store
 from videos import (
     box,
     pan_frames,
@@ -26,11 +31,6 @@ from videos import (
     write_no_frames,
     zip_bytes,
 )
-
-from veil.cli import app
-from veil.config import MediaLimits, VideoLimits, load_settings
-from veil.signals.batch import FileSignals, hash_bytes, hash_file
-from veil.store import open_store
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -9,6 +9,7 @@ distributions the bounds below come from are in docs/video-conformance.md.
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -220,7 +221,7 @@ def test_match_pair_rule_details() -> None:
     assert match_pair([VideoFrame(0, 49, a, 0.0)], [VideoFrame(0, 100, a, 0.0)]).query_percent == 0
     assert match_pair([], q).query_percent == 0
     # unique_frames keeps the first occurrence, in order
-    u = unique_frames(q3 + [VideoFrame(4, 10, at_31, 0.2)], 50)
+    u = unique_frames([*q3, VideoFrame(4, 10, at_31, 0.2)], 50)
     assert [f.number for f in u] == [0, 3]
 
 
@@ -302,7 +303,7 @@ def test_prune_keeps_a_sample_video_recognisable(ours: dict[str, VideoHash]) -> 
     kept = prune(frames, 2)
     assert len(unique_frames(kept, 50)) < len(unique_frames(frames, 50))
     assert kept[0] == frames[0]
-    assert all(hamming_hex(a.hash, b.hash) > 2 for a, b in zip(kept, kept[1:]))
+    assert all(hamming_hex(a.hash, b.hash) > 2 for a, b in pairwise(kept))
     # the pruned video still matches the whole one both ways
     assert match_pair(frames, kept).matches(80, 0)
     assert match_pair(kept, frames).matches(80, 80)
