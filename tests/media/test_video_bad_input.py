@@ -159,6 +159,8 @@ def test_bad_file_is_a_clear_media_error(made: dict[str, Path], name: str) -> No
     assert not r.ok and r.video is None
     assert r.error_code == code, r.error_message
     assert words in (r.error_message or ""), r.error_message
+    # the reason never carries the file's path (an upload's is a server's temporary file)
+    assert str(made[name].parent) not in (r.error_message or "")
     assert took < BOUNDED_S
 
 
@@ -322,6 +324,8 @@ def test_veil_protect_banks_nothing_from_bad_files(veil_home: Path,
     for name in DAMAGED:
         error = rows[name]["error"]
         assert isinstance(error, dict) and "nothing banked" in str(error["message"])
+        assert error["code"] == ("media.truncated" if DAMAGED[name] == "truncated"
+                                 else "media.invalid")
     with open_store(settings) as store:
         assert [e.id for e in store.list_entries(bank="mine")] == before
         assert store.list_videos("mine") == []

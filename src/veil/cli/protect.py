@@ -77,10 +77,12 @@ def protect_command(
                 if item.video is not None and item.video.warnings:
                     # a scan may still check what decoded; a bank keeps only whole videos
                     counts["error"] += 1
-                    why = f"the video is damaged, nothing banked ({item.video.warnings[0]})"
+                    warning = item.video.warnings[0]
+                    why = f"the video is damaged, nothing banked ({warning})"
+                    code = "media.truncated" if "truncated" in warning else "media.invalid"
                     if as_json:
                         print(json.dumps({"file": item.path, "error": {
-                            "code": "media.truncated", "message": why}}))
+                            "code": code, "message": why}}))
                     else:
                         err_console.print(f"[red]error[/] {escape(item.path)}: {escape(why)}",
                                           soft_wrap=True)

@@ -163,7 +163,9 @@ def _opened(source: Source) -> Iterator[Any]:
         container = av.open(str(source) if isinstance(source, Path) else source, mode="r",
                             metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise MediaUnsupported(f"not a video Veil can read ({exc})") from None
+        # the reason without the file name: an upload's is a server's temporary path
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        raise MediaUnsupported(f"not a video Veil can read ({why})") from None
     try:
         yield container
     finally:
