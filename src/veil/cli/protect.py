@@ -74,6 +74,19 @@ def protect_command(
                     else:
                         err_console.print(problem_line(item), soft_wrap=True)
                     continue
+                if item.video is not None and item.video.warnings:
+                    # a scan may still check what decoded; a bank keeps only whole videos
+                    counts["error"] += 1
+                    warning = item.video.warnings[0]
+                    why = f"the video is damaged, nothing banked ({warning})"
+                    code = "media.truncated" if "truncated" in warning else "media.invalid"
+                    if as_json:
+                        print(json.dumps({"file": item.path, "error": {
+                            "code": code, "message": why}}))
+                    else:
+                        err_console.print(f"[red]error[/] {escape(item.path)}: {escape(why)}",
+                                          soft_wrap=True)
+                    continue
                 added: list[dict[str, object]] = []
                 notes: list[str] = []
                 if item.video is not None:

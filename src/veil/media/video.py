@@ -163,7 +163,9 @@ def _opened(source: Source) -> Iterator[Any]:
         container = av.open(str(source) if isinstance(source, Path) else source, mode="r",
                             metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise MediaUnsupported(f"not a video Veil can read ({exc})") from None
+        # the reason without the file name: an upload's is a server's temporary path
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        raise MediaUnsupported(f"not a video Veil can read ({why})") from None
     try:
         yield container
     finally:
@@ -235,6 +237,8 @@ def _animation_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_h
         durations = []
         for i in range(count):
             im.seek(i)
+            if fmt == "webp":
+                im.load()  # Pillow sets a WebP frame's duration only once it is decoded
             durations.append(max(int(im.info.get("duration", 0) or 0), 0))
         # browsers show frames of 0-10 ms at 100 ms; so does this
         durations = [d if d > 10 else 100 for d in durations]

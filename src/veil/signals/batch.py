@@ -163,11 +163,29 @@ def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ..
         return FileSignals(str(path), error_code=exc.code, error_message=exc.message)
 
 
+def _held_to_size(found: Iterator[Path | Skipped],
+                  limits: MediaLimits) -> Iterator[Path | Skipped]:
+    """Discovery admits files up to the video size limit; any other file is still
+    skipped over the media one, as before videos (not read, and not an error)."""
+    for item in found:
+        if isinstance(item, Path) and limits.max_bytes < limits.video.max_bytes:
+            try:
+                size = item.stat().st_size
+            except OSError:
+                size = 0  # reported when it is read
+            if size > limits.max_bytes and video_format(item) not in CONTAINERS:
+                yield Skipped(str(item), f"too large ({size:,} bytes; the limit is "
+                                         f"{limits.max_bytes:,})")
+                continue
+        yield item
+
+
 def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, ...], *,
                workers: int, dihedral: bool = False) -> Iterator[FileSignals | Skipped]:
     """Hash every media file under ``paths`` in ``workers`` processes, yielding results
     (and what was skipped, and why) in discovery order."""
-    found = discover(paths, max_bytes=max(limits.max_bytes, limits.video.max_bytes))
+    found = _held_to_size(discover(paths, max_bytes=max(limits.max_bytes,
+                                                        limits.video.max_bytes)), limits)
     if workers <= 1:
         for item in found:
             yield item if isinstance(item, Skipped) else hash_file(

@@ -206,10 +206,12 @@ def _bits(frames: Sequence[VideoFrame]) -> np.ndarray:
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ai = a.astype(np.int32)
-    bi = b.astype(np.int32)
+    # float32 products go to BLAS (integer ones do not: 50x slower on 600-frame videos)
+    # and are exact here, every sum being a count of at most 256 bits
+    af = a.astype(np.float32)
+    bf = b.astype(np.float32)
     # |a - b| summed over bits = a·(1-b) + (1-a)·b
-    dist: np.ndarray = ai @ (1 - bi).T + (1 - ai) @ bi.T
+    dist: np.ndarray = (af @ (1 - bf).T + (1 - af) @ bf.T).astype(np.int32)
     return dist
 
 
