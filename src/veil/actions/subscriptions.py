@@ -24,9 +24,11 @@ SECRET_PREFIX = "whsec_"
 
 
 def check_url(url: str) -> str:
-    url = url.strip()
     if len(url) > WEBHOOK_URL_MAX:
         raise BadInput(f"webhook URL must be at most {WEBHOOK_URL_MAX} characters",
+                       code="webhook.bad_url")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise BadInput("webhook URL must not contain spaces or control characters",
                        code="webhook.bad_url")
     try:
         parts = urlsplit(url)
@@ -41,9 +43,6 @@ def check_url(url: str) -> str:
     if parts.username is not None or parts.password is not None:
         raise BadInput("webhook URL must not hold a user name or password (the signature "
                        "authenticates Veil)", code="webhook.bad_url")
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        raise BadInput("webhook URL must not contain spaces or control characters",
-                       code="webhook.bad_url")
     del port
     return url
 
