@@ -101,7 +101,7 @@ def test_replay_puts_dead_letters_back_with_their_ids(store: Store,
         store.delivery_failed(d.id, "ConnectError", retry_at=None)
     assert {d.delivery_id for d in store.dead_letters(webhook="by-key")} == set(ids)
     assert store.dead_letters(webhook="by-bank") == []
-    assert [d.id for d in store.dead_letters(limit=2)][0] > store.dead_letters()[-1].id
+    assert store.dead_letters(limit=2)[0].id > store.dead_letters()[-1].id
     with pytest.raises(NotFound):
         store.replay_dead_letters(actor="t", ids=[ids[0], "no-such-delivery"])
     with pytest.raises(NotFound):
