@@ -242,10 +242,10 @@ class WebhookSettings(BaseSettings):
         ".decode())'). Empty: a key file, webhook-secrets.key in home, is made (0600) on "
         "first use; every process that signs deliveries must see the same key, so set "
         "this where several hosts share one PostgreSQL database."))
-    max_attempts: int = Field(12, ge=1, le=100, description=(
+    max_attempts: int = Field(15, ge=1, le=100, description=(
         "Tries of one delivery before it goes to the dead-letter list (admins see and "
-        "replay it: veil webhook deadletter / replay). With the default delays, 12 tries "
-        "span about six hours."))
+        "replay it: veil webhook deadletter / replay). With the default delays, 15 tries "
+        "span three to five and a half hours."))
     base_delay_s: float = Field(5.0, gt=0, description=(
         "Wait before the first retry; each later retry waits twice as long as the one "
         "before (up to max_delay_s), with random jitter so failed receivers are not hit "
@@ -258,7 +258,14 @@ class WebhookSettings(BaseSettings):
         "Seconds between looks at the outbox for due deliveries (an event this process "
         "enqueues wakes the worker at once; one enqueued by another process waits at most "
         "this long), and between re-reads of the subscriptions."))
-    batch: int = Field(50, ge=1, description="Most deliveries claimed from the outbox at once.")
+    delivered_retention_h: float = Field(168.0, ge=0, description=(
+        "Hours a delivered event's row (its body holds the verdict) is kept for "
+        "veil webhook list's counts and for inquiries, then deleted; 0 deletes it on "
+        "delivery's next sweep. Dead letters stay until replayed or their webhook is "
+        "removed."))
+    batch: int = Field(10, ge=1, le=1000, description=(
+        "Most deliveries claimed from the outbox at once (sent one after another; a "
+        "worker that dies leaves them to others after batch × timeout_s + 30 s)."))
 
 
 def _default_home() -> Path:

@@ -167,3 +167,16 @@ def test_subjects_and_event_types_are_bounded(store: Store,
         store.emit("scan.verdict", "s" * 201, {}, key_id=k1)
     with pytest.raises(BadInput):
         store.emit("", "s", {}, key_id=k1)
+
+
+def test_delivered_rows_are_purged_after_their_retention(
+        store: Store, subscribed: tuple[int, int]) -> None:
+    k1, _ = subscribed
+    for n in range(3):
+        store.emit("scan.verdict", str(n), {"n": str(n)}, key_id=k1)
+    done, failed, _ = store.claim_deliveries(limit=10, lease_s=60)
+    store.delivery_succeeded(done.id)
+    store.delivery_failed(failed.id, "HTTP 500", retry_at=None)
+    assert store.purge_delivered(utcnow() - timedelta(hours=1)) == 0
+    assert store.purge_delivered(utcnow() + timedelta(seconds=1)) == 1
+    assert store.outbox_counts() == {"pending": 1, "delivered": 0, "dead": 1}

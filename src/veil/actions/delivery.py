@@ -13,7 +13,8 @@ subject no longer.
 The worker wakes at once when this process enqueues (the store's ``"webhooks"``
 post-commit topic), otherwise every ``poll_s``. Stopping finishes the try under way
 and hands back the claimed deliveries it did not try, due at once for the next start.
-It also keeps what the subscriptions follow (``targets``), re-read every ``poll_s``
+Delivered rows are deleted after ``delivered_retention_h``. It also keeps what the
+subscriptions follow (``targets``), re-read every ``poll_s``
 and after this process changes them, so a scan nobody subscribes to writes nothing.
 """
 
@@ -49,6 +50,8 @@ DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
 LEASE_MARGIN_S = 30.0
 #: Longest wait for the thread at stop, beyond the try under way.
 STOP_WAIT_S = 5.0
+#: Seconds between sweeps of delivered rows past their retention.
+PURGE_EVERY_S = 600.0
 
 
 def retry_delay(attempts: int, base_s: float, max_s: float,
@@ -75,6 +78,7 @@ class DeliveryWorker:
         self._targets: WebhookTargets | None = None
         self._targets_at = -float("inf")
         self._targets_stale = threading.Event()
+        self._purged_at = -float("inf")
 
     # -- what the subscriptions follow --------------------------------------------------
     @property
@@ -114,6 +118,7 @@ class DeliveryWorker:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
+                    self._purge()
                     tried = self.run_once(client)
                 except Exception:  # the database away: log, wait, try again
                     log.exception("webhook delivery round failed")
@@ -123,6 +128,16 @@ class DeliveryWorker:
         finally:
             if self._client is None:
                 client.close()
+
+    def _purge(self) -> None:
+        """Delete delivered rows older than their retention (at start, then now and then)."""
+        if time.monotonic() - self._purged_at < PURGE_EVERY_S:
+            return
+        self._purged_at = time.monotonic()
+        gone = self.store.purge_delivered(
+            utcnow() - timedelta(hours=self.settings.delivered_retention_h))
+        if gone:
+            log.info("delivered webhook events deleted", extra={"deliveries": gone})
 
     def run_once(self, client: httpx.Client) -> int:
         """Claim one batch of due deliveries and try each; returns how many were tried."""

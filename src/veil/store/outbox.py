@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from veil.errors import BadInput, NotFound
@@ -254,6 +254,15 @@ class Outbox(StoreBase):
                 s.info[ENQUEUED] = True
             self._audit(s, actor, "webhook.replay", webhook=webhook, deliveries=len(found))
             return len(found)
+
+    @database_errors
+    def purge_delivered(self, older_than: datetime) -> int:
+        """Delete delivered rows finished before ``older_than``; returns how many."""
+        with self._writing(topic=None) as s:
+            result = s.execute(delete(WebhookDelivery).where(
+                WebhookDelivery.status == "delivered",
+                WebhookDelivery.finished_at < older_than))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     @database_errors
     def outbox_counts(self) -> dict[str, int]:
