@@ -78,6 +78,7 @@ class DeliveryWorker:
         self._targets: WebhookTargets | None = None
         self._targets_at = -float("inf")
         self._targets_stale = threading.Event()
+        self._targets_lock = threading.Lock()
         self._purged_at = -float("inf")
 
     # -- what the subscriptions follow --------------------------------------------------
@@ -85,12 +86,20 @@ class DeliveryWorker:
     def targets(self) -> WebhookTargets:
         """What subscriptions follow, at most ``poll_s`` old (or read now, the first
         time and after this process changed them). Read on a worker thread."""
-        if (self._targets is None or self._targets_stale.is_set()
-                or time.monotonic() - self._targets_at > self.settings.poll_s):
-            self._targets_stale.clear()
-            self._targets = self.store.webhook_targets()
-            self._targets_at = time.monotonic()
-        return self._targets
+        current = self._targets
+        if (current is not None and not self._targets_stale.is_set()
+                and time.monotonic() - self._targets_at <= self.settings.poll_s):
+            return current
+        # one reader at a time: the others wait for its answer rather than each
+        # reading the same rows (a burst of verdicts when the cache goes stale)
+        with self._targets_lock:
+            if (self._targets is current or self._targets_stale.is_set()
+                    or time.monotonic() - self._targets_at > self.settings.poll_s):
+                self._targets_stale.clear()
+                self._targets = self.store.webhook_targets()
+                self._targets_at = time.monotonic()
+            assert self._targets is not None
+            return self._targets
 
     def wake(self) -> None:
         """Something was enqueued or subscriptions changed (post-commit hook)."""
