@@ -12,7 +12,6 @@ event repeats.
 
 from __future__ import annotations
 
-import uuid
 from functools import partial
 from typing import Any
 
@@ -37,6 +36,7 @@ from veil.errors import SignalError
 from veil.matching import scan_bytes
 from veil.signals import SignalType
 from veil.signals import get as get_signal
+from veil.store.cases import uuid7
 from veil.verdict import Match
 
 platform = router("platform", tag="platform")
@@ -133,7 +133,7 @@ async def match(body: MatchRequest, services: ServicesDep,
             raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
         thresholds[st.name] = allowed_threshold(services, principal, st, t)
     reply = await services.in_worker(_match, services, body, thresholds)
-    request_id = str(uuid.uuid4())
+    request_id = uuid7()
     eventful = [r for r in reply["results"] if r["decision"] in EVENTFUL]
     if eventful and principal.key is not None:
         await emit(services, principal, MATCH_VERDICT, body.subject or request_id,
@@ -185,7 +185,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
     services.metrics.scans.labels(verdict.decision).inc()
     width, height = file.size or (None, None)
     decided = verdict.as_json(settings.api.max_matches_listed)
-    request_id = str(uuid.uuid4())
+    request_id = uuid7()
     if verdict.decision in EVENTFUL and principal.key is not None:
         await emit(services, principal, SCAN_VERDICT, subject or request_id,
                    scan_data(decided, key_id=principal.key.id, key_name=principal.key.name,

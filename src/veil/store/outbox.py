@@ -18,7 +18,6 @@ receiver may see a delivery twice and must de-duplicate by its delivery id.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, u
 from sqlalchemy.orm import Session, aliased
 
 from veil.errors import BadInput, NotFound
+from veil.store.cases import uuid7
 from veil.store.coltypes import utcnow
 from veil.store.models import (
     SUBJECT_MAX,
@@ -106,10 +106,10 @@ def enqueue(session: Session, event: str, subject: str, payload: dict[str, Any],
     if not subs:
         return []
     now = utcnow()
-    event_id = str(uuid.uuid4())
+    event_id = uuid7()
     ids = []
     for sub in subs:
-        delivery_id = str(uuid.uuid4())
+        delivery_id = uuid7()
         body = json.dumps({"id": event_id, "delivery_id": delivery_id, "type": event,
                            "created_at": now.isoformat().replace("+00:00", "Z"),
                            "subject": subject, "data": payload},
