@@ -231,6 +231,43 @@ class BotSettings(BaseSettings):
         "Port of the webhook listener (0: any free one)."))
 
 
+class WebhookSettings(BaseSettings):
+    """Webhook deliveries of ``veil serve`` (``VEIL_WEBHOOK_<NAME>``; docs/webhooks.md)."""
+
+    model_config = _settings_config("VEIL_WEBHOOK_")
+
+    secrets_key: SecretStr = Field(SecretStr(""), description=(
+        "Key that encrypts webhook secrets at rest (32 bytes, URL-safe base64; make one "
+        "with: python -c 'import os,base64;print(base64.urlsafe_b64encode(os.urandom(32))"
+        ".decode())'). Empty: a key file, webhook-secrets.key in home, is made (0600) on "
+        "first use; every process that signs deliveries must see the same key, so set "
+        "this where several hosts share one PostgreSQL database."))
+    max_attempts: int = Field(15, ge=1, le=100, description=(
+        "Tries of one delivery before it goes to the dead-letter list (admins see and "
+        "replay it: veil webhook deadletter / replay). With the default delays, 15 tries "
+        "span three to five and a half hours."))
+    base_delay_s: float = Field(5.0, gt=0, description=(
+        "Wait before the first retry; each later retry waits twice as long as the one "
+        "before (up to max_delay_s), with random jitter so failed receivers are not hit "
+        "by every sender at once."))
+    max_delay_s: float = Field(3600.0, gt=0, description="Longest wait between two tries.")
+    timeout_s: float = Field(10.0, gt=0, le=300, description=(
+        "Seconds one POST to a receiver may take (connect, send, answer) before it "
+        "counts as failed."))
+    poll_s: float = Field(1.0, gt=0, description=(
+        "Seconds between looks at the outbox for due deliveries (an event this process "
+        "enqueues wakes the worker at once; one enqueued by another process waits at most "
+        "this long), and between re-reads of the subscriptions."))
+    delivered_retention_h: float = Field(168.0, ge=0, description=(
+        "Hours a delivered event's row (its body holds the verdict) is kept for "
+        "veil webhook list's counts and for inquiries, then deleted; 0 deletes it on "
+        "delivery's next sweep. Dead letters stay until replayed or their webhook is "
+        "removed."))
+    batch: int = Field(10, ge=1, le=1000, description=(
+        "Most deliveries claimed from the outbox at once (sent one after another; a "
+        "worker that dies leaves them to others after batch × timeout_s + 30 s)."))
+
+
 def _default_home() -> Path:
     return Path.home() / ".veil"
 
@@ -251,6 +288,8 @@ class Settings(BaseSettings):
         "The HTTP service's limits (VEIL_API_…)."))
     bot: BotSettings = Field(default_factory=BotSettings, description=(
         "The Telegram bot (VEIL_BOT_…)."))
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings, description=(
+        "Webhook deliveries (VEIL_WEBHOOK_…)."))
     thresholds: dict[str, int] = Field(default_factory=dict, description=(
         "Match thresholds in bits by signal type, overriding each type's published default "
         "(PDQ 31, pHash and dHash 10, digests 0)."))
@@ -371,9 +410,9 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc]
     if not parts:
         return "settings"
-    if len(parts) > 1 and parts[0] in ("media", "api", "bot"):
+    if len(parts) > 1 and parts[0] in ("media", "api", "bot", "webhooks"):
         parts = parts[1:]
-    for cls in (Settings, MediaLimits, ApiLimits, BotSettings):
+    for cls in (Settings, MediaLimits, ApiLimits, BotSettings, WebhookSettings):
         if parts[0] in cls.model_fields:
             prefix = str(cls.model_config.get("env_prefix", ""))
             return prefix + "__".join(parts).upper()

@@ -41,7 +41,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "versions" / "0002_service.py").is_file()
     assert (MIGRATIONS / "versions" / "0003_change_feed.py").is_file()
     assert (MIGRATIONS / "versions" / "0004_entry_holders.py").is_file()
-    assert head_revision() == "0004" == HEAD  # the constant opening a store checks
+    assert head_revision() == "0005_webhooks" == HEAD  # the constant opening a store checks
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:

@@ -35,6 +35,7 @@ from veil.api.review import review
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
 from veil.api.text import text
+from veil.api.webhooks import webhooks
 from veil.config import Settings, load_settings
 
 access = logging.getLogger("veil.api.access")
@@ -46,7 +47,8 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
 * **platform** (`platform` key): match hashes, or scan an upload (hashed, then dropped);
   check texts for ads of "undressing" services.
 * **review** (`review` key): decide disputed entries.
-* **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log.
+* **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
+  webhooks and their dead letters.
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
@@ -126,7 +128,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    routers = (ops, public, case, platform, text, review, admin, pages, docs)
+    routers = (ops, public, case, platform, text, review, admin, webhooks, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

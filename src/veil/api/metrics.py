@@ -2,8 +2,8 @@
 
 Request latency by route template (never the raw path: paths can hold ids),
 matches by bank and signal, the live index's size per signal, how long ago the
-store's change feed was last read, and how late the event loop runs (a request
-that held it would show here).
+store's change feed was last read, webhook events and deliveries by outcome, and how
+late the event loop runs (a request that held it would show here).
 """
 
 from __future__ import annotations
@@ -60,6 +60,13 @@ class Metrics:
         self.texts = Counter("veil_text_checks_total", "Texts checked for advertising of "
                              "undressing services, by result", ["result"],
                              registry=self.registry)
+        self.webhook_deliveries = Counter(
+            "veil_webhook_deliveries_total", "Webhook delivery tries, by outcome (delivered; "
+            "retry: failed, tried again later; dead: failed for the last time, in the "
+            "dead-letter list)", ["outcome"], registry=self.registry)
+        self.webhook_events = Counter(
+            "veil_webhook_events_total", "Webhook events put in the outbox, by type (one per "
+            "subscription that follows it)", ["event"], registry=self.registry)
         self.loop_lag = Histogram(
             "veil_event_loop_lag_seconds", "How much later than asked the event loop woke "
             f"a {LAG_PROBE_S} s sleep (time it was held by something)", buckets=LAG_BUCKETS,

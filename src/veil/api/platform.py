@@ -2,15 +2,30 @@
 
 An uploaded file is read into memory, hashed, and dropped: it is never written to
 disk, the database or the logs. The response carries its signals and verdict.
+
+A ``block`` or ``review`` verdict is also an event (``scan.verdict``,
+``match.verdict``) for the webhooks that follow the caller's key or a matched bank:
+it is in the outbox before the answer leaves, so it is delivered at least once
+(docs/webhooks.md). Every answer names its request (``Veil-Request-Id``), which the
+event repeats.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
+from veil.actions.webhook_events import (
+    EVENTFUL,
+    MATCH_VERDICT,
+    SCAN_VERDICT,
+    banks_of,
+    match_data,
+    scan_data,
+)
 from veil.api.auth import Principal, PrincipalDep
 from veil.api.errors import ApiError
 from veil.api.routing import declare, router
@@ -21,6 +36,7 @@ from veil.errors import SignalError
 from veil.matching import scan_bytes
 from veil.signals import SignalType
 from veil.signals import get as get_signal
+from veil.store.cases import uuid7
 from veil.verdict import Match
 
 platform = router("platform", tag="platform")
@@ -43,8 +59,34 @@ def allowed_threshold(services: Services, principal: Principal, st: SignalType,
     return t
 
 
+#: The header naming a request, repeated in its webhook events.
+REQUEST_ID_HEADER = "Veil-Request-Id"
+_SUBJECT_DOC = ("Your reference for what is checked (a post or upload id; at most 200 "
+                "characters): webhook events carry it, and one subject's events are "
+                "delivered in order. Default: the request id")
+
+
+async def emit(services: Services, principal: Principal, event: str, subject: str,
+               data: dict[str, Any], banks: set[str]) -> None:
+    """Put ``event`` in the outbox for the webhooks following the caller's key or one
+    of ``banks`` (nothing is written when none does). A failure to write it fails
+    the request: the caller retries, and no decided verdict goes unannounced."""
+    key = principal.key
+    if key is None:
+        return
+    worker = services.webhooks
+
+    def write() -> int:
+        if not worker.targets.wanted(key.id, banks):
+            return 0
+        return len(services.store.emit(event, subject, data, key_id=key.id, banks=banks))
+
+    if n := await services.in_worker(write):
+        services.metrics.webhook_events.labels(event).inc(n)
+
+
 def _match(services: Services, body: MatchRequest,
-           thresholds: dict[str, int]) -> dict[str, object]:
+           thresholds: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
     matcher = services.live.matcher
     queries = []
     for i, s in enumerate(body.signals):
@@ -90,7 +132,15 @@ async def match(body: MatchRequest, services: ServicesDep,
         except SignalError as exc:
             raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
         thresholds[st.name] = allowed_threshold(services, principal, st, t)
-    return JSONResponse(await services.in_worker(_match, services, body, thresholds))
+    reply = await services.in_worker(_match, services, body, thresholds)
+    request_id = uuid7()
+    eventful = [r for r in reply["results"] if r["decision"] in EVENTFUL]
+    if eventful and principal.key is not None:
+        await emit(services, principal, MATCH_VERDICT, body.subject or request_id,
+                   match_data(eventful, key_id=principal.key.id, key_name=principal.key.name,
+                              request_id=request_id, queries=len(body.signals)),
+                   banks_of(eventful))
+    return JSONResponse(reply, headers={REQUEST_ID_HEADER: request_id})
 
 
 _SCAN_BODY = {
@@ -112,7 +162,10 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                dihedral: bool = Query(False, description="Also match rotated and mirrored "
                                       "copies (PDQ)"),
                threshold: int | None = Query(None, ge=0, le=256,
-                                             description="PDQ threshold in bits")) -> JSONResponse:
+                                             description="PDQ threshold in bits"),
+               subject: str | None = Query(None, min_length=1, max_length=200,
+                                           pattern=r"^[^\x00-\x1f\x7f]+$",
+                                           description=_SUBJECT_DOC)) -> JSONResponse:
     settings = services.settings
     matcher = services.live.matcher  # 503 while the index loads
     overrides = {} if threshold is None else {
@@ -131,7 +184,13 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
     services.matched(list(verdict.matches))
     services.metrics.scans.labels(verdict.decision).inc()
     width, height = file.size or (None, None)
+    decided = verdict.as_json(settings.api.max_matches_listed)
+    request_id = uuid7()
+    if verdict.decision in EVENTFUL and principal.key is not None:
+        await emit(services, principal, SCAN_VERDICT, subject or request_id,
+                   scan_data(decided, key_id=principal.key.id, key_name=principal.key.name,
+                             request_id=request_id), banks_of([decided]))
     return JSONResponse({
         "format": file.format, "width": width, "height": height,
         "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
-        **verdict.as_json(settings.api.max_matches_listed)})
+        **decided}, headers={REQUEST_ID_HEADER: request_id})

@@ -94,6 +94,11 @@ class MatchRequest(Strict):
     signals: list[SignalIn] = Field(min_length=1)
     thresholds: dict[str, int] | None = Field(
         None, description="Per-signal thresholds in bits (default: the configured ones)")
+    subject: str | None = Field(
+        None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Your reference for what is checked (a post or upload id): webhook "
+        "events carry it, and one subject's events are delivered in order. Default: the "
+        "request id")
 
 
 class MatchResult(BaseModel):
@@ -295,3 +300,66 @@ class TextResult(BaseModel):
 
 class TextCheckResponse(BaseModel):
     results: list[TextResult]
+
+
+# -- webhooks (admin) ---------------------------------------------------------------------
+class WebhookIn(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    url: str = Field(min_length=1, max_length=2000, description="http(s) URL of the receiver")
+    key_id: int | None = Field(None, ge=1, le=2**62, description=(
+        "Follow this platform key's scans and matches (or give bank)"))
+    bank: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                             description="Follow every block/review verdict matching this bank")
+
+
+class WebhookOut(BaseModel):
+    name: str
+    url: str
+    target: Literal["key", "bank"]
+    key_id: int | None
+    bank: str | None
+    created_by: str
+    created_at: datetime
+    deliveries: dict[str, int] = Field(description="Deliveries by status: pending, "
+                                       "delivered, dead")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="Signs every delivery; shown this once")
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class WebhookRemoved(BaseModel):
+    name: str
+    undelivered: int = Field(description="Pending and dead deliveries dropped with it")
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str
+    webhook: str
+    event: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DeadLetterList(BaseModel):
+    deliveries: list[DeliveryOut]
+    next_before_id: int | None
+
+
+class ReplayIn(Strict):
+    delivery_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] | None = Field(
+        None, min_length=1, max_length=1000, description=(
+        "Dead letters to replay; none: every dead letter (of webhook, if given)"))
+    webhook: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ReplayOut(BaseModel):
+    replayed: int

@@ -1,9 +1,11 @@
-"""Everything one service instance holds: store, live matcher, keys, limits, metrics.
+"""Everything one service instance holds: store, live matcher, keys, limits, metrics,
+the webhook delivery worker.
 
 Routes reach it through ``ServicesDep``. The store's post-commit hook keeps the
 rest current: a committed change to banks or entries is applied to the live index
 (it matches, or stops matching, before the response), a change to API keys drops
-the key cache. No route has to remember either.
+the key cache, an event put in the webhook outbox wakes the delivery worker. No
+route has to remember any of it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Annotated, TypeVar
 import anyio
 from fastapi import Depends, Request
 
+from veil.actions.delivery import DeliveryWorker
+from veil.actions.sealing import Sealer
 from veil.api.auth import KeyCache
 from veil.api.counters import MatchCounter
 from veil.api.idempotency import IdempotencyCache
@@ -50,6 +54,11 @@ class Services:
                                             api.idempotency_max_bytes,
                                             api.idempotency_max_anonymous)
         self.metrics = Metrics(self.live.sizes, lambda: self.live.ready, self.live.sync_age)
+        self.sealer = Sealer(settings)
+        #: Sends the webhook outbox (a thread, started with the service).
+        self.webhooks = DeliveryWorker(
+            self.store, settings.webhooks, self.sealer,
+            on_outcome=lambda outcome: self.metrics.webhook_deliveries.labels(outcome).inc())
         cores = os.cpu_count() or 1
         #: Uploads decoded at once (each holds its decoded pixels).
         self.scan_slots = anyio.CapacityLimiter(api.scan_concurrency or cores)
@@ -62,12 +71,15 @@ class Services:
     def _committed(self, topic: Topic) -> None:
         if topic == "keys":
             self.keys.invalidate()
+        elif topic == "webhooks":
+            self.webhooks.wake()
         else:
             self.live.after_commit()
 
     def start(self, *, background: bool = True) -> None:
         """Load the index (in a thread: /healthz answers meanwhile, /readyz says 503)."""
         self.counter.start()
+        self.webhooks.start()
         # the eraser retries erasure a busy reader or a failed VACUUM left pending, and
         # where erasure is slow (the store decides: PostgreSQL's VACUUM) runs it instead
         # of the withdrawing request
@@ -95,6 +107,7 @@ class Services:
 
     def stop(self) -> None:
         self.live.stop_polling()
+        self.webhooks.stop()
         self.counter.stop()
         self.store.close()
 

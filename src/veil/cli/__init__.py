@@ -29,6 +29,7 @@ from veil.cli import (
     scan,
     serve,
     text,
+    webhook,
 )
 from veil.cli.help import install as _install_help
 from veil.cli.output import configure_logging
@@ -80,3 +81,4 @@ app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")
+app.add_typer(webhook.app, name="webhook")

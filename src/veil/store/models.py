@@ -257,3 +257,66 @@ class EntryMatchCount(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
     last_matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- webhooks (veil.actions delivers them): subscriptions and the outbox ---------------
+#: What a subscription follows: one platform key's verdicts, or any verdict with a match
+#: in one bank.
+WEBHOOK_TARGETS = ("key", "bank")
+#: An outbox row: waiting (or being tried), delivered, or given up (the dead letters).
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
+WEBHOOK_URL_MAX = 2000
+SUBJECT_MAX = 200
+
+
+class WebhookSubscription(Base):
+    """Where events go: a receiver's URL and the secret their signatures use.
+
+    The secret is kept sealed (AEAD, ``veil.actions.sealing``): signing needs it back,
+    so it cannot be hashed like an API key."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (
+        CheckConstraint(f"target IN {WEBHOOK_TARGETS!r}", name="target"),
+        CheckConstraint("(target = 'key' AND key_id IS NOT NULL AND bank_id IS NULL) OR "
+                        "(target = 'bank' AND bank_id IS NOT NULL AND key_id IS NULL)",
+                        name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    url: Mapped[str] = mapped_column(String(WEBHOOK_URL_MAX))
+    target: Mapped[str] = mapped_column(String(8))
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the outbox. Rows wait here, in the database, until
+    delivered or dead-lettered, so a restart loses none. ``body`` is the exact JSON
+    sent (signed anew at each try with that try's timestamp); ``id`` orders the events
+    of one subject."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(None, "status", "next_at"),
+        Index(None, "subscription_id", "subject", "status"),
+        CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: When the next try is due (or, while one is under way, when its claim lapses).
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

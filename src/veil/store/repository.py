@@ -34,6 +34,7 @@ from veil.store.models import (
     StoreState,
     keeps_holders,
 )
+from veil.store.outbox import Outbox
 from veil.store.records import (
     ActiveEntry,
     AuditRecord,
@@ -46,6 +47,7 @@ from veil.store.records import (
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
 from veil.store.vocabulary import Action, Category, EntryStatus, choices
+from veil.store.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,11 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases):
+class Store(ApiKeys, Cases, Webhooks, Outbox):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
-    API keys (``keys``) and victims' cases (``cases``) are mixed in from their modules.
+    API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``)
+    and the webhook outbox (``outbox``) are mixed in from their modules.
     """
 
     def __enter__(self) -> Store:
