@@ -58,7 +58,7 @@ def test_create_and_list(veil: Veil) -> None:
     assert [(b["name"], b["action"], b["policy"]) for b in listed] == [
         ("allow", "allow", {}), ("imp", "block", {"action": "block"}),
         ("victims", "block", {})]
-    assert listed[0]["counts"] == {"active": 0, "withdrawn": 0, "disputed": 0}
+    assert listed[0]["counts"] == {"active": 0, "withdrawn": 0, "disputed": 0, "disabled": 0}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -191,7 +191,7 @@ def test_withdraw(veil: Veil) -> None:
     assert r.exit_code == 2 and "not both" in r.stderr
     listed = {b["name"]: b for b in map(json.loads, veil("bank", "list", "--json").stdout
                                         .splitlines())}
-    assert listed["v"]["counts"] == {"active": 0, "withdrawn": 2, "disputed": 0}
+    assert listed["v"]["counts"] == {"active": 0, "withdrawn": 2, "disputed": 0, "disabled": 0}
     assert listed["other"]["counts"]["active"] == 1
 
 
