@@ -2,6 +2,10 @@
 
 An uploaded file is read into memory, hashed, and dropped: it is never written to
 disk, the database or the logs. The response carries its signals and verdict.
+Signals sent to ``/v1/match`` with an ``upload`` label are decided together, per
+upload, through the same ``BankMatcher.verdict`` a scan uses: the same signals give
+the same verdict from either route and from ``veil scan``. Every decided upload is
+shown to flood protection (``Services.watch``).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from veil.api.services import Services, ServicesDep
 from veil.api.upload import RAW_TYPES, read_upload
 from veil.errors import SignalError
 from veil.matching import scan_bytes
-from veil.signals import SignalType
+from veil.matching.scanning import ScanResult
+from veil.signals import Signal, SignalType
 from veil.signals import get as get_signal
+from veil.signals.batch import FileSignals
 from veil.verdict import Match
 
 platform = router("platform", tag="platform")
@@ -43,8 +49,8 @@ def allowed_threshold(services: Services, principal: Principal, st: SignalType,
     return t
 
 
-def _match(services: Services, body: MatchRequest,
-           thresholds: dict[str, int]) -> dict[str, object]:
+def _match(services: Services, body: MatchRequest, thresholds: dict[str, int],
+           caller: str) -> dict[str, object]:
     matcher = services.live.matcher
     queries = []
     for i, s in enumerate(body.signals):
@@ -66,13 +72,32 @@ def _match(services: Services, body: MatchRequest,
     results = []
     listed = services.settings.api.max_matches_listed
     found_all: list[Match] = []
-    for i, ((signal, _), found) in enumerate(zip(queries, answers, strict=True)):
+    groups: dict[str, list[int]] = {}
+    for i, ((signal, value), found) in enumerate(zip(queries, answers, strict=True)):
         found_all += found
         # decided on all, listing cut
-        verdict = matcher.decide(found).as_json(listed, with_reasons=False)
-        results.append({"index": i, "signal": signal, **verdict})
+        verdict = matcher.decide(found)
+        results.append({"index": i, "signal": signal,
+                        **verdict.as_json(listed, with_reasons=False)})
+        label = body.signals[i].upload
+        if label is None:
+            services.watch({signal: value}, verdict, caller)  # each hash an upload
+        else:
+            groups.setdefault(label, []).append(i)
     services.matched(found_all)
-    return {"results": results}
+    reply: dict[str, object] = {"results": results}
+    if groups:
+        uploads = []
+        for label, positions in groups.items():
+            file = FileSignals(label, tuple(
+                Signal(queries[i][0], queries[i][1], body.signals[i].quality)
+                for i in positions))
+            verdict = matcher.verdict(file, thresholds)
+            services.watch({s.type: s.value for s in file.signals}, verdict, caller)
+            uploads.append({"upload": label, "signals": positions,
+                            **verdict.as_json(listed)})
+        reply["uploads"] = uploads
+    return reply
 
 
 @platform.post("/v1/match", response_model=MatchResponse,
@@ -90,7 +115,8 @@ async def match(body: MatchRequest, services: ServicesDep,
         except SignalError as exc:
             raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
         thresholds[st.name] = allowed_threshold(services, principal, st, t)
-    return JSONResponse(await services.in_worker(_match, services, body, thresholds))
+    return JSONResponse(await services.in_worker(_match, services, body, thresholds,
+                                                 principal.actor))
 
 
 _SCAN_BODY = {
@@ -103,6 +129,16 @@ _SCAN_BODY = {
             "properties": {"file": {"type": "string", "format": "binary"}}}},
     },
 }
+
+
+def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[str, int],
+          caller: str) -> ScanResult:
+    result = scan_bytes(data, services.live.matcher, dihedral=dihedral,
+                        thresholds=thresholds, label="upload")
+    if result.verdict is not None:
+        services.watch({s.type: s.value for s in result.file.signals}, result.verdict,
+                       caller)
+    return result
 
 
 @platform.post("/v1/scan", response_model=ScanResponse,
@@ -122,8 +158,8 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
         # on the scan threads, not the matching ones: a scan waiting for a large
         # decode's turn (veil.media.budget) must not hold up /v1/match
         result = await services.in_worker(
-            partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
-                    label="upload"), limiter=services.scan_slots)
+            partial(_scan, services, data, dihedral=dihedral, thresholds=overrides,
+                    caller=principal.actor), limiter=services.scan_slots)
     finally:
         del data  # the upload is dropped here; only its signals go on
     file, verdict = result.file, result.verdict

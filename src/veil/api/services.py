@@ -9,10 +9,11 @@ the key cache. No route has to remember either.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, TypeVar
 
 import anyio
@@ -24,15 +25,32 @@ from veil.api.idempotency import IdempotencyCache
 from veil.api.metrics import Metrics
 from veil.api.ratelimit import RateLimiter
 from veil.config import Settings
+from veil.errors import VeilError
 from veil.matching import LiveMatcher, load_matcher
+from veil.matching.flood import FloodWatch, Trip
 from veil.matching.live import Loader
 from veil.signals import check_settings
 from veil.store import open_store
 from veil.store.interface import BankStore
+from veil.store.records import QuarantineRecord
 from veil.store.transactions import Topic
-from veil.verdict import Match
+from veil.verdict import NO_QUARANTINES, Match, Quarantines, Verdict
 
 T = TypeVar("T")
+log = logging.getLogger("veil.api")
+
+#: Who the audit log names for what flood protection does.
+FLOOD_ACTOR = "veil:flood-protection"
+
+
+def emit_quarantine_event(record: QuarantineRecord) -> None:
+    """The one place a new quarantine is announced to admins. Today: a warning log line
+    (the audit log and ``veil_quarantines_total`` have it already); the webhooks of
+    ``veil.actions`` send their ``quarantine.created`` event from here."""
+    log.warning("flood protection quarantined %s; its matches go to review until an "
+                "admin decides", record.target, extra={
+                    "quarantine_id": record.id, "kind": record.kind, "bank": record.bank,
+                    "entry_id": record.entry_id})
 
 
 class Services:
@@ -49,7 +67,9 @@ class Services:
         self.idempotency = IdempotencyCache(api.idempotency_ttl_s, api.idempotency_max_keys,
                                             api.idempotency_max_bytes,
                                             api.idempotency_max_anonymous)
-        self.metrics = Metrics(self.live.sizes, lambda: self.live.ready, self.live.sync_age)
+        self.metrics = Metrics(self.live.sizes, lambda: self.live.ready, self.live.sync_age,
+                               self._quarantines)
+        self.flood = FloodWatch(settings.flood)
         cores = os.cpu_count() or 1
         #: Uploads decoded at once (each holds its decoded pixels).
         self.scan_slots = anyio.CapacityLimiter(api.scan_concurrency or cores)
@@ -97,6 +117,28 @@ class Services:
         self.live.stop_polling()
         self.counter.stop()
         self.store.close()
+
+    def _quarantines(self) -> Quarantines:
+        return self.live.matcher.quarantines if self.live.ready else NO_QUARANTINES
+
+    def watch(self, upload: Mapping[str, str], verdict: Verdict, caller: str) -> None:
+        """Flood protection's look at one decided upload (on the worker thread that
+        decided it): a bank or entry that trips is quarantined at once."""
+        trips = self.flood.observe(upload, (m for m, _ in verdict.counted()),
+                                   self._quarantines(), caller)
+        for trip in trips:
+            self.quarantine(trip)
+
+    def quarantine(self, trip: Trip) -> None:
+        try:
+            record, new = self.store.quarantine(trip.kind, trip.bank, trip.entry_id,
+                                                detail=trip.detail, actor=FLOOD_ACTOR)
+        except VeilError as exc:  # the bank went meanwhile, a database hiccup: next time
+            log.warning("quarantine not recorded: %s", exc)
+            return
+        if new:
+            self.metrics.quarantines.labels(record.kind, record.bank).inc()
+            emit_quarantine_event(record)
 
     def matched(self, matches: list[Match]) -> None:
         if matches:
