@@ -292,7 +292,7 @@ def enable_entry(body: Reason, services: ServicesDep, actor: ActorDep,
 
 def feedback_out(f: FeedbackRecord) -> FeedbackOut:
     return FeedbackOut(id=f.id, entry_id=f.entry_id, bank=f.bank, source=f.source,
-                       kind=f.kind, status=f.status,  # type: ignore[arg-type]
+                       kind=f.kind, status=f.status,
                        reason=f.reason, created_by=f.created_by, created_at=f.created_at,
                        updated_at=f.updated_at)
 
@@ -312,8 +312,8 @@ def list_feedback(services: ServicesDep,
 
 # -- flood quarantines ------------------------------------------------------------------------
 def quarantine_out(q: QuarantineRecord) -> QuarantineOut:
-    return QuarantineOut(id=q.id, kind=q.kind, bank=q.bank,  # type: ignore[arg-type]
-                         entry_id=q.entry_id, status=q.status,  # type: ignore[arg-type]
+    return QuarantineOut(id=q.id, kind=q.kind, bank=q.bank,
+                         entry_id=q.entry_id, status=q.status,
                          detail=q.detail, created_at=q.created_at, decided_by=q.decided_by,
                          decided_at=q.decided_at, decision_reason=q.decision_reason)
 

@@ -1,9 +1,9 @@
 """Prometheus metrics of one service instance, on its own registry (``/metrics``).
 
 Request latency by route template (never the raw path: paths can hold ids),
-matches by bank and signal, flood quarantines (active, and made), the live index's size per signal, how long ago the
-store's change feed was last read, and how late the event loop runs (a request
-that held it would show here).
+matches by bank and signal, flood quarantines (active, and made), the live index's
+size per signal, how long ago the store's change feed was last read, and how late
+the event loop runs (a request that held it would show here).
 """
 
 from __future__ import annotations

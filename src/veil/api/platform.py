@@ -150,7 +150,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                threshold: int | None = Query(None, ge=0, le=256,
                                              description="PDQ threshold in bits")) -> JSONResponse:
     settings = services.settings
-    matcher = services.live.matcher  # 503 while the index loads
+    services.live.matcher  # noqa: B018 (503 while the index loads)
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
     data = await read_upload(request, settings.media.max_bytes)

@@ -8,19 +8,19 @@ Catching up: every index records the store watermark it reflects. The store stam
 each entry a transaction changes with that transaction's generation, and
 generations commit in order (``veil.store.models.StoreState``). So: read the store's
 watermark G, take every entry stamped in (W, G] as it is now (active: added or
-replaced; disputed or withdrawn: removed), reload the bank policies if anything
-changed, and record G. The banks' policies and the active flood quarantines are
-reloaded whenever the watermark moved (a few rows: quarantining a bank or entry takes
-a generation like any bank change).
+replaced; disputed, disabled or withdrawn: removed), reload the bank policies and
+the active flood quarantines if anything changed (a few rows: quarantining takes a
+generation like any bank change), and record G. It is idempotent: a change seen
+twice (the service's own, then through the poller) does no harm. A withdrawal seen
+in the feed also deletes the signal's index snapshot: the store that erased the hash
+deleted the snapshot of its own ``$VEIL_HOME``, not of this process's when that is
+elsewhere.
 
 Thresholds: a search runs at the query's threshold (the caller's, else the
 configured one), widened to the widest bank threshold of that signal type (each
 clamped to the service's cap, ``Settings.threshold_cap``), and each hit counts only
 within its own bank's threshold (or the query's, for banks that set none). A caller
-who tightens the threshold tightens every bank's too. It is idempotent: a change seen twice (the service's own,
-then through the poller) does no harm. A withdrawal seen in the feed also deletes the
-signal's index snapshot: the store that erased the hash deleted the snapshot of its
-own ``$VEIL_HOME``, not of this process's when that is elsewhere.
+who tightens the threshold tightens every bank's too.
 """
 
 from __future__ import annotations
