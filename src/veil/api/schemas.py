@@ -214,7 +214,7 @@ class EntryOut(BaseModel):
     signal: str
     value: str | None
     quality: int | None
-    status: Literal["active", "withdrawn", "disputed"]
+    status: Literal["active", "withdrawn", "disputed", "disabled"]
     source: str | None
     note: str | None
     case_ref: str | None

@@ -122,7 +122,7 @@ class FloodWatch:
         else:
             self._entries.move_to_end(m.entry_id)
             old = 0
-            while old < len(seen) and seq - seen[old][0] > lim.entry_window:
+            while old < len(seen) and seq - seen[old][0] >= lim.entry_window:
                 old += 1
             if old:
                 del seen[:old]
