@@ -165,7 +165,7 @@ def test_the_status_check_takes_disabled_and_the_database_is_sound(store: Store)
     e = store.add_entry("imp", "pdq", pdq(3), actor="t")
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE entries SET status = 'disabled' WHERE id = :i"), {"i": e.id})
-        with pytest.raises(Exception, match="(?i)check"):
+        with pytest.raises(Exception, match=r"(?i)check"):
             conn.execute(text("UPDATE entries SET status = 'lost' WHERE id = :i"),
                          {"i": e.id})
     if store.engine.dialect.name == "sqlite":
