@@ -155,7 +155,7 @@ def test_one_verdict_from_scan_match_and_the_command_line(
 
 
 def test_a_replayed_stream_quarantines_the_flooding_entry_only(
-        monkeypatch: pytest.MonkeyPatch, photo: bytes) -> None:
+        api_env: None, monkeypatch: pytest.MonkeyPatch, photo: bytes) -> None:
     for k, v in {"WINDOW": "100", "ENTRY_MAX_UPLOADS": "12", "ENTRY_WINDOW": "400",
                  "BANK_MIN_MATCHES": "1000"}.items():
         monkeypatch.setenv(f"VEIL_FLOOD_{k}", v)
