@@ -50,9 +50,9 @@ def test_create_and_list(veil: Veil) -> None:
     assert veil("bank", "create", "allow", "-c", "allowlist").exit_code == 0
     assert veil("bank", "create", "imp", "-c", "imported", "--action", "block").exit_code == 0
     table = flat(veil("bank", "list").stdout)
-    for row in ("allow │ allowlist │ allow (default) │ 0 │ 0 │ 0",
-                "imp │ imported │ block │ 0 │ 0 │ 0",
-                "victims │ victim_submitted │ block (default) │ 0 │ 0 │ 0"):
+    for row in ("allow │ allowlist │ allow (default) │ - │ 0 │ 0 │ 0 │ 0",
+                "imp │ imported │ block │ - │ 0 │ 0 │ 0 │ 0",
+                "victims │ victim_submitted │ block (default) │ - │ 0 │ 0 │ 0 │ 0"):
         assert row in table
     listed = [json.loads(line) for line in veil("bank", "list", "--json").stdout.splitlines()]
     assert [(b["name"], b["action"], b["policy"]) for b in listed] == [
