@@ -213,6 +213,7 @@ def test_a_replayed_stream_quarantines_the_flooding_entry_only(
         audit = client.get("/v1/admin/audit?action=quarantine.create", headers=a).json()
         assert [(e["actor"], e["entry_id"]) for e in audit["events"]] == [
             (FLOOD_ACTOR, q["entry_id"])]
+        assert audit["events"][0]["detail"]["trip"]["distinct_uploads"] == 12
         assert match(client, auth, generic)["decision"] == "review"
     # a restart keeps it: the flag is in the database
     with running() as (client, services):

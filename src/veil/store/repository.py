@@ -564,7 +564,7 @@ class Store(ApiKeys, Cases):
             s.add(row)
             s.flush()
             self._audit(s, actor, "quarantine.create", bank=bank, entry_id=entry_id,
-                        quarantine_id=row.id, kind=kind, **detail)
+                        quarantine_id=row.id, kind=kind, trip=dict(detail))
             record = _quarantine_record(row)
         log.warning("quarantined", extra={"kind": kind, "bank": bank, "entry_id": entry_id})
         return record, True
