@@ -81,6 +81,10 @@ def test_an_allowlist_suppresses_and_the_reasons_say_so(client: TestClient,
     up = r.json()["uploads"][0]
     assert up["decision"] == "allow" and r.json()["results"][0]["decision"] == "allow"
     assert any("not counted: allowlist entry" in why for why in up["reasons"])
+    # a suppressed match is not counted as a match (metrics, victims' case pages)
+    metrics = client.get("/metrics").text
+    assert 'veil_matches_total{bank="imp",signal="pdq"} 1.0' in metrics  # before the allowlist
+    assert 'veil_matches_total{bank="fp",signal="pdq"} 1.0' in metrics
 
 
 def test_disable_and_enable_an_entry_with_a_note_for_its_source(

@@ -74,9 +74,11 @@ def _match(services: Services, body: MatchRequest, thresholds: dict[str, int],
     found_all: list[Match] = []
     groups: dict[str, list[int]] = {}
     for i, ((signal, value), found) in enumerate(zip(queries, answers, strict=True)):
-        found_all += found
         # decided on all, listing cut
         verdict = matcher.decide(found)
+        # counted where they counted: not a disabled bank's, not what an allowlist
+        # suppressed (a victim's case must not show a known false match as a match)
+        found_all += (m for m, _ in verdict.counted())
         results.append({"index": i, "signal": signal,
                         **verdict.as_json(listed, with_reasons=False)})
         label = body.signals[i].upload
@@ -164,7 +166,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
         del data  # the upload is dropped here; only its signals go on
     file, verdict = result.file, result.verdict
     assert verdict is not None  # scan_bytes raises for undecodable media
-    services.matched(list(verdict.matches))
+    services.matched([m for m, _ in verdict.counted()])
     services.metrics.scans.labels(verdict.decision).inc()
     width, height = file.size or (None, None)
     return JSONResponse({
