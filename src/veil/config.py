@@ -178,6 +178,39 @@ class ApiLimits(BaseSettings):
         "request that made them returns. 0 turns polling off."))
 
 
+class FloodSettings(BaseSettings):
+    """Flood protection: when a bank or entry suddenly matches far too much, its matches
+    go to review until an admin decides (``VEIL_FLOOD_<NAME>``; docs/policies.md)."""
+
+    model_config = _settings_config("VEIL_FLOOD_")
+
+    enabled: bool = Field(True, description=(
+        "Watch the service's scans and matches for banks and entries that flood."))
+    window: int = Field(1000, ge=10, description=(
+        "Uploads per window in which each bank's share of matched uploads is counted."))
+    bank_factor: float = Field(5.0, gt=1, description=(
+        "A bank is quarantined when its share of a window's uploads exceeds this many "
+        "times its baseline (the weighted mean of its past windows' shares)…"))
+    bank_min_share: float = Field(0.02, gt=0, le=1, description=(
+        "…and this share of the window (what a bank with no baseline yet, e.g. a new "
+        "import, may reach)…"))
+    bank_min_matches: int = Field(20, ge=1, description=(
+        "…and at least this many matched uploads (a few matches are never a flood)."))
+    baseline_weight: float = Field(0.2, gt=0, le=1, description=(
+        "Weight of the latest window in a bank's baseline (exponentially weighted mean)."))
+    entry_max_uploads: int = Field(50, ge=2, description=(
+        "An entry is quarantined when it matches this many distinct pictures within "
+        "entry_window uploads."))
+    entry_window: int = Field(10_000, ge=10, description=(
+        "Uploads over which an entry's distinct pictures are counted."))
+    distinct_bits: int = Field(20, ge=0, description=(
+        "Two uploads whose hashes are at most this many bits apart are one picture "
+        "(copies, re-encodes): repeating or lightly editing one image never floods."))
+    max_tracked_entries: int = Field(10_000, ge=1, description=(
+        "Entries whose recent matches are remembered (least recently matched forgotten "
+        "first): bounds memory whatever the banks' size."))
+
+
 class BotSettings(BaseSettings):
     """The Telegram moderation bot, ``veil bot`` (``VEIL_BOT_<NAME>``)."""
 
@@ -290,6 +323,8 @@ class Settings(BaseSettings):
         "The Telegram bot (VEIL_BOT_…)."))
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings, description=(
         "Webhook deliveries (VEIL_WEBHOOK_…)."))
+    flood: FloodSettings = Field(default_factory=FloodSettings, description=(
+        "Flood protection (VEIL_FLOOD_…)."))
     thresholds: dict[str, int] = Field(default_factory=dict, description=(
         "Match thresholds in bits by signal type, overriding each type's published default "
         "(PDQ 31, pHash and dHash 10, digests 0)."))

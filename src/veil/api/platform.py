@@ -8,6 +8,11 @@ A ``block`` or ``review`` verdict is also an event (``scan.verdict``,
 it is in the outbox before the answer leaves, so it is delivered at least once
 (docs/webhooks.md). Every answer names its request (``Veil-Request-Id``), which the
 event repeats.
+
+Signals sent to ``/v1/match`` with an ``upload`` label are decided together, per
+upload, through the same ``BankMatcher.verdict`` a scan uses: the same signals give
+the same verdict from either route and from ``veil scan``. Every decided upload is
+shown to flood protection (``Services.watch``).
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from veil.api.services import Services, ServicesDep
 from veil.api.upload import RAW_TYPES, read_upload
 from veil.errors import SignalError
 from veil.matching import scan_bytes
-from veil.signals import SignalType
+from veil.matching.scanning import ScanResult
+from veil.signals import Signal, SignalType
 from veil.signals import get as get_signal
+from veil.signals.batch import FileSignals
 from veil.store.cases import uuid7
 from veil.verdict import Match
 
@@ -85,8 +92,8 @@ async def emit(services: Services, principal: Principal, event: str, subject: st
         services.metrics.webhook_events.labels(event).inc(n)
 
 
-def _match(services: Services, body: MatchRequest,
-           thresholds: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+def _match(services: Services, body: MatchRequest, thresholds: dict[str, int],
+           caller: str) -> dict[str, list[dict[str, Any]]]:
     matcher = services.live.matcher
     queries = []
     for i, s in enumerate(body.signals):
@@ -108,13 +115,34 @@ def _match(services: Services, body: MatchRequest,
     results = []
     listed = services.settings.api.max_matches_listed
     found_all: list[Match] = []
-    for i, ((signal, _), found) in enumerate(zip(queries, answers, strict=True)):
-        found_all += found
+    groups: dict[str, list[int]] = {}
+    for i, ((signal, value), found) in enumerate(zip(queries, answers, strict=True)):
         # decided on all, listing cut
-        verdict = matcher.decide(found).as_json(listed, with_reasons=False)
-        results.append({"index": i, "signal": signal, **verdict})
+        verdict = matcher.decide(found)
+        # counted where they counted: not a disabled bank's, not what an allowlist
+        # suppressed (a victim's case must not show a known false match as a match)
+        found_all += (m for m, _ in verdict.counted())
+        results.append({"index": i, "signal": signal,
+                        **verdict.as_json(listed, with_reasons=False)})
+        label = body.signals[i].upload
+        if label is None:
+            services.watch({signal: value}, verdict, caller)  # each hash an upload
+        else:
+            groups.setdefault(label, []).append(i)
     services.matched(found_all)
-    return {"results": results}
+    reply: dict[str, list[dict[str, Any]]] = {"results": results}
+    if groups:
+        uploads = []
+        for label, positions in groups.items():
+            file = FileSignals(label, tuple(
+                Signal(queries[i][0], queries[i][1], body.signals[i].quality)
+                for i in positions))
+            verdict = matcher.verdict(file, thresholds)
+            services.watch({s.type: s.value for s in file.signals}, verdict, caller)
+            uploads.append({"upload": label, "signals": positions,
+                            **verdict.as_json(listed)})
+        reply["uploads"] = uploads
+    return reply
 
 
 @platform.post("/v1/match", response_model=MatchResponse,
@@ -132,7 +160,7 @@ async def match(body: MatchRequest, services: ServicesDep,
         except SignalError as exc:
             raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
         thresholds[st.name] = allowed_threshold(services, principal, st, t)
-    reply = await services.in_worker(_match, services, body, thresholds)
+    reply = await services.in_worker(_match, services, body, thresholds, principal.actor)
     request_id = uuid7()
     eventful = [r for r in reply["results"] if r["decision"] in EVENTFUL]
     if eventful and principal.key is not None:
@@ -155,6 +183,16 @@ _SCAN_BODY = {
 }
 
 
+def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[str, int],
+          caller: str) -> ScanResult:
+    result = scan_bytes(data, services.live.matcher, dihedral=dihedral,
+                        thresholds=thresholds, label="upload")
+    if result.verdict is not None:
+        services.watch({s.type: s.value for s in result.file.signals}, result.verdict,
+                       caller)
+    return result
+
+
 @platform.post("/v1/scan", response_model=ScanResponse,
                openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
                summary="Hash an uploaded image (then drop it) and match it against the banks")
@@ -167,7 +205,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                                            pattern=r"^[^\x00-\x1f\x7f]+$",
                                            description=_SUBJECT_DOC)) -> JSONResponse:
     settings = services.settings
-    matcher = services.live.matcher  # 503 while the index loads
+    services.live.matcher  # noqa: B018 (503 while the index loads)
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
     data = await read_upload(request, settings.media.max_bytes)
@@ -175,13 +213,13 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
         # on the scan threads, not the matching ones: a scan waiting for a large
         # decode's turn (veil.media.budget) must not hold up /v1/match
         result = await services.in_worker(
-            partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
-                    label="upload"), limiter=services.scan_slots)
+            partial(_scan, services, data, dihedral=dihedral, thresholds=overrides,
+                    caller=principal.actor), limiter=services.scan_slots)
     finally:
         del data  # the upload is dropped here; only its signals go on
     file, verdict = result.file, result.verdict
     assert verdict is not None  # scan_bytes raises for undecodable media
-    services.matched(list(verdict.matches))
+    services.matched([m for m, _ in verdict.counted()])
     services.metrics.scans.labels(verdict.decision).inc()
     width, height = file.size or (None, None)
     decided = verdict.as_json(settings.api.max_matches_listed)

@@ -17,6 +17,7 @@ import typer
 
 from veil import __version__
 from veil.cli import (
+    audit,
     bank,
     bot,
     config,
@@ -26,6 +27,7 @@ from veil.cli import (
     inspect,
     keys,
     matching,
+    quarantine,
     scan,
     serve,
     text,
@@ -77,8 +79,10 @@ app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("config")(config.config_command)
 app.command("bot")(bot.bot_command)
+app.command("audit")(audit.audit_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
+app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")
 app.add_typer(webhook.app, name="webhook")
