@@ -17,6 +17,7 @@ import typer
 
 from veil import __version__
 from veil.cli import (
+    backfill,
     bank,
     bot,
     config,
@@ -76,6 +77,7 @@ app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("config")(config.config_command)
 app.command("bot")(bot.bot_command)
+app.command("backfill")(backfill.backfill_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(evaluate.app, name="eval")
