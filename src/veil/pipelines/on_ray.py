@@ -55,13 +55,14 @@ def scan_on_ray(filesystem: Any, paths: Sequence[str], settings: Settings, *, wo
         ctx.verbose_stats_logs = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         block = batch * BATCHES_PER_BLOCK
-        ds = ray.data.from_arrow([paths_table(paths[i:i + block])
-                                  for i in range(0, len(paths), block)])
+        blocks = [paths_table(paths[i:i + block]) for i in range(0, len(paths), block)]
+        ds = ray.data.from_arrow(blocks)
         ds = ds.map_batches(read_batch, batch_format="pyarrow", batch_size=batch,
                             fn_kwargs={"filesystem": filesystem,
                                        "max_bytes": settings.media.max_bytes},
                             num_cpus=0,
-                            compute=ray.data.TaskPoolStrategy(size=workers * READS_PER_ACTOR))
+                            compute=ray.data.TaskPoolStrategy(
+                                size=min(len(blocks), workers * READS_PER_ACTOR)))
         ds = ds.map_batches(Scanner, batch_format="pyarrow", batch_size=batch,
                             fn_constructor_args=(settings,),
                             fn_constructor_kwargs={"thresholds": thresholds,
