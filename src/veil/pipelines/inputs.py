@@ -48,9 +48,10 @@ def resolve(uri: str) -> tuple[pafs.FileSystem, str]:
     if "://" not in uri:
         return pafs.LocalFileSystem(), os.path.abspath(uri)
     try:
-        return pafs.FileSystem.from_uri(uri)
+        fs, path = pafs.FileSystem.from_uri(uri)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError … by scheme
         raise bad_source(f"{uri}: not a filesystem URI pyarrow can open ({exc})") from None
+    return fs, str(path)
 
 
 def list_inputs(source: str) -> Inputs:

@@ -56,7 +56,9 @@ def scan_on_ray(filesystem: Any, paths: Sequence[str], settings: Settings, *, wo
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         block = batch * BATCHES_PER_BLOCK
         blocks = [paths_table(paths[i:i + block]) for i in range(0, len(paths), block)]
-        ds = ray.data.from_arrow(blocks)
+        # Any: Ray's annotations take map_batches' functions narrower than it runs them
+        # (pyarrow tables in and out, keyword arguments bound by fn_kwargs)
+        ds: Any = ray.data.from_arrow(blocks)
         ds = ds.map_batches(read_batch, batch_format="pyarrow", batch_size=batch,
                             fn_kwargs={"filesystem": filesystem,
                                        "max_bytes": settings.media.max_bytes},
