@@ -148,3 +148,24 @@ def test_the_output_folder_lists_parts_in_order(tmp_path: Path) -> None:
     assert again.recover() == {"/x/0", "/x/1", "/x/2"}
     assert Path(again.write(pa.Table.from_pylist([], schema=schema()))).name == \
         "part-00003.parquet"
+
+
+def test_rows_say_what_veil_scan_says(uploads: Path, tmp_path: Path) -> None:
+    """The backfill runs the scan path of ``veil scan`` and ``POST /v1/scan``: the
+    same signals, decision, matches and errors for each file."""
+    out = tmp_path / "out"
+    backfill(str(uploads), "--out", str(out), "--engine", "local", "--workers", "1")
+    res = runner.invoke(app, ["scan", str(uploads), "--json", "--workers", "1"])
+    scanned = {Path(r["file"]).name: r for r in map(json.loads, res.stdout.splitlines())}
+    got = {Path(r["path"]).name: r for r in rows(out)}
+    assert set(scanned) == set(got)
+    for name, r in got.items():
+        s = scanned[name]
+        if r["error"]:
+            assert s["error"]["code"] == r["error"], name
+            continue
+        assert s["decision"] == r["decision"], name
+        assert s["signals"] == [{k: v for k, v in x.items() if v is not None}
+                                for x in r["signals"]], name
+        assert [m["entry_id"] for m in s["matches"]] == [m["entry_id"] for m in r["matches"]]
+        assert s["reasons"] == r["reasons"], name
