@@ -155,7 +155,9 @@ def _print_summary(doc: dict[str, object], out: str) -> None:
         f"[bold red]{d['block']} block[/], [yellow]{d['review']} review[/], "
         f"[green]{d['allow']} clean[/], {counted(sum(errors.values()), 'error')}"
         f"{f' ({why})' if why else ''}; this run scanned {run['scanned']:,} in "
-        f"{run['seconds']} s ({run['images_per_second']} images/s); "
+        f"{run['seconds']} s ({run['images_per_second']} images/s; "
+        f"{run['steady_images_per_second']} images/s after the first rows, "
+        f"{run['first_rows_seconds']} s in); "
         f"report: {escape(out.rstrip('/'))}/report.json", soft_wrap=True)
 
 

@@ -46,10 +46,25 @@ class RunStats:
     workers: int
     scanned: int
     seconds: float
+    #: Seconds until the first batch of rows came back: the start (Ray's processes,
+    #: each worker's matcher) plus one batch.
+    first_rows_s: float = 0.0
+    #: Rows in that first batch.
+    first_rows: int = 0
+    #: Seconds until the last rows came back (the rest is writing and shutting down).
+    last_rows_s: float = 0.0
 
     @property
     def per_second(self) -> float:
         return self.scanned / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def steady_per_second(self) -> float:
+        """Images per second once the first batch came back: what a long backfill
+        runs at, its start paid."""
+        span = self.last_rows_s - self.first_rows_s
+        rows = self.scanned - self.first_rows
+        return rows / span if rows > 0 and span > 0 else 0.0
 
 
 def plan(source: str, out: str) -> Plan:
@@ -88,7 +103,8 @@ def run(plan: Plan, engine: Engine, settings: Settings, *, workers: int, batch: 
     from veil.pipelines.rows import schema
 
     held: list[pa.Table] = []
-    count = scanned = 0
+    count = scanned = first_rows = 0
+    first_at = last_at = 0.0
     last_flush = started = time.perf_counter()
 
     def flush() -> None:
@@ -101,16 +117,21 @@ def run(plan: Plan, engine: Engine, settings: Settings, *, workers: int, batch: 
         for table in _engine_rows(plan, engine, settings, workers=workers, batch=batch,
                                   thresholds=thresholds or {}, dihedral=dihedral,
                                   ray_address=ray_address):
-            held.append(table.cast(schema()))
+            # Ray may hand back the schema with its nullability or metadata changed
+            held.append(table if table.schema.equals(schema()) else table.cast(schema()))
             count += table.num_rows
+            if not scanned:
+                first_at, first_rows = time.perf_counter() - started, table.num_rows
             scanned += table.num_rows
+            last_at = time.perf_counter() - started
             if count >= part_rows or time.perf_counter() - last_flush >= FLUSH_S:
                 flush()
             if on_rows is not None:
                 on_rows(table)
     finally:
         flush()  # rows already scanned are kept, however the run ends
-    return RunStats(engine, workers, scanned, time.perf_counter() - started)
+    return RunStats(engine, workers, scanned, time.perf_counter() - started, first_at,
+                    first_rows, last_at)
 
 
 def report(plan: Plan, stats: RunStats, *, banks: list[str]) -> dict[str, Any]:
@@ -122,6 +143,8 @@ def report(plan: Plan, stats: RunStats, *, banks: list[str]) -> dict[str, Any]:
            "last_run": {"engine": stats.engine, "workers": stats.workers,
                         "skipped_as_done": plan.done, "scanned": stats.scanned,
                         "seconds": round(stats.seconds, 3),
-                        "images_per_second": round(stats.per_second, 2)}}
+                        "images_per_second": round(stats.per_second, 2),
+                        "first_rows_seconds": round(stats.first_rows_s, 3),
+                        "steady_images_per_second": round(stats.steady_per_second, 2)}}
     plan.output.write_report(doc)
     return doc

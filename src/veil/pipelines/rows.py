@@ -12,6 +12,7 @@ its error: one bad file never stops a batch.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 FAILED = "backfill.failed"
 
 
+@functools.cache
 def schema() -> pa.Schema:
     """The output rows (``docs/backfill.md`` describes each column)."""
     import pyarrow as pa
