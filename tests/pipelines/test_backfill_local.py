@@ -117,6 +117,8 @@ def test_listings_and_tables_of_paths(uploads: Path, tmp_path: Path) -> None:
     assert plan(str(tmp_path / "t.parquet"), str(tmp_path / "o2")).pending == expected
     (tmp_path / "t.csv").write_text("path\n" + "\n".join(expected) + "\n")
     assert plan(f"file://{tmp_path / 't.csv'}", str(tmp_path / "o3")).pending == expected
+    one = uploads / "sub" / "p03.jpg"
+    assert plan(str(one), str(tmp_path / "o5")).pending == [str(one)]
 
     out = tmp_path / "o4"
     code, _ = backfill(str(listing), "--out", str(out), "--engine", "local", "--workers", "1")

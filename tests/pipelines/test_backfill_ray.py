@@ -77,6 +77,15 @@ def test_ray_and_local_give_the_same_rows(uploads: Path, tmp_path: Path,
     assert [Path(r["path"]).name for r in on_ray if r["decision"] == "block"] == ["p00.jpg"]
 
 
+def test_a_pool_larger_than_the_local_ray_is_refused(uploads: Path, tmp_path: Path,
+                                                     local_ray: str) -> None:
+    res = runner.invoke(app, ["backfill", str(uploads / "p01.jpg"), "--out",
+                              str(tmp_path / "o"), "--engine", "ray", "--workers", "3"])
+    assert res.exit_code == 2
+    assert "backfill.too_many_workers" in res.output and "2 CPUs" in res.output
+    assert not list((tmp_path / "o").glob("part-*"))
+
+
 def test_ray_leaves_no_process_behind(uploads: Path, tmp_path: Path) -> None:
     """Started by the command itself (no Ray running), Ray is shut down at the end."""
     temp = tempfile.mkdtemp(prefix="vray", dir="/tmp")

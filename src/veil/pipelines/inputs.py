@@ -6,6 +6,7 @@ A SOURCE is a path or a ``pyarrow`` filesystem URI (``s3://bucket/photos/``,
 * a folder: every file under it whose name says it is media (the suffixes
   ``veil scan`` walks for), recursively, in sorted order;
 * a ``.parquet`` or ``.csv`` table: its ``path`` column (or its only column);
+* a file whose name says it is media: that one file;
 * any other file: a listing, one path a line (blank lines and ``#`` comments skipped).
 
 A listed path is on the SOURCE's filesystem: absolute, a URI of that filesystem, or
@@ -72,6 +73,8 @@ def list_inputs(source: str) -> Inputs:
                        and posixpath.splitext(f.base_name)[1].lower() in MEDIA_SUFFIXES)
         return Inputs(fs, paths)
     suffix = posixpath.splitext(base)[1].lower()
+    if suffix in MEDIA_SUFFIXES:
+        return Inputs(fs, [base])
     listed = _table_column(fs, base, suffix) if suffix in (".parquet", ".csv") \
         else _listing(fs, base)
     folder = posixpath.dirname(base)

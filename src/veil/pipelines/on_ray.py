@@ -18,9 +18,11 @@ reads; the read tasks are capped at ``READS_PER_ACTOR`` per actor instead.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from veil.errors import BadInput
 from veil.pipelines.rows import Scanner, paths_table, read_batch
 
 if TYPE_CHECKING:
@@ -50,6 +52,12 @@ def scan_on_ray(filesystem: Any, paths: Sequence[str], settings: Settings, *, wo
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING)
     try:
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        if address is None and not os.environ.get("RAY_ADDRESS") and workers > cpus:
+            # a fixed pool larger than a local Ray's CPUs would wait for them forever (a
+            # cluster's autoscaler may add CPUs: joined by address, it is not checked)
+            raise BadInput(f"--workers {workers}: this Ray has {cpus} CPUs, one per actor",
+                           code="backfill.too_many_workers")
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the CLI shows its own, with throughput
         ctx.verbose_stats_logs = False
