@@ -5,8 +5,8 @@ holds one ``Scanner`` (its matcher loaded once, at start) and turns a batch of
 paths into rows (``read_batch``, then ``Scanner.scan_batch``). Batches are handed
 out a few per worker at a time, so memory stays bounded whatever the input count,
 and results come back in input order. Workers are spawned, not forked: the
-parent has pyarrow's thread pools running, which a forked child would inherit
-in an unusable state.
+parent has threads running (pyarrow's pools, the progress bar's refresh), and a
+forked child keeps a copy of any lock such a thread held, held forever.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
+from veil.errors import StoreError
 from veil.pipelines.rows import Scanner, paths_table, read_batch
 
 if TYPE_CHECKING:
@@ -54,6 +56,16 @@ def scan_local(filesystem: Any, paths: Sequence[str], settings: Settings, *, wor
         for chunk in batches:
             pending.append(pool.submit(_scan, chunk, filesystem, settings.media.max_bytes))
             if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                yield pending.popleft().result()
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
+
+
+def _result(future: Future[pa.Table]) -> pa.Table:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        # a worker died (a decoder crashed the process, or it was killed): the rows
+        # in hand are written by the caller; a rerun resumes after them
+        raise StoreError("a worker process died while scanning; rerun to resume",
+                         code="backfill.worker_failed") from exc

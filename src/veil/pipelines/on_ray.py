@@ -6,9 +6,10 @@ the pool (``Scanner``: one matcher per actor, loaded once when the actor starts)
 → rows back to the driver, which writes the parts. Only rows travel back; the
 bytes live in the object store between the two stages.
 
-Ray's own ``read_binary_files`` is not used: one unreadable or missing file
-fails its whole read (or, with ``ignore_missing_paths``, disappears without a
-row), and a backfill owes every input a row.
+Ray's own ``read_binary_files`` is not used: one missing file fails the whole
+dataset before it starts (or, with ``ignore_missing_paths``, disappears without a
+row) and one unreadable file fails its read task, while a backfill owes every
+input a row.
 
 Resources: each actor takes one CPU and the read tasks none (they wait on the
 disk or the network), so a pool with an actor per CPU still leaves room for the
@@ -22,7 +23,7 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from veil.errors import BadInput
+from veil.errors import BadInput, StoreError
 from veil.pipelines.rows import Scanner, paths_table, read_batch
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 READS_PER_ACTOR = 2
 #: Batches of paths per read task's block: one block is one read task.
 BATCHES_PER_BLOCK = 2
+#: Restarts of a dead actor, and retries of the batch it held, before the run fails:
+#: enough for a lost node; Ray Data's default (forever) would loop on a file that
+#: crashes the process that decodes it.
+RETRIES = 2
 
 
 def scan_on_ray(filesystem: Any, paths: Sequence[str], settings: Settings, *, workers: int,
@@ -52,7 +57,7 @@ def scan_on_ray(filesystem: Any, paths: Sequence[str], settings: Settings, *, wo
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING)
     try:
-        cpus = int(ray.cluster_resources().get("CPU", 0))
+        cpus = int(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
         if address is None and not os.environ.get("RAY_ADDRESS") and workers > cpus:
             # a fixed pool larger than a local Ray's CPUs would wait for them forever (a
             # cluster's autoscaler may add CPUs: joined by address, it is not checked)
@@ -77,8 +82,13 @@ def scan_on_ray(filesystem: Any, paths: Sequence[str], settings: Settings, *, wo
                             fn_constructor_args=(settings,),
                             fn_constructor_kwargs={"thresholds": thresholds,
                                                    "dihedral": dihedral},
-                            num_cpus=1, compute=ray.data.ActorPoolStrategy(size=workers))
-        yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
+                            num_cpus=1, compute=ray.data.ActorPoolStrategy(size=workers),
+                            max_restarts=RETRIES, max_task_retries=RETRIES)
+        try:
+            yield from ds.iter_batches(batch_size=None, batch_format="pyarrow")
+        except ray.exceptions.RayError as exc:
+            raise StoreError(f"a Ray worker failed: {str(exc)[:500]}",
+                             code="backfill.worker_failed") from exc
     finally:
         if started:
             ray.shutdown()
