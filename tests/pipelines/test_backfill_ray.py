@@ -86,10 +86,11 @@ def test_a_pool_larger_than_the_local_ray_is_refused(uploads: Path, tmp_path: Pa
     assert not list((tmp_path / "o").glob("part-*"))
 
 
-def test_ray_leaves_no_process_behind(uploads: Path, tmp_path: Path) -> None:
+def test_ray_leaves_no_process_behind(uploads: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Started by the command itself (no Ray running), Ray is shut down at the end."""
     temp = tempfile.mkdtemp(prefix="vray", dir="/tmp")
-    os.environ["RAY_TMPDIR"] = temp
+    monkeypatch.setenv("RAY_TMPDIR", temp)
     try:
         res = runner.invoke(app, ["backfill", str(uploads), "--out", str(tmp_path / "o"),
                                   "--engine", "ray", "--workers", "1"])
@@ -99,5 +100,4 @@ def test_ray_leaves_no_process_behind(uploads: Path, tmp_path: Path) -> None:
         assert any(Path(temp).iterdir()), "Ray did not use RAY_TMPDIR: the check sees nothing"
         assert _processes_under(temp) == []
     finally:
-        del os.environ["RAY_TMPDIR"]
         shutil.rmtree(temp, ignore_errors=True)
