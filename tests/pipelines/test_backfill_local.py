@@ -4,6 +4,9 @@ and restarts that neither repeat nor miss an input."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import signal
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +17,7 @@ from typer.testing import CliRunner
 
 from veil.cli import app
 from veil.config import load_settings
+from veil.errors import VeilError
 from veil.pipelines.backfill import plan, run
 from veil.pipelines.parts import Output
 
@@ -105,6 +109,31 @@ def test_a_run_stopped_midway_resumes_without_repeats_or_gaps(uploads: Path,
     assert (out / "part-00007.parquet.unreadable").exists()
     # the rows written before the stop are kept as they were, not redone
     assert [r for r in final if r["path"] in {k["path"] for k in kept}] == kept
+
+
+def test_a_killed_worker_stops_the_run_and_a_rerun_completes_it(uploads: Path,
+                                                               tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    settings = load_settings()
+
+    def kill_the_workers(table: pa.Table) -> None:
+        for child in multiprocessing.active_children():  # the pool's processes
+            if child.pid is not None:
+                os.kill(child.pid, signal.SIGKILL)  # what the OOM killer or a segfault does
+
+    first = plan(str(uploads), str(out))
+    with pytest.raises(VeilError) as stopped:
+        run(first, "local", settings, workers=1, batch=2, part_rows=100,
+            on_rows=kill_the_workers)
+    assert stopped.value.code == "backfill.worker_failed"
+    kept = rows(out)
+    assert 2 <= len(kept) < PHOTOS + len(BAD)  # at least the batch before the kill
+
+    again = plan(str(uploads), str(out))
+    assert again.done == len(kept)
+    run(again, "local", settings, workers=2, batch=4, part_rows=100)
+    paths = [r["path"] for r in rows(out)]
+    assert len(paths) == len(set(paths)) == PHOTOS + len(BAD)
 
 
 def test_listings_and_tables_of_paths(uploads: Path, tmp_path: Path) -> None:

@@ -53,19 +53,16 @@ def scan_local(filesystem: Any, paths: Sequence[str], settings: Settings, *, wor
                              mp_context=multiprocessing.get_context("spawn"),
                              initializer=_start,
                              initargs=(settings, workers, thresholds, dihedral)) as pool:
-        for chunk in batches:
-            pending.append(pool.submit(_scan, chunk, filesystem, settings.media.max_bytes))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                yield _result(pending.popleft())
-        while pending:
-            yield _result(pending.popleft())
-
-
-def _result(future: Future[pa.Table]) -> pa.Table:
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        # a worker died (a decoder crashed the process, or it was killed): the rows
-        # in hand are written by the caller; a rerun resumes after them
-        raise StoreError("a worker process died while scanning; rerun to resume",
-                         code="backfill.worker_failed") from exc
+        try:
+            for chunk in batches:
+                pending.append(pool.submit(_scan, chunk, filesystem,
+                                           settings.media.max_bytes))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool as exc:
+            # a worker died (a decoder crashed the process, or it was killed): the
+            # rows in hand are written by the caller; a rerun resumes after them
+            raise StoreError("a worker process died while scanning; rerun to resume",
+                             code="backfill.worker_failed") from exc
