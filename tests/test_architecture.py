@@ -28,8 +28,9 @@ LAYERS: list[set[str]] = [
     {"veil.api", "veil.cli", "veil.bot", "veil.pipelines"},
 ]
 #: The imports across the top layer: ``veil serve`` starts the service, ``veil bot``
-#: the bot.
-ALLOWED_ACROSS = {("veil.cli", "veil.api"), ("veil.cli", "veil.bot")}
+#: the bot, ``veil backfill`` the pipeline.
+ALLOWED_ACROSS = {("veil.cli", "veil.api"), ("veil.cli", "veil.bot"),
+                  ("veil.cli", "veil.pipelines")}
 
 
 def modules() -> dict[str, Path]:

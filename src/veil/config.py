@@ -365,6 +365,12 @@ class Settings(BaseSettings):
         "with store.busy."))
     scan_workers: int = Field(0, ge=0, description=(
         "Hashing processes for veil scan and veil hash (0: one per core)."))
+    backfill_batch: int = Field(16, ge=1, description=(
+        "Files veil backfill hands a worker at a time (Ray: per read task and per actor "
+        "call); larger batches cost less overhead and hold more bytes in memory."))
+    backfill_part_rows: int = Field(10_000, ge=1, description=(
+        "Rows per Parquet part veil backfill writes; a restart redoes at most one "
+        "part's worth (or 30 seconds') of work."))
     match_batch: int = Field(4096, ge=1, description=(
         "Hash queries veil match reads, parses and searches per step (memory stays flat "
         "whatever the input size)."))

@@ -18,6 +18,7 @@ import typer
 from veil import __version__
 from veil.cli import (
     audit,
+    backfill,
     bank,
     bot,
     config,
@@ -80,6 +81,7 @@ app.command("serve")(serve.serve_command)
 app.command("config")(config.config_command)
 app.command("bot")(bot.bot_command)
 app.command("audit")(audit.audit_command)
+app.command("backfill")(backfill.backfill_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")
