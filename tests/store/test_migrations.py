@@ -28,7 +28,9 @@ TABLES = {"banks", "entries", "audit_events", "store_state", "alembic_version",
           # 0002: the service (veil serve)
           "api_keys", "cases", "case_signals", "entry_matches",
           # 0004: who holds each entry
-          "entry_holders"}
+          "entry_holders",
+          # 0005_review: uploads under review and their sealed media
+          "review_items", "review_media"}
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -41,7 +43,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "versions" / "0002_service.py").is_file()
     assert (MIGRATIONS / "versions" / "0003_change_feed.py").is_file()
     assert (MIGRATIONS / "versions" / "0004_entry_holders.py").is_file()
-    assert head_revision() == "0004" == HEAD  # the constant opening a store checks
+    assert (MIGRATIONS / "versions" / "0005_review.py").is_file()
+    assert head_revision() == "0005_review" == HEAD  # the constant opening a store checks
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:

@@ -1,24 +1,31 @@
-"""Platform: check hashes (``/v1/match``) or media (``/v1/scan``) against the banks.
+"""Platform: check hashes (``/v1/match``) or media (``/v1/scan``) against the banks,
+and forward users' reports (``/v1/reports``).
 
 An uploaded file is read into memory, hashed, and dropped: it is never written to
-disk, the database or the logs. The response carries its signals and verdict.
+disk or the logs. The response carries its signals and verdict. The one exception is
+a review item (``veil.review``): a scan whose verdict is ``review``, a scan asked to
+be reviewed (``?review=1``) and a report keep the upload for a reviewer, sealed
+(AES-256-GCM) in the database until its retention deadline; never in clear.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from fastapi import Query, Request
+from fastapi import Query, Request, status
 from fastapi.responses import JSONResponse
 
 from veil.api.auth import Principal, PrincipalDep
 from veil.api.errors import ApiError
 from veil.api.routing import declare, router
-from veil.api.schemas import MatchRequest, MatchResponse, ScanResponse
+from veil.api.schemas import MatchRequest, MatchResponse, ReportResponse, ScanResponse
 from veil.api.services import Services, ServicesDep
-from veil.api.upload import RAW_TYPES, read_upload
-from veil.errors import SignalError
+from veil.api.upload import RAW_TYPES, read_upload_with_fields
+from veil.errors import SignalError, VeilError
 from veil.matching import scan_bytes
+from veil.matching.scanning import ScanResult
+from veil.review.items import Source, create_item, describe
+from veil.store.reviews import ReviewItemRecord
 from veil.signals import SignalType
 from veil.signals import get as get_signal
 from veil.verdict import Match
@@ -104,34 +111,126 @@ _SCAN_BODY = {
     },
 }
 
+_REPORT_BODY = {
+    "required": True,
+    "content": {
+        **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "reason": {"type": "string", "maxLength": 200},
+                           "notes": {"type": "string", "maxLength": 2000}}}},
+    },
+}
 
-@platform.post("/v1/scan", response_model=ScanResponse,
-               openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
-               summary="Hash an uploaded image (then drop it) and match it against the banks")
-async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
-               dihedral: bool = Query(False, description="Also match rotated and mirrored "
-                                      "copies (PDQ)"),
-               threshold: int | None = Query(None, ge=0, le=256,
-                                             description="PDQ threshold in bits")) -> JSONResponse:
+
+async def _scanned(request: Request, services: Services, principal: Principal,
+                   dihedral: bool, threshold: int | None, fields: tuple[str, ...] = ()
+                   ) -> tuple[bytes, ScanResult, dict[str, str]]:
+    """Read the upload (and ``fields`` of a multipart body), hash and decide it."""
     settings = services.settings
     matcher = services.live.matcher  # 503 while the index loads
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
-    data = await read_upload(request, settings.media.max_bytes)
-    try:
-        # on the scan threads, not the matching ones: a scan waiting for a large
-        # decode's turn (veil.media.budget) must not hold up /v1/match
-        result = await services.in_worker(
-            partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
-                    label="upload"), limiter=services.scan_slots)
-    finally:
-        del data  # the upload is dropped here; only its signals go on
+    data, found = await read_upload_with_fields(request, settings.media.max_bytes, fields)
+    # on the scan threads, not the matching ones: a scan waiting for a large
+    # decode's turn (veil.media.budget) must not hold up /v1/match
+    result = await services.in_worker(
+        partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
+                label="upload"), limiter=services.scan_slots)
+    assert result.verdict is not None  # scan_bytes raises for undecodable media
+    services.matched(list(result.verdict.matches))
+    services.metrics.scans.labels(result.verdict.decision).inc()
+    return data, result, found
+
+
+def _scan_reply(services: Services, result: ScanResult) -> dict[str, object]:
     file, verdict = result.file, result.verdict
-    assert verdict is not None  # scan_bytes raises for undecodable media
-    services.matched(list(verdict.matches))
-    services.metrics.scans.labels(verdict.decision).inc()
+    assert verdict is not None
     width, height = file.size or (None, None)
-    return JSONResponse({
-        "format": file.format, "width": width, "height": height,
-        "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
-        **verdict.as_json(settings.api.max_matches_listed)})
+    return {"format": file.format, "width": width, "height": height,
+            "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
+            **verdict.as_json(services.settings.api.max_matches_listed)}
+
+
+async def _keep_for_review(services: Services, principal: Principal, source: Source,
+                           data: bytes, result: ScanResult, reason: str | None = None,
+                           notes: str | None = None) -> ReviewItemRecord:
+    """A review item for this upload: its bytes sealed and stored (on a worker
+    thread: sealing 50 MB takes a few tens of milliseconds)."""
+    assert result.verdict is not None
+    verdict = result.verdict.as_json(services.settings.api.max_matches_listed)
+    return await services.in_worker(partial(
+        create_item, services.store, services.sealer, services.settings, source=source,
+        platform=principal.actor, data=data, fmt=result.file.format, verdict=verdict,
+        signals=[s.as_dict() for s in result.file.signals], report_reason=reason,
+        report_notes=notes))
+
+
+def _item_ref(item: ReviewItemRecord) -> dict[str, object]:
+    view = describe(item)
+    return {k: view[k] for k in ("id", "status", "source", "act_by", "time_left_s",
+                                 "retain_until")}
+
+
+@platform.post("/v1/scan", response_model=ScanResponse,
+               openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
+               summary="Hash an uploaded image (then drop it, unless it goes to review) and match "
+               "it against the banks")
+async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
+               dihedral: bool = Query(False, description="Also match rotated and mirrored "
+                                      "copies (PDQ)"),
+               threshold: int | None = Query(None, ge=0, le=256,
+                                             description="PDQ threshold in bits"),
+               review: bool = Query(False, description=(
+                   "Keep the upload for a person to review, whatever the verdict: it is "
+                   "sealed and stored until its retention deadline (docs/review.md); 507 "
+                   "review.queue_full when the queue is full")),
+               ) -> JSONResponse:
+    data, result, _ = await _scanned(request, services, principal, dihedral, threshold)
+    try:
+        reply = _scan_reply(services, result)
+        assert result.verdict is not None
+        asked = review
+        wanted = asked or (result.verdict.decision == "review"
+                           and services.settings.review.from_verdicts)
+        if wanted:
+            source: Source = "review_request" if asked else "scan"
+            try:
+                item = await _keep_for_review(services, principal, source, data, result)
+            except VeilError as exc:
+                if asked:  # the caller asked for it: say why there is none
+                    raise
+                # a review verdict is answered whatever the queue's state; the reply
+                # says why no item was made
+                reply["review_item_error"] = {"code": exc.code, "message": exc.message}
+            else:
+                reply["review_item"] = _item_ref(item)
+    finally:
+        del data  # the upload is dropped here; only its signals (and a sealed copy) go on
+    return JSONResponse(reply)
+
+
+@platform.post("/v1/reports", response_model=ReportResponse,
+               status_code=status.HTTP_201_CREATED,
+               openapi_extra=declare(body="media", requestBody=_REPORT_BODY),
+               summary="Forward a user's report of an upload: it becomes a review item")
+async def report(request: Request, services: ServicesDep, principal: PrincipalDep,
+                 reason: str | None = Query(None, max_length=200, description=(
+                     "Why the user reported it (with a raw body; a multipart body may "
+                     "send it as a field instead)")),
+                 notes: str | None = Query(None, max_length=2000, description=(
+                     "The user's own words, as the platform forwards them"))
+                 ) -> JSONResponse:
+    data, result, found = await _scanned(request, services, principal, False, None,
+                                         fields=("reason", "notes"))
+    try:
+        reason = (found.get("reason") or reason or "").strip()[:200] or None
+        notes = (found.get("notes") or notes or "").strip()[:2000] or None
+        item = await _keep_for_review(services, principal, "report", data, result,
+                                      reason, notes)
+    finally:
+        del data
+    return JSONResponse({"review_item": _item_ref(item), **_scan_reply(services, result)},
+                        status_code=201)

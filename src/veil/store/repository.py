@@ -43,6 +43,7 @@ from veil.store.records import (
     EntryRecord,
     ImportReport,
 )
+from veil.store.reviews import ReviewItems
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
 from veil.store.vocabulary import Action, Category, EntryStatus, choices
@@ -67,10 +68,11 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases):
+class Store(ApiKeys, Cases, ReviewItems):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
-    API keys (``keys``) and victims' cases (``cases``) are mixed in from their modules.
+    API keys (``keys``), victims' cases (``cases``) and review items (``reviews``) are
+    mixed in from their modules.
     """
 
     def __enter__(self) -> Store:
