@@ -25,9 +25,9 @@ from veil.errors import SignalError, VeilError
 from veil.matching import scan_bytes
 from veil.matching.scanning import ScanResult
 from veil.review.items import Source, create_item, describe
-from veil.store.reviews import ReviewItemRecord
 from veil.signals import SignalType
 from veil.signals import get as get_signal
+from veil.store.reviews import ReviewItemRecord
 from veil.verdict import Match
 
 platform = router("platform", tag="platform")

@@ -19,7 +19,8 @@ from veil.api.errors import ApiError
 from veil.api.routing import router
 from veil.api.schemas import Decision, EntryList, EntryOut
 from veil.api.services import ServicesDep
-from veil.review.decisions import Code, decide as decide_item
+from veil.review.decisions import Code
+from veil.review.decisions import decide as decide_item
 from veil.review.items import describe
 from veil.store.reviews import UNDECIDED
 

@@ -143,7 +143,7 @@ class ScanResponse(BaseModel):
 
 
 class ReportResponse(ScanResponse):
-    review_item: ReviewItemRef  # type: ignore[assignment]
+    review_item: ReviewItemRef
 
 
 # -- admin and review ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ Signals below their type's quality floor are not added (they would never match).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal, get_args
 
 from veil.config import Settings
@@ -46,10 +47,8 @@ def _ensure_bank(store: BankStore, name: str, category: str, actor: str) -> None
     try:
         bank = store.get_bank(name)
     except NotFound:
-        try:
+        with contextlib.suppress(Conflict):  # or made meanwhile by another decision
             store.create_bank(name, category, actor=actor)
-        except Conflict:  # made meanwhile by another decision
-            pass
         return
     if bank.category != category:
         raise VeilError(f"bank {name!r} is {bank.category}, not {category}: set another "
