@@ -102,12 +102,16 @@ async def page(request: Request, services: ServicesDep) -> Response:
 
 
 def _cross_site(request: Request) -> bool:
+    """Whether a log-in was posted from another site's page. Browsers say so in
+    ``Sec-Fetch-Site``; one that does not send it is judged by ``Origin`` (the pages'
+    ``no-referrer`` policy makes a browser send ``Origin: null`` even from this site,
+    so ``null`` proves nothing)."""
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return True
+    if site is not None:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin == "null"
+        return False
     return origin.rstrip("/") != f"{request.url.scheme}://{request.url.netloc}"
 
 
