@@ -6,6 +6,7 @@ makes the same picture come back ``block``."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -221,3 +222,28 @@ def test_unclear_goes_to_another_reviewer_and_a_revoked_key_ends_the_session(
     services.store.revoke_api_key(reviewer.id, actor="test")
     r = client.post("/review/api/next", headers=h)
     assert r.status_code == 401
+
+
+def test_the_service_purges_media_past_its_deadline(veil_home: Path, api_env: None,
+                                                    photo: bytes) -> None:
+    from datetime import timedelta
+
+    from veil.config import load_settings
+    from veil.review.items import create_item
+    from veil.review.sealing import load_sealer
+    from veil.store import open_store
+    from veil.store.coltypes import utcnow
+
+    settings = load_settings()
+    with open_store(settings) as store:
+        old = create_item(store, load_sealer(settings), settings, source="report",
+                          platform="key:1:p", data=photo, fmt="JPEG",
+                          verdict={"decision": "allow"}, signals=[],
+                          now=utcnow() - timedelta(days=8))
+    with running(settings) as (_, services):  # the purge runs as the service starts
+        for _ in range(100):
+            if services.store.review_item(old.id).status == "purged":
+                break
+            time.sleep(0.05)
+        assert services.store.review_item(old.id).status == "purged"
+        assert services.store.sealed_review_media(old.id, actor="t") is None

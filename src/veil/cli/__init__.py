@@ -26,6 +26,7 @@ from veil.cli import (
     inspect,
     keys,
     matching,
+    review,
     scan,
     serve,
     text,
@@ -78,5 +79,6 @@ app.command("config")(config.config_command)
 app.command("bot")(bot.bot_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
+app.add_typer(review.app, name="review")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")
