@@ -149,7 +149,19 @@ def test_reviewer_page_session_cookie_and_csrf(client: TestClient, keys: dict[st
     assert r.status_code == 403
     r = client.post("/review/api/next", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200 and r.json()["item"] is None
+    # log-out ends the session on the server, whatever the browser keeps
+    kept = dict(client.cookies)
+    assert client.post("/review/logout").status_code == 403  # no CSRF token
+    assert client.post("/review/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+    client.cookies.update(kept)
+    r = client.post("/review/api/next", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401
+    assert 'action="/review/login"' in client.get("/review").text
+    actions = {e.action for e in services.store.audit()}
+    assert "review.login" in actions
     # an API key is no substitute for a session
+    client.cookies.clear()
+    log_in(client, keys["review"])
     client.cookies.clear()
     r = client.post("/review/api/next", headers={**auth("review"), "X-CSRF-Token": csrf})
     assert r.status_code == 401 and r.json()["error"]["code"] == "review.session"
