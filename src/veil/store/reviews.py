@@ -223,9 +223,12 @@ class ReviewItems(StoreBase):
         """Delete the media of every item whose retention deadline has passed, then
         erase the database's other copies of it; returns the purged items' ids."""
         now = now or utcnow()
+        overdue = (ReviewItem.retain_until <= now, ReviewItem.status != "purged")
+        with self._reading() as s:  # most rounds find nothing: no write lock for them
+            if s.scalar(select(ReviewItem.id).where(*overdue).limit(1)) is None:
+                return []
         with self._writing(topic=None) as s:
-            due = list(s.scalars(select(ReviewItem).where(
-                ReviewItem.retain_until <= now, ReviewItem.status != "purged")))
+            due = list(s.scalars(select(ReviewItem).where(*overdue)))
             for row in due:
                 media = s.get(ReviewMedia, row.id)
                 if media is not None:
