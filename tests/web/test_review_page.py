@@ -58,7 +58,8 @@ def _queue(server: Any, photos: list[Path]) -> dict[str, str]:
 def _log_in(pages: Any, server: Any, ctx: Any) -> Any:
     page = pages.open_plain("/review", ctx)
     expect(page.locator("h1")).to_have_text("Log in to review")
-    page.fill("#key", server.review_key)  # type: ignore[attr-defined]
+    tab_to(page, "#key")  # the keyboard only, from the first key press
+    page.keyboard.type(server.review_key)
     page.keyboard.press("Enter")
     page.wait_for_selector("body[data-ready='true']", state="attached")
     return page
@@ -127,6 +128,7 @@ def test_review_flow_blurred_reveal_decide_break_by_keyboard(
 
     # 1. the unrelated photo, blurred and grey
     assert _shown_id(page) == ids["other"]
+    expect(page.locator("#deadline")).to_contain_text("Act within 47 h")
     style = _filter(page)
     assert "blur(" in style and "grayscale(1)" in style, style
     veiled = _frame_pixels(page)
