@@ -53,7 +53,7 @@ def test_scan_with_review_keeps_the_upload_for_review(client: TestClient, auth: 
     assert shown["reasons"] and shown["region"] is None and "signals" not in shown
     sealed = services.store.sealed_review_media(item["id"], actor="test")
     assert sealed is not None and photo[:64] not in sealed
-    assert services.sealer.open(item["id"], sealed) == photo
+    assert services.media_sealer.open(item["id"], sealed) == photo
 
 
 def test_a_review_verdict_makes_an_item(client: TestClient, auth: Auth, photo: bytes,

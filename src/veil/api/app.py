@@ -36,6 +36,7 @@ from veil.api.review_page import review_page
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
 from veil.api.text import text
+from veil.api.webhooks import webhooks
 from veil.config import Settings, load_settings
 
 access = logging.getLogger("veil.api.access")
@@ -48,7 +49,8 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
   check texts for ads of "undressing" services.
 * **review** (`review` key): decide disputed entries and review items (uploads kept,
   sealed, for a person to look at; the pictures only on the reviewer page, `/review`).
-* **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log.
+* **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
+  webhooks and their dead letters.
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
@@ -128,7 +130,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    routers = (ops, public, case, platform, text, review, review_page, admin, pages, docs)
+    routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
+               pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

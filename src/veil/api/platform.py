@@ -6,15 +6,35 @@ disk or the logs. The response carries its signals and verdict. The one exceptio
 a review item (``veil.review``): a scan whose verdict is ``review``, a scan asked to
 be reviewed (``?review=1``) and a report keep the upload for a reviewer, sealed
 (AES-256-GCM) in the database until its retention deadline; never in clear.
+
+A ``block`` or ``review`` verdict is also an event (``scan.verdict``,
+``match.verdict``) for the webhooks that follow the caller's key or a matched bank:
+it is in the outbox before the answer leaves, so it is delivered at least once
+(docs/webhooks.md). Every answer names its request (``Veil-Request-Id``), which the
+event repeats.
+
+Signals sent to ``/v1/match`` with an ``upload`` label are decided together, per
+upload, through the same ``BankMatcher.verdict`` a scan uses: the same signals give
+the same verdict from either route and from ``veil scan``. Every decided upload is
+shown to flood protection (``Services.watch``).
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from fastapi import Query, Request, status
 from fastapi.responses import JSONResponse
 
+from veil.actions.webhook_events import (
+    EVENTFUL,
+    MATCH_VERDICT,
+    SCAN_VERDICT,
+    banks_of,
+    match_data,
+    scan_data,
+)
 from veil.api.auth import Principal, PrincipalDep
 from veil.api.errors import ApiError
 from veil.api.routing import declare, router
@@ -25,8 +45,10 @@ from veil.errors import SignalError, VeilError
 from veil.matching import scan_bytes
 from veil.matching.scanning import ScanResult
 from veil.review.items import Source, create_item, describe
-from veil.signals import SignalType
+from veil.signals import Signal, SignalType
 from veil.signals import get as get_signal
+from veil.signals.batch import FileSignals
+from veil.store.cases import uuid7
 from veil.store.reviews import ReviewItemRecord
 from veil.verdict import Match
 
@@ -50,8 +72,34 @@ def allowed_threshold(services: Services, principal: Principal, st: SignalType,
     return t
 
 
-def _match(services: Services, body: MatchRequest,
-           thresholds: dict[str, int]) -> dict[str, object]:
+#: The header naming a request, repeated in its webhook events.
+REQUEST_ID_HEADER = "Veil-Request-Id"
+_SUBJECT_DOC = ("Your reference for what is checked (a post or upload id; at most 200 "
+                "characters): webhook events carry it, and one subject's events are "
+                "delivered in order. Default: the request id")
+
+
+async def emit(services: Services, principal: Principal, event: str, subject: str,
+               data: dict[str, Any], banks: set[str]) -> None:
+    """Put ``event`` in the outbox for the webhooks following the caller's key or one
+    of ``banks`` (nothing is written when none does). A failure to write it fails
+    the request: the caller retries, and no decided verdict goes unannounced."""
+    key = principal.key
+    if key is None:
+        return
+    worker = services.webhooks
+
+    def write() -> int:
+        if not worker.targets.wanted(key.id, banks):
+            return 0
+        return len(services.store.emit(event, subject, data, key_id=key.id, banks=banks))
+
+    if n := await services.in_worker(write):
+        services.metrics.webhook_events.labels(event).inc(n)
+
+
+def _match(services: Services, body: MatchRequest, thresholds: dict[str, int],
+           caller: str) -> dict[str, list[dict[str, Any]]]:
     matcher = services.live.matcher
     queries = []
     for i, s in enumerate(body.signals):
@@ -73,13 +121,34 @@ def _match(services: Services, body: MatchRequest,
     results = []
     listed = services.settings.api.max_matches_listed
     found_all: list[Match] = []
-    for i, ((signal, _), found) in enumerate(zip(queries, answers, strict=True)):
-        found_all += found
+    groups: dict[str, list[int]] = {}
+    for i, ((signal, value), found) in enumerate(zip(queries, answers, strict=True)):
         # decided on all, listing cut
-        verdict = matcher.decide(found).as_json(listed, with_reasons=False)
-        results.append({"index": i, "signal": signal, **verdict})
+        verdict = matcher.decide(found)
+        # counted where they counted: not a disabled bank's, not what an allowlist
+        # suppressed (a victim's case must not show a known false match as a match)
+        found_all += (m for m, _ in verdict.counted())
+        results.append({"index": i, "signal": signal,
+                        **verdict.as_json(listed, with_reasons=False)})
+        label = body.signals[i].upload
+        if label is None:
+            services.watch({signal: value}, verdict, caller)  # each hash an upload
+        else:
+            groups.setdefault(label, []).append(i)
     services.matched(found_all)
-    return {"results": results}
+    reply: dict[str, list[dict[str, Any]]] = {"results": results}
+    if groups:
+        uploads = []
+        for label, positions in groups.items():
+            file = FileSignals(label, tuple(
+                Signal(queries[i][0], queries[i][1], body.signals[i].quality)
+                for i in positions))
+            verdict = matcher.verdict(file, thresholds)
+            services.watch({s.type: s.value for s in file.signals}, verdict, caller)
+            uploads.append({"upload": label, "signals": positions,
+                            **verdict.as_json(listed)})
+        reply["uploads"] = uploads
+    return reply
 
 
 @platform.post("/v1/match", response_model=MatchResponse,
@@ -97,7 +166,15 @@ async def match(body: MatchRequest, services: ServicesDep,
         except SignalError as exc:
             raise ApiError(422, exc.code, f"thresholds: {exc.message}") from None
         thresholds[st.name] = allowed_threshold(services, principal, st, t)
-    return JSONResponse(await services.in_worker(_match, services, body, thresholds))
+    reply = await services.in_worker(_match, services, body, thresholds, principal.actor)
+    request_id = uuid7()
+    eventful = [r for r in reply["results"] if r["decision"] in EVENTFUL]
+    if eventful and principal.key is not None:
+        await emit(services, principal, MATCH_VERDICT, body.subject or request_id,
+                   match_data(eventful, key_id=principal.key.id, key_name=principal.key.name,
+                              request_id=request_id, queries=len(body.signals)),
+                   banks_of(eventful))
+    return JSONResponse(reply, headers={REQUEST_ID_HEADER: request_id})
 
 
 _SCAN_BODY = {
@@ -124,46 +201,53 @@ _REPORT_BODY = {
     },
 }
 
+def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[str, int],
+          caller: str) -> ScanResult:
+    result = scan_bytes(data, services.live.matcher, dihedral=dihedral,
+                        thresholds=thresholds, label="upload")
+    if result.verdict is not None:
+        services.watch({s.type: s.value for s in result.file.signals}, result.verdict,
+                       caller)
+    return result
+
 
 async def _scanned(request: Request, services: Services, principal: Principal,
                    dihedral: bool, threshold: int | None, fields: tuple[str, ...] = ()
                    ) -> tuple[bytes, ScanResult, dict[str, str]]:
     """Read the upload (and ``fields`` of a multipart body), hash and decide it."""
     settings = services.settings
-    matcher = services.live.matcher  # 503 while the index loads
+    services.live.matcher  # noqa: B018 (503 while the index loads)
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
     data, found = await read_upload_with_fields(request, settings.media.max_bytes, fields)
     # on the scan threads, not the matching ones: a scan waiting for a large
     # decode's turn (veil.media.budget) must not hold up /v1/match
     result = await services.in_worker(
-        partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
-                label="upload"), limiter=services.scan_slots)
+        partial(_scan, services, data, dihedral=dihedral, thresholds=overrides,
+                caller=principal.actor), limiter=services.scan_slots)
     assert result.verdict is not None  # scan_bytes raises for undecodable media
-    services.matched(list(result.verdict.matches))
+    services.matched([m for m, _ in result.verdict.counted()])
     services.metrics.scans.labels(result.verdict.decision).inc()
     return data, result, found
 
 
-def _scan_reply(services: Services, result: ScanResult) -> dict[str, object]:
-    file, verdict = result.file, result.verdict
-    assert verdict is not None
+def _scan_reply(decided: dict[str, object], result: ScanResult) -> dict[str, object]:
+    file = result.file
     width, height = file.size or (None, None)
     return {"format": file.format, "width": width, "height": height,
             "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
-            **verdict.as_json(services.settings.api.max_matches_listed)}
+            **decided}
 
 
 async def _keep_for_review(services: Services, principal: Principal, source: Source,
-                           data: bytes, result: ScanResult, reason: str | None = None,
+                           data: bytes, result: ScanResult, decided: dict[str, Any],
+                           reason: str | None = None,
                            notes: str | None = None) -> ReviewItemRecord:
     """A review item for this upload: its bytes sealed and stored (on a worker
     thread: sealing 50 MB takes a few tens of milliseconds)."""
-    assert result.verdict is not None
-    verdict = result.verdict.as_json(services.settings.api.max_matches_listed)
     return await services.in_worker(partial(
-        create_item, services.store, services.sealer, services.settings, source=source,
-        platform=principal.actor, data=data, fmt=result.file.format, verdict=verdict,
+        create_item, services.store, services.media_sealer, services.settings, source=source,
+        platform=principal.actor, data=data, fmt=result.file.format, verdict=decided,
         signals=[s.as_dict() for s in result.file.signals], report_reason=reason,
         report_notes=notes))
 
@@ -176,13 +260,16 @@ def _item_ref(item: ReviewItemRecord) -> dict[str, object]:
 
 @platform.post("/v1/scan", response_model=ScanResponse,
                openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
-               summary="Hash an uploaded image (then drop it, unless it goes to review) and match "
-               "it against the banks")
+               summary="Hash an uploaded image (then drop it, unless it goes to review) and "
+               "match it against the banks")
 async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                dihedral: bool = Query(False, description="Also match rotated and mirrored "
                                       "copies (PDQ)"),
                threshold: int | None = Query(None, ge=0, le=256,
                                              description="PDQ threshold in bits"),
+               subject: str | None = Query(None, min_length=1, max_length=200,
+                                           pattern=r"^[^\x00-\x1f\x7f]+$",
+                                           description=_SUBJECT_DOC),
                review: bool = Query(False, description=(
                    "Keep the upload for a person to review, whatever the verdict: it is "
                    "sealed and stored until its retention deadline (docs/review.md); 507 "
@@ -190,17 +277,19 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                ) -> JSONResponse:
     data, result, _ = await _scanned(request, services, principal, dihedral, threshold)
     try:
-        reply = _scan_reply(services, result)
-        assert result.verdict is not None
-        asked = review
-        wanted = asked or (result.verdict.decision == "review"
-                           and services.settings.review.from_verdicts)
+        verdict = result.verdict
+        assert verdict is not None
+        decided = verdict.as_json(services.settings.api.max_matches_listed)
+        reply = _scan_reply(decided, result)
+        wanted = review or (verdict.decision == "review"
+                            and services.settings.review.from_verdicts)
         if wanted:
-            source: Source = "review_request" if asked else "scan"
+            source: Source = "review_request" if review else "scan"
             try:
-                item = await _keep_for_review(services, principal, source, data, result)
+                item = await _keep_for_review(services, principal, source, data, result,
+                                              decided)
             except VeilError as exc:
-                if asked:  # the caller asked for it: say why there is none
+                if review:  # the caller asked for it: say why there is none
                     raise
                 # a review verdict is answered whatever the queue's state; the reply
                 # says why no item was made
@@ -209,7 +298,12 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                 reply["review_item"] = _item_ref(item)
     finally:
         del data  # the upload is dropped here; only its signals (and a sealed copy) go on
-    return JSONResponse(reply)
+    request_id = uuid7()
+    if verdict.decision in EVENTFUL and principal.key is not None:
+        await emit(services, principal, SCAN_VERDICT, subject or request_id,
+                   scan_data(decided, key_id=principal.key.id, key_name=principal.key.name,
+                             request_id=request_id), banks_of([decided]))
+    return JSONResponse(reply, headers={REQUEST_ID_HEADER: request_id})
 
 
 @platform.post("/v1/reports", response_model=ReportResponse,
@@ -226,11 +320,13 @@ async def report(request: Request, services: ServicesDep, principal: PrincipalDe
     data, result, found = await _scanned(request, services, principal, False, None,
                                          fields=("reason", "notes"))
     try:
+        assert result.verdict is not None
+        decided = result.verdict.as_json(services.settings.api.max_matches_listed)
         reason = (found.get("reason") or reason or "").strip()[:200] or None
         notes = (found.get("notes") or notes or "").strip()[:2000] or None
-        item = await _keep_for_review(services, principal, "report", data, result,
+        item = await _keep_for_review(services, principal, "report", data, result, decided,
                                       reason, notes)
     finally:
         del data
-    return JSONResponse({"review_item": _item_ref(item), **_scan_reply(services, result)},
+    return JSONResponse({"review_item": _item_ref(item), **_scan_reply(decided, result)},
                         status_code=201)

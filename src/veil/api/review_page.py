@@ -194,7 +194,7 @@ async def media(services: ServicesDep, session: ReviewerDep,
         item_id, actor=session.actor))
     if sealed is None:
         raise ApiError(410, "review.purged", "this item's media has been purged")
-    data = await services.in_worker(services.sealer.open, item_id, sealed)
+    data = await services.in_worker(services.media_sealer.open, item_id, sealed)
     return Response(data, media_type=item.media_type, headers={
         **_HEADERS, "Content-Disposition": "inline", "Cross-Origin-Resource-Policy":
         "same-origin"})

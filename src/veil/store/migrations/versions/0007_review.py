@@ -4,8 +4,8 @@
   kept after its media is purged.
 * ``review_media``: the AEAD-sealed bytes, one row per item, deleted by the purge.
 
-Revision ID: 0005_review
-Revises: 0004
+Revision ID: 0007_review
+Revises: 0006_policy
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0005_review"
-down_revision: str | None = "0004"
+revision: str = "0007_review"
+down_revision: str | None = "0006_policy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
