@@ -259,3 +259,17 @@ def test_the_service_purges_media_past_its_deadline(veil_home: Path, api_env: No
             time.sleep(0.05)
         assert services.store.review_item(old.id).status == "purged"
         assert services.store.sealed_review_media(old.id, actor="t") is None
+
+
+def test_not_ncii_makes_the_same_picture_a_known_false_match(
+        client: TestClient, auth: Auth, photo: bytes, services: Services) -> None:
+    pdq = hash_bytes(photo, services.settings.media, ("pdq",)).signals[0]
+    services.store.create_bank("protected", "protected_photo", actor="test")
+    services.store.add_entry("protected", "pdq", pdq.value, quality=pdq.quality, actor="test")
+    first = scan(client, auth, photo)
+    assert first["decision"] == "review"
+    r = client.post(f"/v1/review/items/{first['review_item']['id']}/decision",
+                    headers=auth("review"), json={"code": "not_ncii"})
+    assert r.status_code == 200, r.text
+    again = scan(client, auth, photo)
+    assert again["decision"] == "allow" and "review_item" not in again
