@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"veil.index", "veil.store"},
     {"veil.verdict"},
     {"veil.matching", "veil.evaluation"},
-    {"veil.actions", "veil.exchange"},
+    {"veil.actions", "veil.exchange", "veil.review"},
     {"veil.api", "veil.cli", "veil.bot", "veil.pipelines"},
 ]
 #: The imports across the top layer: ``veil serve`` starts the service, ``veil bot``

@@ -264,6 +264,50 @@ class BotSettings(BaseSettings):
         "Port of the webhook listener (0: any free one)."))
 
 
+class ReviewSettings(BaseSettings):
+    """Review items and the reviewer page (``VEIL_REVIEW_<NAME>``; docs/review.md)."""
+
+    model_config = _settings_config("VEIL_REVIEW_")
+
+    media_key: SecretStr = Field(SecretStr(""), description=(
+        "The key that seals review media at rest (AES-256-GCM): 32 random bytes, base64 "
+        "(python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'). "
+        "Empty: a key file, home/review-media.key, made owner-only on first use; set "
+        "this instead (from a secret store) so a copy of the database or of home alone "
+        "cannot be read. Never printed or logged."))
+    act_within_h: float = Field(48, gt=0, description=(
+        "Hours a platform has to act on an item (shown as the time left; 48 h is the "
+        "removal deadline of the US TAKE IT DOWN Act)."))
+    retention_days: float = Field(7, gt=0, description=(
+        "Days an item's media is kept; then the purge deletes it (the item's record "
+        "and decisions stay)."))
+    max_queue_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1, description=(
+        "Most bytes of media all items together may hold; past it, new items are "
+        "refused (507 review.queue_full) until purged. Each item is also capped by "
+        "VEIL_MAX_BYTES, the scan's own limit."))
+    from_verdicts: bool = Field(True, description=(
+        "A /v1/scan whose verdict is review makes an item (its media kept, sealed). "
+        "Off: only explicit requests (?review=1) and reports do."))
+    purge_interval_s: int = Field(300, ge=1, description=(
+        "Seconds between the service's purges of media past its retention deadline "
+        "(veil review purge runs one at once)."))
+    reveal_s: int = Field(10, ge=1, le=120, description=(
+        "Seconds a revealed picture stays clear on the reviewer page before it is "
+        "blurred again (limited exposure, docs/review.md)."))
+    session_idle_min: int = Field(30, ge=1, description=(
+        "Minutes of inactivity after which a reviewer's page session ends."))
+    session_max_h: int = Field(8, ge=1, description=(
+        "Hours after which a reviewer's page session ends however active (a shift)."))
+    confirmed_bank: str = Field("review-confirmed",
+                                pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description=(
+        "Bank (category confirmed_ncii, made on first use) that confirmed_ncii and "
+        "synthetic_ncii decisions add an item's signals to."))
+    allowlist_bank: str = Field("review-allowlist",
+                                pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description=(
+        "Bank (category allowlist, made on first use) that not_ncii decisions add an "
+        "item's signals to."))
+
+
 class WebhookSettings(BaseSettings):
     """Webhook deliveries of ``veil serve`` (``VEIL_WEBHOOK_<NAME>``; docs/webhooks.md)."""
 
@@ -321,6 +365,8 @@ class Settings(BaseSettings):
         "The HTTP service's limits (VEIL_API_…)."))
     bot: BotSettings = Field(default_factory=BotSettings, description=(
         "The Telegram bot (VEIL_BOT_…)."))
+    review: ReviewSettings = Field(default_factory=ReviewSettings, description=(
+        "Review items and the reviewer page (VEIL_REVIEW_…)."))
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings, description=(
         "Webhook deliveries (VEIL_WEBHOOK_…)."))
     flood: FloodSettings = Field(default_factory=FloodSettings, description=(
@@ -451,9 +497,10 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc]
     if not parts:
         return "settings"
-    if len(parts) > 1 and parts[0] in ("media", "api", "bot", "webhooks"):
+    if len(parts) > 1 and parts[0] in ("media", "api", "bot", "webhooks", "review"):
         parts = parts[1:]
-    for cls in (Settings, MediaLimits, ApiLimits, BotSettings, WebhookSettings):
+    for cls in (Settings, MediaLimits, ApiLimits, BotSettings, WebhookSettings,
+                ReviewSettings):
         if parts[0] in cls.model_fields:
             prefix = str(cls.model_config.get("env_prefix", ""))
             return prefix + "__".join(parts).upper()

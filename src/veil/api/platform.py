@@ -1,7 +1,11 @@
-"""Platform: check hashes (``/v1/match``) or media (``/v1/scan``) against the banks.
+"""Platform: check hashes (``/v1/match``) or media (``/v1/scan``) against the banks,
+and forward users' reports (``/v1/reports``).
 
 An uploaded file is read into memory, hashed, and dropped: it is never written to
-disk, the database or the logs. The response carries its signals and verdict.
+disk or the logs. The response carries its signals and verdict. The one exception is
+a review item (``veil.review``): a scan whose verdict is ``review``, a scan asked to
+be reviewed (``?review=1``) and a report keep the upload for a reviewer, sealed
+(AES-256-GCM) in the database until its retention deadline; never in clear.
 
 A ``block`` or ``review`` verdict is also an event (``scan.verdict``,
 ``match.verdict``) for the webhooks that follow the caller's key or a matched bank:
@@ -20,7 +24,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fastapi import Query, Request
+from fastapi import Query, Request, status
 from fastapi.responses import JSONResponse
 
 from veil.actions.webhook_events import (
@@ -34,16 +38,18 @@ from veil.actions.webhook_events import (
 from veil.api.auth import Principal, PrincipalDep
 from veil.api.errors import ApiError
 from veil.api.routing import declare, router
-from veil.api.schemas import MatchRequest, MatchResponse, ScanResponse
+from veil.api.schemas import MatchRequest, MatchResponse, ReportResponse, ScanResponse
 from veil.api.services import Services, ServicesDep
-from veil.api.upload import RAW_TYPES, read_upload
-from veil.errors import SignalError
+from veil.api.upload import RAW_TYPES, read_upload_with_fields
+from veil.errors import SignalError, VeilError
 from veil.matching import scan_bytes
 from veil.matching.scanning import ScanResult
+from veil.review.items import Source, create_item, describe
 from veil.signals import Signal, SignalType
 from veil.signals import get as get_signal
 from veil.signals.batch import FileSignals
 from veil.store.cases import uuid7
+from veil.store.reviews import ReviewItemRecord
 from veil.verdict import Match
 
 platform = router("platform", tag="platform")
@@ -182,6 +188,18 @@ _SCAN_BODY = {
     },
 }
 
+_REPORT_BODY = {
+    "required": True,
+    "content": {
+        **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"},
+                           "reason": {"type": "string", "maxLength": 200},
+                           "notes": {"type": "string", "maxLength": 2000}}}},
+    },
+}
 
 def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[str, int],
           caller: str) -> ScanResult:
@@ -193,9 +211,57 @@ def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[s
     return result
 
 
+async def _scanned(request: Request, services: Services, principal: Principal,
+                   dihedral: bool, threshold: int | None, fields: tuple[str, ...] = ()
+                   ) -> tuple[bytes, ScanResult, dict[str, str]]:
+    """Read the upload (and ``fields`` of a multipart body), hash and decide it."""
+    settings = services.settings
+    services.live.matcher  # noqa: B018 (503 while the index loads)
+    overrides = {} if threshold is None else {
+        "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
+    data, found = await read_upload_with_fields(request, settings.media.max_bytes, fields)
+    # on the scan threads, not the matching ones: a scan waiting for a large
+    # decode's turn (veil.media.budget) must not hold up /v1/match
+    result = await services.in_worker(
+        partial(_scan, services, data, dihedral=dihedral, thresholds=overrides,
+                caller=principal.actor), limiter=services.scan_slots)
+    assert result.verdict is not None  # scan_bytes raises for undecodable media
+    services.matched([m for m, _ in result.verdict.counted()])
+    services.metrics.scans.labels(result.verdict.decision).inc()
+    return data, result, found
+
+
+def _scan_reply(decided: dict[str, object], result: ScanResult) -> dict[str, object]:
+    file = result.file
+    width, height = file.size or (None, None)
+    return {"format": file.format, "width": width, "height": height,
+            "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
+            **decided}
+
+
+async def _keep_for_review(services: Services, principal: Principal, source: Source,
+                           data: bytes, result: ScanResult, decided: dict[str, Any],
+                           reason: str | None = None,
+                           notes: str | None = None) -> ReviewItemRecord:
+    """A review item for this upload: its bytes sealed and stored (on a worker
+    thread: sealing 50 MB takes a few tens of milliseconds)."""
+    return await services.in_worker(partial(
+        create_item, services.store, services.media_sealer, services.settings, source=source,
+        platform=principal.actor, data=data, fmt=result.file.format, verdict=decided,
+        signals=[s.as_dict() for s in result.file.signals], report_reason=reason,
+        report_notes=notes))
+
+
+def _item_ref(item: ReviewItemRecord) -> dict[str, object]:
+    view = describe(item)
+    return {k: view[k] for k in ("id", "status", "source", "act_by", "time_left_s",
+                                 "retain_until")}
+
+
 @platform.post("/v1/scan", response_model=ScanResponse,
                openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
-               summary="Hash an uploaded image (then drop it) and match it against the banks")
+               summary="Hash an uploaded image (then drop it, unless it goes to review) and "
+               "match it against the banks")
 async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                dihedral: bool = Query(False, description="Also match rotated and mirrored "
                                       "copies (PDQ)"),
@@ -203,32 +269,64 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                                              description="PDQ threshold in bits"),
                subject: str | None = Query(None, min_length=1, max_length=200,
                                            pattern=r"^[^\x00-\x1f\x7f]+$",
-                                           description=_SUBJECT_DOC)) -> JSONResponse:
-    settings = services.settings
-    services.live.matcher  # noqa: B018 (503 while the index loads)
-    overrides = {} if threshold is None else {
-        "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
-    data = await read_upload(request, settings.media.max_bytes)
+                                           description=_SUBJECT_DOC),
+               review: bool = Query(False, description=(
+                   "Keep the upload for a person to review, whatever the verdict: it is "
+                   "sealed and stored until its retention deadline (docs/review.md); 507 "
+                   "review.queue_full when the queue is full")),
+               ) -> JSONResponse:
+    data, result, _ = await _scanned(request, services, principal, dihedral, threshold)
     try:
-        # on the scan threads, not the matching ones: a scan waiting for a large
-        # decode's turn (veil.media.budget) must not hold up /v1/match
-        result = await services.in_worker(
-            partial(_scan, services, data, dihedral=dihedral, thresholds=overrides,
-                    caller=principal.actor), limiter=services.scan_slots)
+        verdict = result.verdict
+        assert verdict is not None
+        decided = verdict.as_json(services.settings.api.max_matches_listed)
+        reply = _scan_reply(decided, result)
+        wanted = review or (verdict.decision == "review"
+                            and services.settings.review.from_verdicts)
+        if wanted:
+            source: Source = "review_request" if review else "scan"
+            try:
+                item = await _keep_for_review(services, principal, source, data, result,
+                                              decided)
+            except VeilError as exc:
+                if review:  # the caller asked for it: say why there is none
+                    raise
+                # a review verdict is answered whatever the queue's state; the reply
+                # says why no item was made
+                reply["review_item_error"] = {"code": exc.code, "message": exc.message}
+            else:
+                reply["review_item"] = _item_ref(item)
     finally:
-        del data  # the upload is dropped here; only its signals go on
-    file, verdict = result.file, result.verdict
-    assert verdict is not None  # scan_bytes raises for undecodable media
-    services.matched([m for m, _ in verdict.counted()])
-    services.metrics.scans.labels(verdict.decision).inc()
-    width, height = file.size or (None, None)
-    decided = verdict.as_json(settings.api.max_matches_listed)
+        del data  # the upload is dropped here; only its signals (and a sealed copy) go on
     request_id = uuid7()
     if verdict.decision in EVENTFUL and principal.key is not None:
         await emit(services, principal, SCAN_VERDICT, subject or request_id,
                    scan_data(decided, key_id=principal.key.id, key_name=principal.key.name,
                              request_id=request_id), banks_of([decided]))
-    return JSONResponse({
-        "format": file.format, "width": width, "height": height,
-        "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
-        **decided}, headers={REQUEST_ID_HEADER: request_id})
+    return JSONResponse(reply, headers={REQUEST_ID_HEADER: request_id})
+
+
+@platform.post("/v1/reports", response_model=ReportResponse,
+               status_code=status.HTTP_201_CREATED,
+               openapi_extra=declare(body="media", requestBody=_REPORT_BODY),
+               summary="Forward a user's report of an upload: it becomes a review item")
+async def report(request: Request, services: ServicesDep, principal: PrincipalDep,
+                 reason: str | None = Query(None, max_length=200, description=(
+                     "Why the user reported it (with a raw body; a multipart body may "
+                     "send it as a field instead)")),
+                 notes: str | None = Query(None, max_length=2000, description=(
+                     "The user's own words, as the platform forwards them"))
+                 ) -> JSONResponse:
+    data, result, found = await _scanned(request, services, principal, False, None,
+                                         fields=("reason", "notes"))
+    try:
+        assert result.verdict is not None
+        decided = result.verdict.as_json(services.settings.api.max_matches_listed)
+        reason = (found.get("reason") or reason or "").strip()[:200] or None
+        notes = (found.get("notes") or notes or "").strip()[:2000] or None
+        item = await _keep_for_review(services, principal, "report", data, result, decided,
+                                      reason, notes)
+    finally:
+        del data
+    return JSONResponse({"review_item": _item_ref(item), **_scan_reply(decided, result)},
+                        status_code=201)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from veil.api.errors import ErrorBody
 from veil.inspect.observation import Observation
 from veil.text.detector import MAX_CHARS as TEXT_MAX_CHARS
 from veil.verdict import Match
@@ -133,6 +134,16 @@ class MatchResponse(BaseModel):
         "Present when signals carry upload labels: one verdict per upload"))
 
 
+class ReviewItemRef(BaseModel):
+    id: str
+    status: Literal["open", "second_review", "decided", "purged"]
+    source: Literal["scan", "review_request", "report"]
+    act_by: datetime = Field(description="When the platform must have acted (VEIL_REVIEW_"
+                             "ACT_WITHIN_H after it was made)")
+    time_left_s: int = Field(description="Seconds until act_by (negative: overdue)")
+    retain_until: datetime = Field(description="When its media is purged")
+
+
 class ScanResponse(BaseModel):
     format: str | None
     width: int | None
@@ -148,6 +159,15 @@ class ScanResponse(BaseModel):
         "What the file declares about its origin (C2PA, XMP digital source type, EXIF "
         "Software, generators' PNG text, invisible watermarks): declarations, never proof "
         "(docs/provenance.md); also among the reasons"))
+    review_item: ReviewItemRef | None = Field(None, description=(
+        "The review item made for this upload (?review=1, or a review verdict): the "
+        "upload is kept, sealed, until retain_until (docs/review.md)"))
+    review_item_error: ErrorBody | None = Field(None, description=(
+        "Why a review verdict made no item (the queue is full)"))
+
+
+class ReportResponse(ScanResponse):
+    review_item: ReviewItemRef
 
 
 # -- admin and review ---------------------------------------------------------------------

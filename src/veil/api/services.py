@@ -28,11 +28,14 @@ from veil.api.counters import MatchCounter
 from veil.api.idempotency import IdempotencyCache
 from veil.api.metrics import Metrics
 from veil.api.ratelimit import RateLimiter
+from veil.api.sessions import ReviewSessions
 from veil.config import Settings
 from veil.errors import VeilError
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.flood import FloodWatch, Trip
 from veil.matching.live import Loader
+from veil.review.retention import Purger
+from veil.review.sealing import load_sealer
 from veil.signals import check_settings
 from veil.store import open_store
 from veil.store.interface import BankStore
@@ -79,6 +82,13 @@ class Services:
         self.scan_slots = anyio.CapacityLimiter(api.scan_concurrency or cores)
         #: Threads that match and hash: no request does either on the event loop.
         self.work = anyio.CapacityLimiter(api.work_threads or cores)
+        #: Seals review items' media (the key is read, or its file made, here: at start).
+        self.media_sealer = load_sealer(settings)
+        self.purger = Purger(self.store, settings.review.purge_interval_s)
+        self.review_sessions = ReviewSessions(settings.review.session_idle_min * 60,
+                                              settings.review.session_max_h * 3600)
+        #: Reviewer page log-ins, rate-limited per address like intake (guessing keys).
+        self.login_limiter = RateLimiter(api.intake_rate_per_min, api.intake_burst)
         self.started_at = time.time()
         self._loader: threading.Thread | None = None
         self.store.after_commit(self._committed)
@@ -99,6 +109,7 @@ class Services:
         # where erasure is slow (the store decides: PostgreSQL's VACUUM) runs it instead
         # of the withdrawing request
         self.store.start_eraser()
+        self.purger.start()  # purges at once, then every VEIL_REVIEW_PURGE_INTERVAL_S
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:
             self.live.load()
@@ -121,6 +132,7 @@ class Services:
         return await anyio.to_thread.run_sync(fn, *args, limiter=limiter or self.work)
 
     def stop(self) -> None:
+        self.purger.stop()
         self.live.stop_polling()
         self.webhooks.stop()
         self.counter.stop()

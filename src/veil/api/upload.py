@@ -28,14 +28,26 @@ def _too_large(limit: int) -> MediaTooLarge:
     return MediaTooLarge(f"the upload is larger than the limit of {limit:,} bytes")
 
 
+#: Longest text field read beside the file (``read_upload_with_fields``).
+FIELD_MAX_BYTES = 4096
+
+
 async def read_upload(request: Request, max_bytes: int) -> bytes:
+    return (await read_upload_with_fields(request, max_bytes))[0]
+
+
+async def read_upload_with_fields(request: Request, max_bytes: int,
+                                  fields: tuple[str, ...] = ()) -> tuple[bytes, dict[str, str]]:
+    """The upload, and the text ``fields`` of a multipart body (each at most
+    ``FIELD_MAX_BYTES``, UTF-8; a raw body has none: callers take them from the query)."""
+    found: dict[str, str] = {}
     mime, params = parse_options_header(request.headers.get("content-type", ""))
     mime = mime.lower()
     if mime == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary or len(boundary) > 200:
             raise ApiError(400, "upload.malformed", "multipart/form-data without a boundary")
-        data = await _multipart(request, boundary, max_bytes)
+        data = await _multipart(request, boundary, max_bytes, fields, found)
     elif mime in (t.encode() for t in RAW_TYPES) or mime.startswith(b"image/"):
         buf = bytearray()
         async for chunk in request.stream():
@@ -49,7 +61,7 @@ async def read_upload(request: Request, max_bytes: int) -> bytes:
                        "or image/*) or as multipart/form-data with a 'file' field")
     if not data:
         raise MediaEmpty("the upload is empty (0 bytes)")
-    return data
+    return data, found
 
 
 @dataclass
@@ -61,11 +73,16 @@ class _Parsing:
     value: bytes = b""
     headers: dict[bytes, bytes] = dataclass_field(default_factory=dict)
     is_file: bool = False
+    #: The text field this part holds (one of the fields asked for), if any.
+    text_field: str | None = None
+    text: bytearray = dataclass_field(default_factory=bytearray)
     found: bool = False
     ended: bool = False
 
 
-async def _multipart(request: Request, boundary: bytes, max_bytes: int) -> bytes:
+async def _multipart(request: Request, boundary: bytes, max_bytes: int,
+                     fields: tuple[str, ...] = (), found: dict[str, str] | None = None
+                     ) -> bytes:
     state = _Parsing()
     buf = bytearray()
 
@@ -81,25 +98,40 @@ async def _multipart(request: Request, boundary: bytes, max_bytes: int) -> bytes
 
     def on_headers_finished() -> None:
         _, opts = parse_options_header(state.headers.get(b"content-disposition", b""))
-        state.is_file = opts.get(b"name") == FILE_FIELD and not state.found
+        name = opts.get(b"name")
+        state.is_file = name == FILE_FIELD and not state.found
         if state.is_file:
             state.found = True
+        elif name is not None and name.decode("latin-1") in fields:
+            state.text_field = name.decode("latin-1")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state.is_file:
             buf.extend(data[start:end])
             if len(buf) > max_bytes:
                 raise _too_large(max_bytes)
+        elif state.text_field is not None:
+            state.text.extend(data[start:end])
+            if len(state.text) > FIELD_MAX_BYTES:
+                raise ApiError(422, "input.invalid", f"the field '{state.text_field}' is "
+                               f"longer than {FIELD_MAX_BYTES} bytes")
 
     def on_part_begin() -> None:
         state.headers = {}
         state.is_file = False
+        state.text_field = None
+        state.text = bytearray()
+
+    def on_part_end() -> None:
+        if state.text_field is not None and found is not None:
+            found[state.text_field] = state.text.decode("utf-8", errors="replace")
 
     def on_end() -> None:
         state.ended = True
 
     parser = MultipartParser(boundary, {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
         "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
         "on_end": on_end})

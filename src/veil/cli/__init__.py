@@ -29,6 +29,7 @@ from veil.cli import (
     keys,
     matching,
     quarantine,
+    review,
     scan,
     serve,
     text,
@@ -85,6 +86,7 @@ app.command("backfill")(backfill.backfill_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(review.app, name="review")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")
 app.add_typer(webhook.app, name="webhook")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -380,3 +381,64 @@ class SourceFeedback(Base):
     created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- review items (veil.review): uploads kept for a person to decide ------------------
+REVIEW_SOURCES = ("scan", "review_request", "report")
+REVIEW_STATUSES = ("open", "second_review", "decided", "purged")
+
+
+class ReviewItem(Base):
+    """An upload a person must look at: why (``source``, the scan's ``verdict``), by
+    when (``act_by``), and what was decided. The media itself is in ``ReviewMedia``,
+    sealed, until ``retain_until``; this row outlives it (without it, status
+    ``purged``) for the audit of what was decided."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index(None, "status", "act_by"),
+        Index(None, "retain_until"),
+        CheckConstraint(f"source IN {REVIEW_SOURCES!r}", name="source"),
+        CheckConstraint(f"status IN {REVIEW_STATUSES!r}", name="status"),
+    )
+
+    #: A UUIDv7, bound into the sealed media's associated data.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(16))
+    #: The name of the platform key that sent it (``key:<id>:<name>``).
+    platform: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    #: The scan's verdict as the API answered it (matches, distances, reasons,
+    #: observations).
+    verdict: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: The upload's signals (``[{"signal", "value", "quality"}]``): what a decision
+    #: adds to a bank.
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    #: Whose picture it may be: ``case:<id>`` for matched entries a case holds, else
+    #: ``entry:<id>`` (the reviewer page never shows two items of one subject in a row).
+    subjects: Mapped[list[str]] = mapped_column(Json)
+    #: The differing region of a derived match (``{"x", "y", "w", "h"}`` as fractions
+    #: of the picture). Always NULL today: no signal type matches parts of images yet.
+    region: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    #: A user report's reason and notes, as the platform forwarded them.
+    report_reason: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
+    report_notes: Mapped[str | None] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(String(64))
+    media_bytes: Mapped[int] = mapped_column(BigInteger)
+    act_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    retain_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    #: Every decision, oldest first: ``{"code", "note", "actor", "at"}``.
+    decisions: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewMedia(Base):
+    """The sealed (AEAD-encrypted) bytes of a review item, deleted at its retention
+    deadline. A table of its own: listing items never reads the bytes, and deleting
+    the row frees the pages that held them (zeroed by ``secure_delete`` on SQLite)."""
+
+    __tablename__ = "review_media"
+
+    item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -50,6 +50,7 @@ from veil.store.records import (
     ImportReport,
     QuarantineRecord,
 )
+from veil.store.reviews import ReviewItems
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
 from veil.store.vocabulary import (
@@ -102,11 +103,12 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases, Webhooks, Outbox):
+class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
-    API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``)
-    and the webhook outbox (``outbox``) are mixed in from their modules.
+    API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),
+    the webhook outbox (``outbox``) and review items (``reviews``) are mixed in from
+    their modules.
     """
 
     def __enter__(self) -> Store:
