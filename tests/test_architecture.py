@@ -24,12 +24,13 @@ LAYERS: list[set[str]] = [
     {"veil.index", "veil.store"},
     {"veil.verdict"},
     {"veil.matching", "veil.evaluation"},
-    {"veil.actions", "veil.exchange"},
+    {"veil.actions", "veil.exchange", "veil.review"},
     {"veil.api", "veil.cli", "veil.bot", "veil.pipelines"},
 ]
 #: The imports across the top layer: ``veil serve`` starts the service, ``veil bot``
-#: the bot.
-ALLOWED_ACROSS = {("veil.cli", "veil.api"), ("veil.cli", "veil.bot")}
+#: the bot, ``veil backfill`` the pipeline.
+ALLOWED_ACROSS = {("veil.cli", "veil.api"), ("veil.cli", "veil.bot"),
+                  ("veil.cli", "veil.pipelines")}
 
 
 def modules() -> dict[str, Path]:

@@ -221,6 +221,39 @@ class ApiLimits(BaseSettings):
         "request that made them returns. 0 turns polling off."))
 
 
+class FloodSettings(BaseSettings):
+    """Flood protection: when a bank or entry suddenly matches far too much, its matches
+    go to review until an admin decides (``VEIL_FLOOD_<NAME>``; docs/policies.md)."""
+
+    model_config = _settings_config("VEIL_FLOOD_")
+
+    enabled: bool = Field(True, description=(
+        "Watch the service's scans and matches for banks and entries that flood."))
+    window: int = Field(1000, ge=10, description=(
+        "Uploads per window in which each bank's share of matched uploads is counted."))
+    bank_factor: float = Field(5.0, gt=1, description=(
+        "A bank is quarantined when its share of a window's uploads exceeds this many "
+        "times its baseline (the weighted mean of its past windows' shares)…"))
+    bank_min_share: float = Field(0.02, gt=0, le=1, description=(
+        "…and this share of the window (what a bank with no baseline yet, e.g. a new "
+        "import, may reach)…"))
+    bank_min_matches: int = Field(20, ge=1, description=(
+        "…and at least this many matched uploads (a few matches are never a flood)."))
+    baseline_weight: float = Field(0.2, gt=0, le=1, description=(
+        "Weight of the latest window in a bank's baseline (exponentially weighted mean)."))
+    entry_max_uploads: int = Field(50, ge=2, description=(
+        "An entry is quarantined when it matches this many distinct pictures within "
+        "entry_window uploads."))
+    entry_window: int = Field(10_000, ge=10, description=(
+        "Uploads over which an entry's distinct pictures are counted."))
+    distinct_bits: int = Field(20, ge=0, description=(
+        "Two uploads whose hashes are at most this many bits apart are one picture "
+        "(copies, re-encodes): repeating or lightly editing one image never floods."))
+    max_tracked_entries: int = Field(10_000, ge=1, description=(
+        "Entries whose recent matches are remembered (least recently matched forgotten "
+        "first): bounds memory whatever the banks' size."))
+
+
 class BotSettings(BaseSettings):
     """The Telegram moderation bot, ``veil bot`` (``VEIL_BOT_<NAME>``)."""
 
@@ -274,6 +307,87 @@ class BotSettings(BaseSettings):
         "Port of the webhook listener (0: any free one)."))
 
 
+class ReviewSettings(BaseSettings):
+    """Review items and the reviewer page (``VEIL_REVIEW_<NAME>``; docs/review.md)."""
+
+    model_config = _settings_config("VEIL_REVIEW_")
+
+    media_key: SecretStr = Field(SecretStr(""), description=(
+        "The key that seals review media at rest (AES-256-GCM): 32 random bytes, base64 "
+        "(python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'). "
+        "Empty: a key file, home/review-media.key, made owner-only on first use; set "
+        "this instead (from a secret store) so a copy of the database or of home alone "
+        "cannot be read. Never printed or logged."))
+    act_within_h: float = Field(48, gt=0, description=(
+        "Hours a platform has to act on an item (shown as the time left; 48 h is the "
+        "removal deadline of the US TAKE IT DOWN Act)."))
+    retention_days: float = Field(7, gt=0, description=(
+        "Days an item's media is kept; then the purge deletes it (the item's record "
+        "and decisions stay)."))
+    max_queue_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1, description=(
+        "Most bytes of media all items together may hold; past it, new items are "
+        "refused (507 review.queue_full) until purged. Each item is also capped by "
+        "VEIL_MAX_BYTES, the scan's own limit."))
+    from_verdicts: bool = Field(True, description=(
+        "A /v1/scan whose verdict is review makes an item (its media kept, sealed). "
+        "Off: only explicit requests (?review=1) and reports do."))
+    purge_interval_s: int = Field(300, ge=1, description=(
+        "Seconds between the service's purges of media past its retention deadline "
+        "(veil review purge runs one at once)."))
+    reveal_s: int = Field(10, ge=1, le=120, description=(
+        "Seconds a revealed picture stays clear on the reviewer page before it is "
+        "blurred again (limited exposure, docs/review.md)."))
+    session_idle_min: int = Field(30, ge=1, description=(
+        "Minutes of inactivity after which a reviewer's page session ends."))
+    session_max_h: int = Field(8, ge=1, description=(
+        "Hours after which a reviewer's page session ends however active (a shift)."))
+    confirmed_bank: str = Field("review-confirmed",
+                                pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description=(
+        "Bank (category confirmed_ncii, made on first use) that confirmed_ncii and "
+        "synthetic_ncii decisions add an item's signals to."))
+    allowlist_bank: str = Field("review-allowlist",
+                                pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description=(
+        "Bank (category allowlist, made on first use) that not_ncii decisions add an "
+        "item's signals to."))
+
+
+class WebhookSettings(BaseSettings):
+    """Webhook deliveries of ``veil serve`` (``VEIL_WEBHOOK_<NAME>``; docs/webhooks.md)."""
+
+    model_config = _settings_config("VEIL_WEBHOOK_")
+
+    secrets_key: SecretStr = Field(SecretStr(""), description=(
+        "Key that encrypts webhook secrets at rest (32 bytes, URL-safe base64; make one "
+        "with: python -c 'import os,base64;print(base64.urlsafe_b64encode(os.urandom(32))"
+        ".decode())'). Empty: a key file, webhook-secrets.key in home, is made (0600) on "
+        "first use; every process that signs deliveries must see the same key, so set "
+        "this where several hosts share one PostgreSQL database."))
+    max_attempts: int = Field(15, ge=1, le=100, description=(
+        "Tries of one delivery before it goes to the dead-letter list (admins see and "
+        "replay it: veil webhook deadletter / replay). With the default delays, 15 tries "
+        "span three to five and a half hours."))
+    base_delay_s: float = Field(5.0, gt=0, description=(
+        "Wait before the first retry; each later retry waits twice as long as the one "
+        "before (up to max_delay_s), with random jitter so failed receivers are not hit "
+        "by every sender at once."))
+    max_delay_s: float = Field(3600.0, gt=0, description="Longest wait between two tries.")
+    timeout_s: float = Field(10.0, gt=0, le=300, description=(
+        "Seconds one POST to a receiver may take (connect, send, answer) before it "
+        "counts as failed."))
+    poll_s: float = Field(1.0, gt=0, description=(
+        "Seconds between looks at the outbox for due deliveries (an event this process "
+        "enqueues wakes the worker at once; one enqueued by another process waits at most "
+        "this long), and between re-reads of the subscriptions."))
+    delivered_retention_h: float = Field(168.0, ge=0, description=(
+        "Hours a delivered event's row (its body holds the verdict) is kept for "
+        "veil webhook list's counts and for inquiries, then deleted; 0 deletes it on "
+        "delivery's next sweep. Dead letters stay until replayed or their webhook is "
+        "removed."))
+    batch: int = Field(10, ge=1, le=1000, description=(
+        "Most deliveries claimed from the outbox at once (sent one after another; a "
+        "worker that dies leaves them to others after batch × timeout_s + 30 s)."))
+
+
 def _default_home() -> Path:
     return Path.home() / ".veil"
 
@@ -294,6 +408,12 @@ class Settings(BaseSettings):
         "The HTTP service's limits (VEIL_API_…)."))
     bot: BotSettings = Field(default_factory=BotSettings, description=(
         "The Telegram bot (VEIL_BOT_…)."))
+    review: ReviewSettings = Field(default_factory=ReviewSettings, description=(
+        "Review items and the reviewer page (VEIL_REVIEW_…)."))
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings, description=(
+        "Webhook deliveries (VEIL_WEBHOOK_…)."))
+    flood: FloodSettings = Field(default_factory=FloodSettings, description=(
+        "Flood protection (VEIL_FLOOD_…)."))
     thresholds: dict[str, int] = Field(default_factory=dict, description=(
         "Match thresholds in bits by signal type, overriding each type's published default "
         "(PDQ 31, pHash and dHash 10, digests 0)."))
@@ -334,6 +454,12 @@ class Settings(BaseSettings):
         "with store.busy."))
     scan_workers: int = Field(0, ge=0, description=(
         "Hashing processes for veil scan and veil hash (0: one per core)."))
+    backfill_batch: int = Field(16, ge=1, description=(
+        "Files veil backfill hands a worker at a time (Ray: per read task and per actor "
+        "call); larger batches cost less overhead and hold more bytes in memory."))
+    backfill_part_rows: int = Field(10_000, ge=1, description=(
+        "Rows per Parquet part veil backfill writes; a restart redoes at most one "
+        "part's worth (or 30 seconds') of work."))
     match_batch: int = Field(4096, ge=1, description=(
         "Hash queries veil match reads, parses and searches per step (memory stays flat "
         "whatever the input size)."))
@@ -414,9 +540,10 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc]
     if not parts:
         return "settings"
-    if len(parts) > 1 and parts[0] in ("media", "api", "bot"):
+    if len(parts) > 1 and parts[0] in ("media", "api", "bot", "webhooks", "review"):
         parts = parts[1:]
-    for cls in (Settings, MediaLimits, ApiLimits, BotSettings):
+    for cls in (Settings, MediaLimits, ApiLimits, BotSettings, WebhookSettings,
+                ReviewSettings):
         if parts[0] in cls.model_fields:
             prefix = str(cls.model_config.get("env_prefix", ""))
             return prefix + "__".join(parts).upper()

@@ -4,20 +4,42 @@
 lines and tables, and the verdict's reasons are all built from it. A verdict keeps
 its matches and ``notes`` as data and words them only for what is shown: a cluster
 of near-identical entries can match thousands of times, and a reply lists a few.
+
+``decide`` combines every match with the banks' policies (``veil.store.policy``) and
+the flood quarantines (docs/policies.md):
+
+1. a match in a disabled bank does not count (a note says how many were dropped);
+2. a match of an allowlist bank (not quarantined) suppresses the other matches of
+   the same signal type whose bank's priority is not above the allowlist's: the
+   query is a known false match of theirs. Another signal type (an identical-bytes
+   MD5, say) is other evidence and is not suppressed;
+3. a match of a quarantined bank or entry is ``review`` whatever its policy says;
+4. the decision is the most severe action left; ``allow`` when none is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from veil.inspect.observation import Observation
 from veil.signals import get as get_signal
+from veil.store.policy import BankPolicy
 
 Decision = Literal["block", "review", "allow"]
+#: What became of a match: it counted; an allowlist match suppressed it; its bank or
+#: entry is quarantined (so it counts as review).
+Outcome = Literal["counted", "suppressed", "quarantined"]
 _SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
+#: A bank's policy as ``decide`` takes it: typed, as stored (a dict), or none.
+PolicyLike = BankPolicy | Mapping[str, object] | None
+
+__all__ = ["DEFAULT_ACTION", "NO_QUARANTINES", "BankPolicy", "Decision", "DisabledNote", "Match",
+           "Note", "Outcome", "PolicyLike", "Quarantines", "Verdict", "action_for", "decide",
+           "policy_of"]
 
 #: What a match in a bank of each category does when the bank sets no action.
 #: Protected photos are a person's own pictures: a near copy may be an innocent
@@ -122,22 +144,72 @@ class Note(BaseModel):
                         f"{self.floor} (the image is too flat for a reliable hash)")
 
 
+class DisabledNote(BaseModel):
+    """Matches dropped because their bank is disabled (its policy's ``enabled``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bank: str
+    matches: int
+
+    def text(self) -> str:
+        what = "1 match" if self.matches == 1 else f"{self.matches} matches"
+        return _bounded(f"{what} in bank '{self.bank}' not counted: the bank is disabled")
+
+
+@dataclass(frozen=True)
+class Quarantines:
+    """What flood protection has quarantined (``veil.matching.flood``): their matches
+    are ``review`` until an admin decides."""
+
+    banks: frozenset[str] = frozenset()
+    entries: frozenset[int] = frozenset()
+
+    def covers(self, m: Match) -> bool:
+        return m.bank in self.banks or m.entry_id in self.entries
+
+    def __bool__(self) -> bool:
+        return bool(self.banks or self.entries)
+
+
+NO_QUARANTINES = Quarantines()
+
+
 class Verdict(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     decision: Decision
     matches: tuple[Match, ...] = ()
-    notes: tuple[Note, ...] = ()
+    notes: tuple[Note | DisabledNote, ...] = ()
     #: What the file declares about its origin (scans only; None where no file was read)
     observations: tuple[Observation, ...] | None = None
-    # each match's action under its bank's policy (not part of any reply)
+    # Per match, none of them part of any reply (the reasons word them): the action
+    # it counts with, the one its bank's policy gives, what became of it, and for a
+    # suppressed one the index of the allowlist match that suppressed it.
     actions: tuple[Decision, ...] = Field((), exclude=True)
+    policy_actions: tuple[Decision, ...] = Field((), exclude=True)
+    outcomes: tuple[Outcome, ...] = Field((), exclude=True)
+    suppressors: tuple[int | None, ...] = Field((), exclude=True)
+
+    def _outcome(self, i: int) -> Outcome:
+        return self.outcomes[i] if self.outcomes else "counted"
 
     def reason(self, i: int) -> str:
-        """Why match ``i`` counted, in words."""
+        """Why match ``i`` counted (or did not), in words."""
         m = self.matches[i]
-        return _bounded(f"{m.evidence()}: entry {m.entry_id} in bank '{m.bank}' "
-                        f"({m.category}) → {self.actions[i]}")
+        head = f"{m.evidence()}: entry {m.entry_id} in bank '{m.bank}' ({m.category})"
+        outcome = self._outcome(i)
+        if outcome == "suppressed":
+            j = self.suppressors[i]
+            a = self.matches[j] if j is not None else None
+            by = (f"allowlist entry {a.entry_id} in bank '{a.bank}'" if a is not None
+                  else "an allowlist")
+            return _bounded(f"{head} → not counted: {by} matched this {m.signal} too "
+                            f"(a known false match; {self.policy_actions[i]} otherwise)")
+        if outcome == "quarantined":
+            return _bounded(f"{head} → review: quarantined by flood protection until an "
+                            f"admin decides ({self.policy_actions[i]} otherwise)")
+        return _bounded(f"{head} → {self.actions[i]}")
 
     def iter_reasons(self) -> Iterator[str]:
         """Every reason, worded as it is reached: each match's, closest first (or that
@@ -178,10 +250,18 @@ class Verdict(BaseModel):
         return reply
 
     def _decisive(self) -> int:
-        """Index of the closest match whose action is the decision."""
-        return next((i for i, a in enumerate(self.actions) if a == self.decision), 0)
+        """Index of the closest counted match whose action is the decision."""
+        return next((i for i, a in enumerate(self.actions)
+                     if a == self.decision and self._outcome(i) != "suppressed"), 0)
 
-    def noting(self, notes: Iterable[Note]) -> Verdict:
+    def counted(self) -> Iterator[tuple[Match, Decision]]:
+        """The matches that count towards the decision (not suppressed), with the
+        action each counts with: what flood protection watches."""
+        for i, m in enumerate(self.matches):
+            if self._outcome(i) != "suppressed":
+                yield m, self.actions[i]
+
+    def noting(self, notes: Iterable[Note | DisabledNote]) -> Verdict:
         """This verdict with ``notes`` (signals not matched, and why) among its reasons."""
         extra = tuple(notes)
         return self.model_copy(update={"notes": self.notes + extra}) if extra else self
@@ -201,25 +281,72 @@ class Verdict(BaseModel):
         return self.model_copy(update={"observations": seen, "decision": decision})
 
 
-def action_for(category: str, policy: Mapping[str, object] | None) -> Decision:
-    action = (policy or {}).get("action")
-    if action == "block" or action == "review" or action == "allow":
-        return action
-    return DEFAULT_ACTION.get(category, "review")
+def policy_of(policy: PolicyLike) -> BankPolicy:
+    """A bank's policy, typed (what is stored is read leniently: ``BankPolicy.stored``)."""
+    if isinstance(policy, BankPolicy):
+        return policy
+    return BankPolicy.stored(dict(policy or {}))
 
 
-def decide(matches: Iterable[Match],
-           policies: Mapping[str, Mapping[str, object] | None]) -> Verdict:
-    """The most severe action among the matched banks; ``allow`` when nothing matched.
+def action_for(category: str, policy: PolicyLike) -> Decision:
+    """What a match in a bank of ``category`` with ``policy`` does."""
+    action = policy_of(policy).action
+    return action if action is not None else DEFAULT_ACTION.get(category, "review")
 
-    Matches are ordered closest first so the first reason is the strongest evidence.
-    """
-    ordered = tuple(sorted(matches, key=lambda m: (m.distance, m.bank, m.entry_id)))
+
+def decide(matches: Iterable[Match], policies: Mapping[str, PolicyLike],
+           quarantines: Quarantines = NO_QUARANTINES) -> Verdict:
+    """All matches, the banks' policies and the quarantines → one verdict (the rules
+    are in this module's docstring). Matches are ordered closest first so the first
+    reason is the strongest evidence. Costs O(matches)."""
+    typed: dict[str, BankPolicy] = {}
+
+    def pol(bank: str) -> BankPolicy:
+        p = typed.get(bank)
+        if p is None:
+            p = typed[bank] = policy_of(policies.get(bank))
+        return p
+
+    kept: list[Match] = []
+    dropped: dict[str, int] = {}
+    for m in matches:
+        if pol(m.bank).enabled:
+            kept.append(m)
+        else:
+            dropped[m.bank] = dropped.get(m.bank, 0) + 1
+    ordered = tuple(sorted(kept, key=lambda m: (m.distance, m.bank, m.entry_id)))
+    # per signal type: the highest priority of an allowlist that matched, and the
+    # closest match of that priority (named in the reasons)
+    allow: dict[str, tuple[int, int]] = {}
+    for i, m in enumerate(ordered):
+        if m.category == "allowlist" and not quarantines.covers(m):
+            prio = pol(m.bank).priority
+            if m.signal not in allow or prio > allow[m.signal][0]:
+                allow[m.signal] = (prio, i)
     decision: Decision = "allow"
-    actions = []
+    actions: list[Decision] = []
+    policy_actions: list[Decision] = []
+    outcomes: list[Outcome] = []
+    suppressors: list[int | None] = []
     for m in ordered:
-        act = action_for(m.category, policies.get(m.bank))
-        if _SEVERITY[act] > _SEVERITY[decision]:
-            decision = act
-        actions.append(act)
-    return Verdict(decision=decision, matches=ordered, actions=tuple(actions))
+        p = pol(m.bank)
+        act = action_for(m.category, p)
+        policy_actions.append(act)
+        cover = allow.get(m.signal)
+        by: int | None = None
+        outcome: Outcome
+        if m.category != "allowlist" and cover is not None and p.priority <= cover[0]:
+            outcome, by, counted = "suppressed", cover[1], act
+        elif quarantines.covers(m):
+            outcome, counted = "quarantined", "review"
+        else:
+            outcome, counted = "counted", act
+        if outcome != "suppressed" and _SEVERITY[counted] > _SEVERITY[decision]:
+            decision = counted
+        actions.append(counted)
+        outcomes.append(outcome)
+        suppressors.append(by)
+    notes = tuple(DisabledNote(bank=b, matches=n) for b, n in sorted(dropped.items()))
+    return Verdict(decision=decision, matches=ordered, notes=notes, actions=tuple(actions),
+                   policy_actions=tuple(policy_actions), outcomes=tuple(outcomes),
+                   suppressors=tuple(suppressors))

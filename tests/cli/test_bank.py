@@ -50,15 +50,15 @@ def test_create_and_list(veil: Veil) -> None:
     assert veil("bank", "create", "allow", "-c", "allowlist").exit_code == 0
     assert veil("bank", "create", "imp", "-c", "imported", "--action", "block").exit_code == 0
     table = flat(veil("bank", "list").stdout)
-    for row in ("allow │ allowlist │ allow (default) │ 0 │ 0 │ 0",
-                "imp │ imported │ block │ 0 │ 0 │ 0",
-                "victims │ victim_submitted │ block (default) │ 0 │ 0 │ 0"):
+    for row in ("allow │ allowlist │ allow (default) │ - │ 0 │ 0 │ 0 │ 0",
+                "imp │ imported │ block │ - │ 0 │ 0 │ 0 │ 0",
+                "victims │ victim_submitted │ block (default) │ - │ 0 │ 0 │ 0 │ 0"):
         assert row in table
     listed = [json.loads(line) for line in veil("bank", "list", "--json").stdout.splitlines()]
     assert [(b["name"], b["action"], b["policy"]) for b in listed] == [
         ("allow", "allow", {}), ("imp", "block", {"action": "block"}),
         ("victims", "block", {})]
-    assert listed[0]["counts"] == {"active": 0, "withdrawn": 0, "disputed": 0}
+    assert listed[0]["counts"] == {"active": 0, "withdrawn": 0, "disputed": 0, "disabled": 0}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -191,7 +191,7 @@ def test_withdraw(veil: Veil) -> None:
     assert r.exit_code == 2 and "not both" in r.stderr
     listed = {b["name"]: b for b in map(json.loads, veil("bank", "list", "--json").stdout
                                         .splitlines())}
-    assert listed["v"]["counts"] == {"active": 0, "withdrawn": 2, "disputed": 0}
+    assert listed["v"]["counts"] == {"active": 0, "withdrawn": 2, "disputed": 0, "disabled": 0}
     assert listed["other"]["counts"]["active"] == 1
 
 

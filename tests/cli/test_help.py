@@ -57,11 +57,11 @@ def test_version() -> None:
 
 HEAVY = ("numba", "sqlalchemy", "alembic", "PIL", "fastapi", "uvicorn", "numpy",
          "pydantic_settings",
-         "pdqhash", "imagehash")
+         "pdqhash", "imagehash", "ray", "pyarrow", "pandas")
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["bank", "--help"],
-                                  ["scan", "--help"]])
+                                  ["scan", "--help"], ["backfill", "--help"]])
 def test_help_and_version_load_nothing_heavy(args: list[str]) -> None:
     """What makes `veil --help` start in a fraction of a second (bench/cli_startup.py
     measures it): none of the heavy libraries is imported for it."""

@@ -54,7 +54,7 @@ def test_adds_imports_disputes_withdrawals_and_policies_from_elsewhere(
     assert (done.added, done.removed, done.banks_reloaded) == (5001, 0, True)
     assert matched(m, near(b.value or "", 5)) == [(b.id, "ncii", 5)]
     assert matched(m, near(rows[-1], 31))[0][1:] == ("imported", 31)
-    assert m.banks["imported"].policy == {"action": "review"}
+    assert m.banks["imported"].policy.action == "review"
     assert len(m) == 5002
 
     other.withdraw(a.id, actor="victim")
@@ -63,7 +63,7 @@ def test_adds_imports_disputes_withdrawals_and_policies_from_elsewhere(
     done = m.catch_up(store)
     assert (done.added, done.removed) == (0, 2)
     assert matched(m, a.value or "") == [] and matched(m, b.value or "") == []
-    assert m.banks["imported"].policy == {"action": "block"}
+    assert m.banks["imported"].policy.action == "block"
 
     other.set_status(b.id, "active", actor="reviewer")
     assert m.catch_up(store).added == 1
@@ -115,7 +115,7 @@ def test_reloading_bank_policies_counts_no_entries(
         assert m.catch_up(store).banks_reloaded
     finally:
         event.remove(store.engine, "before_cursor_execute", seen)
-    assert m.banks["ncii"].policy == {"action": "review"}
+    assert m.banks["ncii"].policy.action == "review"
     assert not [q for q in statements if "count(" in q.lower()], statements
 
 

@@ -49,7 +49,7 @@ def test_csv_import(filled: Store, settings: Settings, write: Write) -> None:
     # 3 and 4 were already in the bank; 1 was withdrawn (its value is gone) and stays so
     assert (report.rows, report.imported, report.duplicates) == (100, 98, 2)
     bank = filled.get_bank(BANK)
-    assert bank.counts == {"active": 102, "withdrawn": 1, "disputed": 0}
+    assert bank.counts == {"active": 102, "withdrawn": 1, "disputed": 0, "disabled": 0}
     got = filled.get_entry(max(e.entry_id for e in filled.iter_active("pdq")))
     assert (got.source, got.created_by, got.status) == ("feed", "importer", "active")
 

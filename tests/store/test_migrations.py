@@ -29,7 +29,11 @@ TABLES = {"banks", "entries", "audit_events", "store_state", "alembic_version",
           "api_keys", "cases", "case_signals", "entry_matches",
           # 0004: who holds each entry
           "entry_holders",
-          # 0005: banked videos
+          # 0005: flood quarantines, feedback to source lists
+          "quarantines", "source_feedback",
+          # 0007_review: uploads under review and their sealed media
+          "review_items", "review_media",
+          # 0008_videos: banked videos
           "videos", "video_frames"}
 
 
@@ -43,8 +47,10 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "versions" / "0002_service.py").is_file()
     assert (MIGRATIONS / "versions" / "0003_change_feed.py").is_file()
     assert (MIGRATIONS / "versions" / "0004_entry_holders.py").is_file()
-    assert (MIGRATIONS / "versions" / "0005_videos.py").is_file()
-    assert head_revision() == "0005_videos" == HEAD  # the constant opening a store checks
+    assert (MIGRATIONS / "versions" / "0006_policy.py").is_file()
+    assert (MIGRATIONS / "versions" / "0007_review.py").is_file()
+    assert (MIGRATIONS / "versions" / "0008_videos.py").is_file()
+    assert head_revision() == "0008_videos" == HEAD  # the constant opening a store checks
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:

@@ -32,7 +32,7 @@ def test_create_and_get_bank(store: Store) -> None:
     assert got == made
     assert (got.category, got.policy, got.action, got.created_by) == (
         "confirmed_ncii", {"action": "review"}, "review", "alice")
-    assert got.counts == {"active": 0, "withdrawn": 0, "disputed": 0}
+    assert got.counts == {"active": 0, "withdrawn": 0, "disputed": 0, "disabled": 0}
     assert got.created_at.tzinfo is not None
 
 
@@ -72,8 +72,8 @@ def test_list_banks_counts_entries_per_status(store: Store, bank: str) -> None:
     store.set_status(ids[1], "disputed", actor="test")
     banks = {b.name: b for b in store.list_banks()}
     assert [b.name for b in store.list_banks()] == ["empty", "victims"]
-    assert banks["victims"].counts == {"active": 3, "withdrawn": 1, "disputed": 1}
-    assert banks["empty"].counts == {"active": 0, "withdrawn": 0, "disputed": 0}
+    assert banks["victims"].counts == {"active": 3, "withdrawn": 1, "disputed": 1, "disabled": 0}
+    assert banks["empty"].counts == {"active": 0, "withdrawn": 0, "disputed": 0, "disabled": 0}
 
 
 # -- entries -----------------------------------------------------------------------------

@@ -391,3 +391,41 @@ def pages(chromium: Any, veil_server: VeilServer) -> Iterator[Pages]:
         assert not p.errors, f"errors in the page: {p.errors}"
     finally:
         p.close()
+
+
+# -- the reviewer page (/review) --------------------------------------------------------
+#: Seconds a revealed picture stays clear on the reviewer page under test: short, so a
+#: test sees it blurred again on its own.
+REVIEW_REVEAL_S = 3
+
+
+def make_key(server: VeilServer, scope: str) -> str:
+    """A new API key of ``scope`` on ``server`` (``veil keys create``)."""
+    made = subprocess.run([str(VEIL), "keys", "create", "--scope", scope, "--name",
+                           f"web-{scope}"], env=server.env, capture_output=True, text=True,
+                          timeout=120)
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def review_server(tmp_path: Path) -> Iterator[VeilServer]:
+    """A fresh ``veil serve`` (an empty review queue) with ``review_key`` and
+    ``admin_key`` besides its platform key."""
+    server = VeilServer(tmp_path / "home", {"VEIL_REVIEW_REVEAL_S": str(REVIEW_REVEAL_S)})
+    try:
+        server.review_key = make_key(server, "review")  # type: ignore[attr-defined]
+        server.admin_key = make_key(server, "admin")  # type: ignore[attr-defined]
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def review_pages(chromium: Any, review_server: VeilServer) -> Iterator[Pages]:
+    p = Pages(chromium, review_server)
+    try:
+        yield p
+        assert not p.errors, f"errors in the page: {p.errors}"
+    finally:
+        p.close()

@@ -1,5 +1,7 @@
-"""Admin: banks and their policies, hash-list import/export, entry withdrawal and
-disputes, API keys, and the audit log. Every change is audited under the key.
+"""Admin: banks and their policies, hash-list import/export, entry withdrawal,
+disputes and disabling (false positives, with the notes for their source lists),
+flood quarantines, API keys, and the audit log. Every change is audited under the
+key; the audit log has no route that edits or deletes.
 
 No route here updates the live index or the key cache itself: the store's
 post-commit hook does (``services``), so a change matches, or stops matching,
@@ -31,12 +33,16 @@ from veil.api.schemas import (
     BankList,
     BankOut,
     EntryOut,
+    FeedbackList,
+    FeedbackOut,
     ImportOut,
     KeyCreated,
     KeyIn,
     KeyList,
     KeyOut,
     PolicyPatch,
+    QuarantineList,
+    QuarantineOut,
     Reason,
     RowErrorOut,
 )
@@ -46,8 +52,9 @@ from veil.store.hashlist import parse_csv, parse_jsonl, write_hashlist
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord
 from veil.store.lines import read_lines
+from veil.store.records import FeedbackRecord, QuarantineRecord
 from veil.store.vocabulary import Format
-from veil.verdict import action_for
+from veil.verdict import action_for, policy_of
 
 log = logging.getLogger("veil.api")
 
@@ -58,9 +65,11 @@ EntryId = Path(ge=1, le=2**62)
 
 
 def bank_out(b: BankInfo) -> BankOut:
+    policy = policy_of(b.policy)
     return BankOut(name=b.name, category=b.category, policy=b.policy,
-                   action=action_for(b.category, b.policy), counts=b.counts,
-                   created_at=b.created_at, created_by=b.created_by)
+                   action=action_for(b.category, policy), priority=policy.priority,
+                   enabled=policy.enabled, counts=b.counts, created_at=b.created_at,
+                   created_by=b.created_by)
 
 
 def entry_out(e: EntryRecord) -> EntryOut:
@@ -95,11 +104,11 @@ def get_bank(services: ServicesDep, name: str = BankName) -> BankOut:
 
 
 @admin.patch("/v1/admin/banks/{name}", response_model=BankOut,
-             summary="Replace a bank's policy")
+             summary="Change a bank's policy: the fields sent (null resets one)")
 def update_policy(body: PolicyPatch, services: ServicesDep, actor: ActorDep,
                   name: str = BankName) -> BankOut:
-    b = services.store.update_bank_policy(name, body.policy.model_dump(exclude_none=True),
-                                          actor=actor)
+    b = services.store.update_bank_policy(name, body.policy.model_dump(exclude_unset=True),
+                                          actor=actor, merge=True)
     return bank_out(b)
 
 
@@ -264,6 +273,80 @@ def dispute(body: Reason, services: ServicesDep, actor: ActorDep,
             entry_id: int = EntryId) -> EntryOut:
     return entry_out(services.store.set_status(entry_id, "disputed", actor=actor,
                                                reason=body.reason))
+
+
+@admin.post("/v1/admin/entries/{entry_id}/disable", response_model=EntryOut,
+            summary="Disable a false positive: it stops matching, its hash is kept (and "
+            "its source list is sent a note)")
+def disable_entry(body: Reason, services: ServicesDep, actor: ActorDep,
+                  entry_id: int = EntryId) -> EntryOut:
+    return entry_out(services.store.disable_entry(entry_id, actor=actor, reason=body.reason))
+
+
+@admin.post("/v1/admin/entries/{entry_id}/enable", response_model=EntryOut,
+            summary="Enable a disabled entry: it matches again")
+def enable_entry(body: Reason, services: ServicesDep, actor: ActorDep,
+                 entry_id: int = EntryId) -> EntryOut:
+    return entry_out(services.store.enable_entry(entry_id, actor=actor, reason=body.reason))
+
+
+def feedback_out(f: FeedbackRecord) -> FeedbackOut:
+    return FeedbackOut(id=f.id, entry_id=f.entry_id, bank=f.bank, source=f.source,
+                       kind=f.kind, status=f.status,
+                       reason=f.reason, created_by=f.created_by, created_at=f.created_at,
+                       updated_at=f.updated_at)
+
+
+@admin.get("/v1/admin/feedback", response_model=FeedbackList,
+           summary="Notes for entries' source lists (disabled false positives), oldest first")
+def list_feedback(services: ServicesDep,
+                  status: Literal["pending", "retracted", "sent"] | None = Query(None),
+                  bank: str | None = Query(None, max_length=64),
+                  after_id: int | None = Query(None, ge=0, le=2**62),
+                  limit: int = Query(100, ge=1, le=1000)) -> FeedbackList:
+    found = services.store.source_feedback(status=status, bank=bank, after_id=after_id,
+                                           limit=limit)
+    return FeedbackList(feedback=[feedback_out(f) for f in found],
+                        next_after_id=found[-1].id if len(found) == limit else None)
+
+
+# -- flood quarantines ------------------------------------------------------------------------
+def quarantine_out(q: QuarantineRecord) -> QuarantineOut:
+    return QuarantineOut(id=q.id, kind=q.kind, bank=q.bank,
+                         entry_id=q.entry_id, status=q.status,
+                         detail=q.detail, created_at=q.created_at, decided_by=q.decided_by,
+                         decided_at=q.decided_at, decision_reason=q.decision_reason)
+
+
+QuarantineId = Path(ge=1, le=2**62)
+
+
+@admin.get("/v1/admin/quarantines", response_model=QuarantineList,
+           summary="Banks and entries flood protection quarantined, oldest first")
+def list_quarantines(services: ServicesDep,
+                     status: Literal["active", "released", "confirmed"] | None = Query(None),
+                     after_id: int | None = Query(None, ge=0, le=2**62),
+                     limit: int = Query(100, ge=1, le=1000)) -> QuarantineList:
+    found = services.store.quarantines(status=status, after_id=after_id, limit=limit)
+    return QuarantineList(quarantines=[quarantine_out(q) for q in found],
+                          next_after_id=found[-1].id if len(found) == limit else None)
+
+
+@admin.post("/v1/admin/quarantines/{quarantine_id}/release", response_model=QuarantineOut,
+            summary="Release a quarantine: its matches count as before")
+def release_quarantine(body: Reason, services: ServicesDep, actor: ActorDep,
+                       quarantine_id: int = QuarantineId) -> QuarantineOut:
+    return quarantine_out(services.store.decide_quarantine(
+        quarantine_id, "release", actor=actor, reason=body.reason))
+
+
+@admin.post("/v1/admin/quarantines/{quarantine_id}/confirm", response_model=QuarantineOut,
+            summary="Confirm a quarantine: the entry is disabled (its source gets a note), "
+            "or the bank")
+def confirm_quarantine(body: Reason, services: ServicesDep, actor: ActorDep,
+                       quarantine_id: int = QuarantineId) -> QuarantineOut:
+    return quarantine_out(services.store.decide_quarantine(
+        quarantine_id, "confirm", actor=actor, reason=body.reason))
 
 
 # -- keys -----------------------------------------------------------------------------------

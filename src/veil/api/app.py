@@ -32,10 +32,12 @@ from veil.api.ops import ops
 from veil.api.pages import pages
 from veil.api.platform import platform
 from veil.api.review import review
+from veil.api.review_page import review_page
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
 from veil.api.text import text
 from veil.api.videos import videos
+from veil.api.webhooks import webhooks
 from veil.config import Settings, load_settings
 
 access = logging.getLogger("veil.api.access")
@@ -46,8 +48,10 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
   hashes of one's images — never the images — and see or withdraw them with the case token.
 * **platform** (`platform` key): match hashes, or scan an upload (hashed, then dropped);
   check texts for ads of "undressing" services.
-* **review** (`review` key): decide disputed entries.
-* **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log.
+* **review** (`review` key): decide disputed entries and review items (uploads kept,
+  sealed, for a person to look at; the pictures only on the reviewer page, `/review`).
+* **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
+  webhooks and their dead letters.
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
@@ -127,7 +131,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    routers = (ops, public, case, platform, text, review, admin, videos, pages, docs)
+    routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
+               videos, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

@@ -122,6 +122,17 @@ class KeyCache:
             # keys are not fresh and the next look-up reads again
             self._loaded_generation = generation
 
+    async def lookup_hash(self, wanted: str) -> ApiKeyRecord | None:
+        """The active key whose hash is ``wanted`` (a reviewer page session keeps the
+        hash, never the key): None once it is revoked, as ``lookup`` would say."""
+        if (not self._keys or self._loaded_generation != self._generation
+                or time.monotonic() - self._loaded > self.ttl_s):
+            await self._refresh(self.ttl_s)
+        found = self._keys.get(wanted)
+        if found is None or not same_hash(found[0], wanted):
+            return None
+        return found[1]
+
     async def lookup(self, key: str) -> ApiKeyRecord | None:
         if not self._keys or self._loaded_generation != self._generation:
             # nothing to answer from yet, or keys changed since they were read: wait

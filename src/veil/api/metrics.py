@@ -1,9 +1,10 @@
 """Prometheus metrics of one service instance, on its own registry (``/metrics``).
 
 Request latency by route template (never the raw path: paths can hold ids),
-matches by bank and signal, the live index's size per signal, how long ago the
-store's change feed was last read, and how late the event loop runs (a request
-that held it would show here).
+matches by bank and signal, flood quarantines (active, and made), the live index's
+size per signal, how long ago the store's change feed was last read, webhook events
+and deliveries by outcome, and how late the event loop runs (a request that held it
+would show here).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from veil.verdict import Match
+from veil.verdict import Match, Quarantines
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5)
@@ -25,10 +26,12 @@ LAG_PROBE_S = 0.25
 
 class _IndexCollector(Collector):
     def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool],
-                 sync_age: Callable[[], float | None]) -> None:
+                 sync_age: Callable[[], float | None],
+                 quarantines: Callable[[], Quarantines]) -> None:
         self.sizes = sizes
         self.ready = ready
         self.sync_age = sync_age
+        self.quarantines = quarantines
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         entries = GaugeMetricFamily("veil_index_entries", "Active entries in the live index",
@@ -44,11 +47,19 @@ class _IndexCollector(Collector):
             yield GaugeMetricFamily(
                 "veil_index_sync_age_seconds",
                 "Seconds since the store's change feed was last read", value=age)
+        q = self.quarantines()
+        active = GaugeMetricFamily("veil_quarantines_active", "Banks and entries flood "
+                                   "protection holds in review until an admin decides",
+                                   labels=["kind"])
+        active.add_metric(["bank"], len(q.banks))
+        active.add_metric(["entry"], len(q.entries))
+        yield active
 
 
 class Metrics:
     def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool],
-                 sync_age: Callable[[], float | None] = lambda: None) -> None:
+                 sync_age: Callable[[], float | None] = lambda: None,
+                 quarantines: Callable[[], Quarantines] = Quarantines) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "veil_http_request_duration_seconds", "Time to answer a request",
@@ -60,11 +71,21 @@ class Metrics:
         self.texts = Counter("veil_text_checks_total", "Texts checked for advertising of "
                              "undressing services, by result", ["result"],
                              registry=self.registry)
+        self.webhook_deliveries = Counter(
+            "veil_webhook_deliveries_total", "Webhook delivery tries, by outcome (delivered; "
+            "retry: failed, tried again later; dead: failed for the last time, in the "
+            "dead-letter list)", ["outcome"], registry=self.registry)
+        self.webhook_events = Counter(
+            "veil_webhook_events_total", "Webhook events put in the outbox, by type (one per "
+            "subscription that follows it)", ["event"], registry=self.registry)
         self.loop_lag = Histogram(
             "veil_event_loop_lag_seconds", "How much later than asked the event loop woke "
             f"a {LAG_PROBE_S} s sleep (time it was held by something)", buckets=LAG_BUCKETS,
             registry=self.registry)
-        self.registry.register(_IndexCollector(sizes, ready, sync_age))
+        self.quarantines = Counter("veil_quarantines_total", "Banks and entries flood "
+                                   "protection quarantined (this process)", ["kind", "bank"],
+                                   registry=self.registry)
+        self.registry.register(_IndexCollector(sizes, ready, sync_age, quarantines))
 
     async def watch_loop(self) -> None:
         """Measure the event loop's lag until cancelled (runs for the app's lifetime)."""

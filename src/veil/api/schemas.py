@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from veil.api.errors import ErrorBody
 from veil.inspect.observation import Observation
 from veil.text.detector import MAX_CHARS as TEXT_MAX_CHARS
 from veil.verdict import Match
@@ -89,11 +90,23 @@ class CaseStatus(BaseModel):
 
 
 # -- platform -----------------------------------------------------------------------------
+class MatchSignalIn(SignalIn):
+    upload: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description=(
+        "Signals with the same upload label are one upload's (its PDQ, its MD5 …): "
+        "besides each signal's own result, the reply's uploads[] decides each upload on "
+        "all its signals together, as /v1/scan and veil scan do"))
+
+
 class MatchRequest(Strict):
     # at most VEIL_API_MAX_BATCH (checked by the route)
-    signals: list[SignalIn] = Field(min_length=1)
+    signals: list[MatchSignalIn] = Field(min_length=1)
     thresholds: dict[str, int] | None = Field(
         None, description="Per-signal thresholds in bits (default: the configured ones)")
+    subject: str | None = Field(
+        None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Your reference for what is checked (a post or upload id): webhook "
+        "events carry it, and one subject's events are delivered in order. Default: the "
+        "request id")
 
 
 class MatchResult(BaseModel):
@@ -105,8 +118,30 @@ class MatchResult(BaseModel):
     matches_total: int = Field(description="How many entries matched in all")
 
 
+class UploadVerdict(BaseModel):
+    upload: str
+    signals: list[int] = Field(description="Indexes of the upload's signals in the request")
+    decision: Literal["block", "review", "allow"]
+    reasons: list[str]
+    matches: list[Match] = Field(description="The closest matches, at most "
+                                 "VEIL_API_MAX_MATCHES_LISTED (the decision weighs all)")
+    matches_total: int
+
+
 class MatchResponse(BaseModel):
     results: list[MatchResult]
+    uploads: list[UploadVerdict] | None = Field(None, description=(
+        "Present when signals carry upload labels: one verdict per upload"))
+
+
+class ReviewItemRef(BaseModel):
+    id: str
+    status: Literal["open", "second_review", "decided", "purged"]
+    source: Literal["scan", "review_request", "report"]
+    act_by: datetime = Field(description="When the platform must have acted (VEIL_REVIEW_"
+                             "ACT_WITHIN_H after it was made)")
+    time_left_s: int = Field(description="Seconds until act_by (negative: overdue)")
+    retain_until: datetime = Field(description="When its media is purged")
 
 
 class ScanResponse(BaseModel):
@@ -124,6 +159,15 @@ class ScanResponse(BaseModel):
         "What the file declares about its origin (C2PA, XMP digital source type, EXIF "
         "Software, generators' PNG text, invisible watermarks): declarations, never proof "
         "(docs/provenance.md); also among the reasons"))
+    review_item: ReviewItemRef | None = Field(None, description=(
+        "The review item made for this upload (?review=1, or a review verdict): the "
+        "upload is kept, sealed, until retain_until (docs/review.md)"))
+    review_item_error: ErrorBody | None = Field(None, description=(
+        "Why a review verdict made no item (the queue is full)"))
+
+
+class ReportResponse(ScanResponse):
+    review_item: ReviewItemRef
 
 
 # -- admin and review ---------------------------------------------------------------------
@@ -133,8 +177,19 @@ Action = Literal["block", "review", "allow"]
 
 
 class Policy(Strict):
+    """A bank's policy (docs/policies.md). In a PATCH, only the fields sent change; a
+    null resets a field to its default."""
+
     action: Action | None = Field(None, description="What a match does (default: the "
                                   "category's)")
+    thresholds: dict[str, int] | None = Field(None, description=(
+        "Per signal type, the largest distance in bits that counts as a match in this "
+        "bank (default: the service's); at most the service's threshold cap"))
+    priority: int | None = Field(None, ge=-1000, le=1000, description=(
+        "An allowlist bank suppresses matches of banks whose priority is not above its "
+        "own (default 0)"))
+    enabled: bool | None = Field(None, description="false: the bank's entries match "
+                                 "nothing (default true)")
 
 
 class BankIn(Strict):
@@ -152,6 +207,8 @@ class BankOut(BaseModel):
     category: str
     policy: dict[str, Any]
     action: str
+    priority: int
+    enabled: bool
     counts: dict[str, int]
     created_at: datetime
     created_by: str
@@ -182,7 +239,7 @@ class EntryOut(BaseModel):
     signal: str
     value: str | None
     quality: int | None
-    status: Literal["active", "withdrawn", "disputed"]
+    status: Literal["active", "withdrawn", "disputed", "disabled"]
     source: str | None
     note: str | None
     case_ref: str | None
@@ -311,3 +368,99 @@ class VideoOut(BaseModel):
 
 class VideoList(BaseModel):
     videos: list[VideoOut]
+# -- webhooks (admin) ---------------------------------------------------------------------
+class WebhookIn(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    url: str = Field(min_length=1, max_length=2000, description="http(s) URL of the receiver")
+    key_id: int | None = Field(None, ge=1, le=2**62, description=(
+        "Follow this platform key's scans and matches (or give bank)"))
+    bank: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                             description="Follow every block/review verdict matching this bank")
+
+
+class WebhookOut(BaseModel):
+    name: str
+    url: str
+    target: Literal["key", "bank"]
+    key_id: int | None
+    bank: str | None
+    created_by: str
+    created_at: datetime
+    deliveries: dict[str, int] = Field(description="Deliveries by status: pending, "
+                                       "delivered, dead")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="Signs every delivery; shown this once")
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class WebhookRemoved(BaseModel):
+    name: str
+    undelivered: int = Field(description="Pending and dead deliveries dropped with it")
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str
+    webhook: str
+    event: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DeadLetterList(BaseModel):
+    deliveries: list[DeliveryOut]
+    next_before_id: int | None
+
+
+class ReplayIn(Strict):
+    delivery_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] | None = Field(
+        None, min_length=1, max_length=1000, description=(
+        "Dead letters to replay; none: every dead letter (of webhook, if given)"))
+    webhook: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ReplayOut(BaseModel):
+    replayed: int
+# -- policies: disabled entries' notes to their sources, flood quarantines ------------------
+class FeedbackOut(BaseModel):
+    id: int
+    entry_id: int
+    bank: str
+    source: str | None
+    kind: str
+    status: Literal["pending", "retracted", "sent"]
+    reason: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class FeedbackList(BaseModel):
+    feedback: list[FeedbackOut]
+    next_after_id: int | None
+
+
+class QuarantineOut(BaseModel):
+    id: int
+    kind: Literal["bank", "entry"]
+    bank: str
+    entry_id: int | None
+    status: Literal["active", "released", "confirmed"]
+    detail: dict[str, Any] = Field(description="What tripped it, in numbers")
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class QuarantineList(BaseModel):
+    quarantines: list[QuarantineOut]
+    next_after_id: int | None

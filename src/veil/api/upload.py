@@ -40,9 +40,14 @@ def _too_large(limit: int) -> MediaTooLarge:
     return MediaTooLarge(f"the upload is larger than the limit of {limit:,} bytes")
 
 
+#: Longest text field read beside the file (``read_upload(fields=…)``).
+FIELD_MAX_BYTES = 4096
+
+
 class Upload:
     """An upload being received: bytes in memory (a picture) or a spooled temporary
-    file (a video). Always ``close`` it: that drops the bytes and deletes the file."""
+    file (a video), and the text fields a multipart body sent beside it. Always
+    ``close`` it: that drops the bytes and deletes the file."""
 
     def __init__(self, limits: MediaLimits, home: Path) -> None:
         self.limits = limits
@@ -54,6 +59,8 @@ class Upload:
         self.video_format: str | None = None
         self.size = 0
         self._decided = False
+        #: Text fields of a multipart body that the caller asked for.
+        self.fields: dict[str, str] = {}
 
     @property
     def cap(self) -> int:
@@ -105,12 +112,14 @@ class Upload:
             self.path.unlink(missing_ok=True)
 
 
-async def read_upload(request: Request, limits: MediaLimits, home: Path) -> Upload:
-    """The upload of ``request``; the caller must ``close`` it (on an error this closes
-    it itself before raising)."""
+async def read_upload(request: Request, limits: MediaLimits, home: Path,
+                      fields: tuple[str, ...] = ()) -> Upload:
+    """The upload of ``request`` (and the text ``fields`` of a multipart body, each at
+    most ``FIELD_MAX_BYTES``, UTF-8; a raw body has none: callers take them from the
+    query). The caller must ``close`` it (on an error this closes it itself)."""
     upload = Upload(limits, home)
     try:
-        await _receive(request, upload)
+        await _receive(request, upload, fields)
         upload.finish()
     except BaseException:
         upload.close()
@@ -118,14 +127,14 @@ async def read_upload(request: Request, limits: MediaLimits, home: Path) -> Uplo
     return upload
 
 
-async def _receive(request: Request, upload: Upload) -> None:
+async def _receive(request: Request, upload: Upload, fields: tuple[str, ...]) -> None:
     mime, params = parse_options_header(request.headers.get("content-type", ""))
     mime = mime.lower()
     if mime == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary or len(boundary) > 200:
             raise ApiError(400, "upload.malformed", "multipart/form-data without a boundary")
-        await _multipart(request, boundary, upload)
+        await _multipart(request, boundary, upload, fields)
     elif (mime in (t.encode() for t in RAW_TYPES) or mime.startswith(b"image/")
           or mime.startswith(b"video/")):
         async for chunk in request.stream():
@@ -145,11 +154,15 @@ class _Parsing:
     value: bytes = b""
     headers: dict[bytes, bytes] = dataclass_field(default_factory=dict)
     is_file: bool = False
+    #: The text field this part holds (one of the fields asked for), if any.
+    text_field: str | None = None
+    text: bytearray = dataclass_field(default_factory=bytearray)
     found: bool = False
     ended: bool = False
 
 
-async def _multipart(request: Request, boundary: bytes, upload: Upload) -> None:
+async def _multipart(request: Request, boundary: bytes, upload: Upload,
+                     fields: tuple[str, ...]) -> None:
     state = _Parsing()
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
@@ -164,23 +177,38 @@ async def _multipart(request: Request, boundary: bytes, upload: Upload) -> None:
 
     def on_headers_finished() -> None:
         _, opts = parse_options_header(state.headers.get(b"content-disposition", b""))
-        state.is_file = opts.get(b"name") == FILE_FIELD and not state.found
+        name = opts.get(b"name")
+        state.is_file = name == FILE_FIELD and not state.found
         if state.is_file:
             state.found = True
+        elif name is not None and name.decode("latin-1") in fields:
+            state.text_field = name.decode("latin-1")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state.is_file:
             upload.write(data[start:end])
+        elif state.text_field is not None:
+            state.text.extend(data[start:end])
+            if len(state.text) > FIELD_MAX_BYTES:
+                raise ApiError(422, "input.invalid", f"the field '{state.text_field}' is "
+                               f"longer than {FIELD_MAX_BYTES} bytes")
 
     def on_part_begin() -> None:
         state.headers = {}
         state.is_file = False
+        state.text_field = None
+        state.text = bytearray()
+
+    def on_part_end() -> None:
+        if state.text_field is not None:
+            upload.fields[state.text_field] = state.text.decode("utf-8", errors="replace")
 
     def on_end() -> None:
         state.ended = True
 
     parser = MultipartParser(boundary, {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data,
+        "on_part_end": on_part_end,
         "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
         "on_end": on_end})

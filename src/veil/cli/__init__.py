@@ -17,6 +17,8 @@ import typer
 
 from veil import __version__
 from veil.cli import (
+    audit,
+    backfill,
     bank,
     bot,
     config,
@@ -27,10 +29,13 @@ from veil.cli import (
     keys,
     matching,
     protect,
+    quarantine,
+    review,
     scan,
     serve,
     text,
     video,
+    webhook,
 )
 from veil.cli.help import install as _install_help
 from veil.cli.output import configure_logging
@@ -79,8 +84,13 @@ app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("config")(config.config_command)
 app.command("bot")(bot.bot_command)
+app.command("audit")(audit.audit_command)
+app.command("backfill")(backfill.backfill_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
 app.add_typer(video.app, name="video")
+app.add_typer(quarantine.app, name="quarantine")
+app.add_typer(review.app, name="review")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")
+app.add_typer(webhook.app, name="webhook")

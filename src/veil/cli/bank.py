@@ -1,4 +1,5 @@
-"""``veil bank …``: create, list, add, import, export and withdraw.
+"""``veil bank …``: create, list, add, import, export, withdraw; policies; disabling
+and enabling false positives.
 
 Every change is recorded in the store's audit log under the actor ``cli:<user>``.
 """
@@ -77,14 +78,94 @@ def list_command(
         err_console.print("no banks yet; create one with [bold]veil bank create NAME "
                           "--category C[/]")
         return
-    table = Table("name", "category", "action", "active", "withdrawn", "disputed")
+    table = Table("name", "category", "action", "policy", "active", "withdrawn", "disputed",
+                  "disabled")
     table.columns[0].overflow = "fold"
     for b in banks:
         act = action_for(b.category, b.policy)
         table.add_row(escape(b.name), b.category, act if b.action else f"{act} [dim](default)[/]",
-                      f"{b.counts['active']:,}", f"{b.counts['withdrawn']:,}",
-                      f"{b.counts['disputed']:,}")
+                      escape(policy_text(b.policy)), f"{b.counts['active']:,}",
+                      f"{b.counts['withdrawn']:,}", f"{b.counts['disputed']:,}",
+                      f"{b.counts['disabled']:,}")
     table_console().print(table)
+
+
+def policy_text(stored: dict[str, object]) -> str:
+    """A policy's settings other than the action, in a few words."""
+    from veil.verdict import policy_of
+
+    p = policy_of(stored)
+    parts = [] if p.enabled else ["DISABLED"]
+    parts += [f"{s} ≤ {t}" for s, t in sorted(p.thresholds.items())]
+    if p.priority:
+        parts.append(f"priority {p.priority}")
+    return ", ".join(parts) or "-"
+
+
+def _threshold_pairs(items: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit():
+            raise fail(f"--threshold takes SIGNAL=BITS (e.g. pdq=20), got {item!r}")
+        out[name.strip().lower()] = int(value)
+    return out
+
+
+@app.command("policy")
+@handles_errors
+def policy_command(
+    name: str = typer.Argument(..., help="Bank whose policy to change or show.",
+                               show_default=False),
+    action: Action | None = typer.Option(None, "--action", help="What a match does.",
+                                         show_default=False),
+    threshold: list[str] | None = typer.Option(
+        None, "--threshold", "-t", help="SIGNAL=BITS: the largest distance that counts as a "
+        "match in this bank (repeat per signal; at most the service's cap).",
+        show_default=False),
+    priority: int | None = typer.Option(
+        None, "--priority", help="An allowlist suppresses matches of banks whose priority "
+        "is not above its own.", show_default=False),
+    enabled: bool | None = typer.Option(None, "--enable/--disable", show_default=False,
+                                        help="A disabled bank's entries match nothing."),
+    reset: bool = typer.Option(False, "--reset", help="Back to the defaults first (the "
+                               "category's action, the service's thresholds, priority 0, "
+                               "enabled)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the policy as JSON."),
+) -> None:
+    """Show a bank's policy, or change the parts given (the rest stay as they are)."""
+    from veil.verdict import action_for, policy_of
+
+    changes: dict[str, object] = {}
+    if action is not None:
+        changes["action"] = action.value
+    if threshold:
+        changes["thresholds"] = _threshold_pairs(threshold)
+    if priority is not None:
+        changes["priority"] = priority
+    if enabled is not None:
+        changes["enabled"] = enabled
+    with open_cli_store() as store:
+        if reset:
+            bank = store.update_bank_policy(name, changes, actor=cli_actor())
+        elif changes:
+            current = policy_of(store.get_bank(name).policy)
+            if "thresholds" in changes:  # a threshold given adds to those set
+                changes["thresholds"] = {**current.thresholds, **changes["thresholds"]}  # type: ignore[dict-item]
+            bank = store.update_bank_policy(name, changes, actor=cli_actor(), merge=True)
+        else:
+            bank = store.get_bank(name)
+    p = policy_of(bank.policy)
+    if as_json:
+        print(json.dumps({"name": bank.name, "category": bank.category, "policy": bank.policy,
+                          "action": action_for(bank.category, p), "priority": p.priority,
+                          "enabled": p.enabled}))
+        return
+    verb = "policy of" if not (changes or reset) else "changed policy of"
+    console.print(f"{verb} bank [bold]{escape(bank.name)}[/] ({bank.category}): "
+                  f"{action_for(bank.category, p)} on match"
+                  + (" [dim](the category's default)[/]" if p.action is None else "")
+                  + f"; {escape(policy_text(bank.policy))}")
 
 
 @app.command("add")
@@ -262,6 +343,70 @@ def _write_atomically(path: Path, write: Callable[[TextIO], int]) -> int:
 
 WITHDRAW_WHAT = ("say which entry to withdraw: its hash (veil bank withdraw BANK HASH, with "
                  "-s md5 for an MD5) or its id (veil bank withdraw BANK --id N)")
+
+
+def _target(store: object, name: str, value: str | None, signal: str, entry_id: int | None,
+            verb: str) -> int | tuple[str, str, str]:
+    """The entry a command names: by id (checked to be in bank ``name``) or by hash."""
+    if value is None and entry_id is None:
+        raise fail(f"say which entry to {verb}: its hash (veil bank {verb} BANK HASH, with "
+                   f"-s md5 for an MD5) or its id (veil bank {verb} BANK --id N)")
+    if value is not None and entry_id is not None:
+        raise fail("give the hash or --id, not both")
+    if entry_id is not None:
+        if store.get_entry(entry_id).bank != name:  # type: ignore[attr-defined]
+            raise fail(f"entry {entry_id} is not in bank {name!r}", "not_found")
+        return entry_id
+    assert value is not None
+    from veil.cli.values import parse_typed, signal_type
+
+    st = signal_type(signal)
+    return (name, st.name, parse_typed(st, value))
+
+
+@app.command("disable")
+@handles_errors
+def disable_command(
+    name: str = typer.Argument(..., help="Bank holding the entry.", show_default=False),
+    value: str | None = typer.Argument(None, help="The entry's hash, as hex.",
+                                       show_default=False),
+    signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE."),
+    entry_id: int | None = typer.Option(None, "--id", help="The entry's id instead.",
+                                        show_default=False),
+    reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log "
+                                      "and in the note to the entry's source list.",
+                                      show_default=False),
+) -> None:
+    """Disable a false positive: it stops matching; its hash is kept (audit, the list's
+    owner) and veil bank enable turns it back on."""
+    with open_cli_store() as store:
+        target = _target(store, name, value, signal, entry_id, "disable")
+        entry = store.disable_entry(target, actor=cli_actor(), reason=reason)
+        category = store.get_bank(name).category
+    from veil.store.repository import from_a_list
+
+    told = from_a_list(category, entry.source)
+    console.print(f"disabled entry {entry.id} in bank [bold]{escape(name)}[/]; it no longer "
+                  "matches" + ("; a note for its source list is pending" if told else ""))
+
+
+@app.command("enable")
+@handles_errors
+def enable_command(
+    name: str = typer.Argument(..., help="Bank holding the entry.", show_default=False),
+    value: str | None = typer.Argument(None, help="The entry's hash, as hex.",
+                                       show_default=False),
+    signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE."),
+    entry_id: int | None = typer.Option(None, "--id", help="The entry's id instead.",
+                                        show_default=False),
+    reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log.",
+                                      show_default=False),
+) -> None:
+    """Enable a disabled entry: it matches again."""
+    with open_cli_store() as store:
+        target = _target(store, name, value, signal, entry_id, "enable")
+        entry = store.enable_entry(target, actor=cli_actor(), reason=reason)
+    console.print(f"enabled entry {entry.id} in bank [bold]{escape(name)}[/]; it matches again")
 
 
 @app.command("withdraw")

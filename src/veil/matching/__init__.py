@@ -7,21 +7,25 @@
   commit and by polling.
 * ``scanning``: media → signals → verdict, for ``POST /v1/scan`` and ``veil scan``.
 
+* ``flood``: ``FloodWatch``, flood protection's statistics over the stream of
+  decided uploads (which bank or entry to quarantine).
+
 May import ``verdict``, ``index``, ``signals``, ``media``, ``config`` and ``errors``;
 reads the store only through the ``MatchSource`` protocol (``veil.store.Store``
-satisfies it), so it never imports ``veil.store``.
+satisfies it), so it never imports ``veil.store`` (the policy model comes through
+``veil.verdict``).
 """
 
 from veil.matching.live import LiveMatcher, load_matcher
-from veil.matching.loading import BankPolicy, MatchSource, load_indexes
+from veil.matching.loading import LoadedBank, MatchSource, load_indexes
 from veil.matching.matcher import BankMatcher, CatchUp
 from veil.matching.scanning import ScanResult, scan_bytes, scan_paths, scan_video
 
 __all__ = [
     "BankMatcher",
-    "BankPolicy",
     "CatchUp",
     "LiveMatcher",
+    "LoadedBank",
     "MatchSource",
     "ScanResult",
     "load_indexes",

@@ -16,17 +16,18 @@ from typing import TYPE_CHECKING, Protocol
 from veil.config import Settings, snapshot_path
 from veil.index import HammingIndex, IndexSource, open_index
 from veil.signals import get, names
+from veil.verdict import BankPolicy, Quarantines, policy_of
 
 if TYPE_CHECKING:
-    from veil.store.records import BankInfo, EntryChange
+    from veil.store.records import BankInfo, EntryChange, QuarantineRecord
 
 
 @dataclass(frozen=True)
-class BankPolicy:
+class LoadedBank:
     """What a matcher needs of a bank: its category and policy."""
 
     category: str
-    policy: dict[str, object] = field(default_factory=dict)
+    policy: BankPolicy = field(default_factory=BankPolicy)
 
 
 class MatchSource(IndexSource, Protocol):
@@ -35,6 +36,8 @@ class MatchSource(IndexSource, Protocol):
     def list_banks(self, *, counts: bool = True) -> Sequence[BankInfo]: ...
 
     def changes(self, signal: str, *, after: int, upto: int) -> Iterable[EntryChange]: ...
+
+    def active_quarantines(self) -> Sequence[QuarantineRecord]: ...
 
 
 def load_indexes(settings: Settings, source: IndexSource, *,
@@ -50,7 +53,14 @@ def load_indexes(settings: Settings, source: IndexSource, *,
     }
 
 
-def load_banks(source: MatchSource) -> dict[str, BankPolicy]:
+def load_banks(source: MatchSource) -> dict[str, LoadedBank]:
     # no entry counts: the matcher needs none, and they cost a scan of every entry
-    return {b.name: BankPolicy(b.category, dict(b.policy))
+    return {b.name: LoadedBank(b.category, policy_of(b.policy))
             for b in source.list_banks(counts=False)}
+
+
+def load_quarantines(source: MatchSource) -> Quarantines:
+    found = source.active_quarantines()
+    return Quarantines(banks=frozenset(q.bank for q in found if q.kind == "bank"),
+                       entries=frozenset(q.entry_id for q in found
+                                         if q.kind == "entry" and q.entry_id is not None))

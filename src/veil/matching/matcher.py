@@ -8,11 +8,19 @@ Catching up: every index records the store watermark it reflects. The store stam
 each entry a transaction changes with that transaction's generation, and
 generations commit in order (``veil.store.models.StoreState``). So: read the store's
 watermark G, take every entry stamped in (W, G] as it is now (active: added or
-replaced; disputed or withdrawn: removed), reload the bank policies if anything
-changed, and record G. It is idempotent: a change seen twice (the service's own,
-then through the poller) does no harm. A withdrawal seen in the feed also deletes the
-signal's index snapshot: the store that erased the hash deleted the snapshot of its
-own ``$VEIL_HOME``, not of this process's when that is elsewhere.
+replaced; disputed, disabled or withdrawn: removed), reload the bank policies and
+the active flood quarantines if anything changed (a few rows: quarantining takes a
+generation like any bank change), and record G. It is idempotent: a change seen
+twice (the service's own, then through the poller) does no harm. A withdrawal seen
+in the feed also deletes the signal's index snapshot: the store that erased the hash
+deleted the snapshot of its own ``$VEIL_HOME``, not of this process's when that is
+elsewhere.
+
+Thresholds: a search runs at the query's threshold (the caller's, else the
+configured one), widened to the widest bank threshold of that signal type (each
+clamped to the service's cap, ``Settings.threshold_cap``), and each hit counts only
+within its own bank's threshold (or the query's, for banks that set none). A caller
+who tightens the threshold tightens every bank's too.
 """
 
 from __future__ import annotations
@@ -25,7 +33,13 @@ from typing import TYPE_CHECKING, cast
 from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
 from veil.index import HammingIndex, Hit
-from veil.matching.loading import BankPolicy, MatchSource, load_banks, load_indexes
+from veil.matching.loading import (
+    LoadedBank,
+    MatchSource,
+    load_banks,
+    load_indexes,
+    load_quarantines,
+)
 from veil.matching.video import (
     VPDQ,
     VideoRule,
@@ -37,7 +51,7 @@ from veil.media.video import ANIMATIONS
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
 from veil.signals.vpdq import VideoFrame
-from veil.verdict import Match, Note, Verdict, decide
+from veil.verdict import NO_QUARANTINES, Match, Note, Quarantines, Verdict, decide
 
 if TYPE_CHECKING:
     from veil.store.records import EntryChange
@@ -59,13 +73,15 @@ class CatchUp:
 
 
 class BankMatcher:
-    def __init__(self, indexes: dict[str, HammingIndex], banks: dict[str, BankPolicy],
+    def __init__(self, indexes: dict[str, HammingIndex], banks: dict[str, LoadedBank],
                  settings: Settings, *, banks_watermark: int = 0,
+                 quarantines: Quarantines = NO_QUARANTINES,
                  videos: VideoSource | None = None) -> None:
         check_settings(settings)
         self.indexes = indexes
         self.banks = banks
         self.settings = settings
+        self.quarantines = quarantines
         #: Where banked videos' frames are looked up (None: each vpdq entry is a
         #: one-frame video).
         self.videos = videos
@@ -80,9 +96,11 @@ class BankMatcher:
         ``settings.index_snapshot_min_entries``."""
         mark = source.watermark()  # before reading, as for the indexes
         banks = load_banks(source)
+        quarantines = load_quarantines(source)
         indexes = load_indexes(settings, source, signals=signals, snapshots=snapshots)
         videos = cast(VideoSource, source) if hasattr(source, "frame_links") else None
-        return cls(indexes, banks, settings, banks_watermark=mark, videos=videos)
+        return cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines,
+                   videos=videos)
 
     # -- what is loaded ------------------------------------------------------------------
     def scan_names(self) -> tuple[str, ...]:
@@ -116,22 +134,44 @@ class BankMatcher:
                            f"got {override}", code="input.bad_threshold")
         return override
 
-    def _as_matches(self, st: SignalType, hits: list[Hit], threshold: int) -> list[Match]:
-        return [Match(signal=st.name, entry_id=h.entry_id, bank=h.bank, category=h.category,
-                      distance=h.distance, threshold=threshold,
-                      variant=st.variant(h.variant).key if st.variants and h.variant else None,
-                      value=h.value) for h in hits]
+    def bank_thresholds(self, st: SignalType,
+                        override: int | None = None) -> tuple[int, dict[str, int]]:
+        """The query's threshold for ``st`` and each bank's that sets its own: clamped to
+        the service's cap (a bank cannot widen what platforms' answers show), and to
+        ``override`` when the caller gave one (a caller may always tighten)."""
+        base = self.threshold(st, override)
+        cap = self.settings.threshold_cap(st)
+        per_bank: dict[str, int] = {}
+        for name, bank in self.banks.items():
+            t = bank.policy.thresholds.get(st.name)
+            if t is not None:
+                per_bank[name] = min(t, cap) if override is None else min(t, cap, base)
+        return base, per_bank
+
+    def _as_matches(self, st: SignalType, hits: list[Hit], base: int,
+                    per_bank: dict[str, int]) -> list[Match]:
+        out = []
+        for h in hits:
+            t = per_bank.get(h.bank, base)
+            if h.distance <= t:
+                out.append(Match(
+                    signal=st.name, entry_id=h.entry_id, bank=h.bank, category=h.category,
+                    distance=h.distance, threshold=t,
+                    variant=st.variant(h.variant).key if st.variants and h.variant else None,
+                    value=h.value))
+        return out
 
     def search(self, signal: str, values: Sequence[str], threshold: int | None = None, *,
                with_values: bool = False) -> list[list[Match]]:
         """Each value's matches (closest first), in one batched index search."""
         st = get(signal)
-        t = self.threshold(st, threshold)
+        base, per_bank = self.bank_thresholds(st, threshold)
+        widest = max([base, *per_bank.values()])
         idx = self.indexes.get(st.name)
         if idx is None or not len(idx):
             return [[] for _ in values]
-        return [self._as_matches(st, hits, t)
-                for hits in idx.search(list(values), t, values=with_values)]
+        return [self._as_matches(st, hits, base, per_bank)
+                for hits in idx.search(list(values), widest, values=with_values)]
 
     def search_variants(self, signal: str, groups: Sequence[Sequence[str]],
                         threshold: int | None = None, *,
@@ -141,7 +181,8 @@ class BankMatcher:
         st = get(signal)
         if not st.variants:
             raise BadInput(f"{st.name} has no rotated or mirrored variants")
-        t = self.threshold(st, threshold)
+        base, per_bank = self.bank_thresholds(st, threshold)
+        widest = max([base, *per_bank.values()])
         for i, g in enumerate(groups):
             if len(g) != len(st.variants):
                 raise BadInput(f"query {i}: {st.name} takes {len(st.variants)} variant hashes "
@@ -149,8 +190,8 @@ class BankMatcher:
         idx = self.indexes.get(st.name)
         if idx is None or not len(idx):
             return [[] for _ in groups]
-        return [self._as_matches(st, hits, t)
-                for hits in idx.search_dihedral(list(groups), t, values=with_values)]
+        return [self._as_matches(st, hits, base, per_bank)
+                for hits in idx.search_dihedral(list(groups), widest, values=with_values)]
 
     def verdict(self, file: FileSignals,
                 thresholds: Mapping[str, int] | None = None) -> Verdict:
@@ -206,7 +247,7 @@ class BankMatcher:
                            {n: b.policy for n, b in self.banks.items()})
 
     def decide(self, matches: Iterable[Match]) -> Verdict:
-        return decide(matches, {n: b.policy for n, b in self.banks.items()})
+        return decide(matches, {n: b.policy for n, b in self.banks.items()}, self.quarantines)
 
     # -- keeping current ----------------------------------------------------------------
     def catch_up(self, source: MatchSource) -> CatchUp:
@@ -231,6 +272,7 @@ class BankMatcher:
         reloaded = self.banks_watermark < upto
         if reloaded:
             self.banks = load_banks(source)
+            self.quarantines = load_quarantines(source)
             self.banks_watermark = upto
         return CatchUp(upto, added, removed, reloaded)
 

@@ -11,7 +11,7 @@ per hit), and a video matches when
   frames, and
 * at least P_c of its distinct frames are within the threshold of a query frame,
 
-with P_q / P_c from the bank's policy (``vpdq_query_percent`` /
+with P_q / P_c from the bank's policy (``BankPolicy.vpdq_query_percent`` /
 ``vpdq_candidate_percent``) or the settings. The shares are the reference's figures
 exactly: each side's frame counts as matched when any frame of the other side is
 within the distance, and the index finds every such pair. A ``vpdq`` entry banked on
@@ -74,8 +74,9 @@ def time_ranges(times: Iterable[float], gap: float) -> list[tuple[float, float]]
     return [(round(a, 3), round(b, 3)) for a, b in out]
 
 
-def _percent(policy: Mapping[str, object] | None, key: str, default: float) -> float:
-    value = (policy or {}).get(key)
+def _percent(policy: object, key: str, default: float) -> float:
+    """The bank policy's ``key`` (``BankPolicy.vpdq_*_percent``), else ``default``."""
+    value = getattr(policy, key, None)
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100:
         return float(value)
     return default
@@ -83,7 +84,7 @@ def _percent(policy: Mapping[str, object] | None, key: str, default: float) -> f
 
 def match_video(index: HammingIndex | None, source: VideoSource | None,
                 frames: Sequence[VideoFrame], rule: VideoRule, min_quality: int,
-                policies: Mapping[str, Mapping[str, object] | None]) -> list[Match]:
+                policies: Mapping[str, object]) -> list[Match]:
     """The banked videos ``frames`` (a query's sampled frames) match under ``rule``."""
     query = unique_frames(frames, min_quality)
     if index is None or not len(index) or not query:

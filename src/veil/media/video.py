@@ -295,3 +295,35 @@ def sampled_frames(path: Source, fmt: str, limits: VideoLimits, *,
         yield from _animation_frames(path, fmt, limits, sph, sink)
     else:
         yield from _container_frames(path, fmt, limits, sph, sink)
+
+
+def still_jpeg(path: Path, at: float, limits: VideoLimits, *, quality: int = 85) -> bytes:
+    """The frame shown at ``at`` seconds (the last one, if the video ends first), as a
+    JPEG: what a review item keeps of a video, so a reviewer sees one still — blurred
+    first — and never a playing video."""
+    import io
+
+    import av
+
+    with _opened(path) as container:
+        if not container.streams.video:
+            raise MediaUnsupported("the file has no video stream")
+        stream = container.streams.video[0]
+        _check_size(stream.codec_context.width, stream.codec_context.height, limits)
+        stream.thread_type = "AUTO"
+        clock = _Clock(limits)
+        last = None
+        try:
+            for n, frame in enumerate(container.decode(stream)):
+                clock.check(n + 1, 0.0)
+                last = frame
+                if frame.time is not None and frame.time >= at:
+                    break
+        except av.FFmpegError as exc:
+            if last is None:
+                raise _av_error(exc) from None
+        if last is None:
+            raise MediaEmpty("the video has no decodable frames")
+        buf = io.BytesIO()
+        last.to_image().save(buf, "JPEG", quality=quality)
+        return buf.getvalue()

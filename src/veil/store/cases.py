@@ -93,9 +93,10 @@ def shown_status(signal_status: str, entry_status: str, entry_changed_at: dateti
         return "withdrawn"
     if entry_status == EntryStatus.WITHDRAWN:
         return "removed"  # only an admin or reviewer erases an entry a case still holds
-    if entry_status == EntryStatus.DISPUTED and entry_changed_at >= submitted_at:
+    if (entry_status in (EntryStatus.DISPUTED, EntryStatus.DISABLED)
+            and entry_changed_at >= submitted_at):
         return "under_review"
-    # active, or disputed before this case submitted it: showing that would tell a
+    # active, or disputed (disabled) before this case submitted it: showing that would tell a
     # stranger the value was already banked
     return "active"
 

@@ -1,5 +1,6 @@
-"""ORM models: ``Bank``, ``Entry``, ``AuditEvent``, the one-row ``StoreState``, and the
-service's ``ApiKey``, ``Case``, ``CaseSignal``, ``EntryHolder`` and ``EntryMatchCount``.
+"""ORM models: ``Bank``, ``Entry``, ``AuditEvent``, the one-row ``StoreState``, the
+service's ``ApiKey``, ``Case``, ``CaseSignal``, ``EntryHolder`` and ``EntryMatchCount``,
+and flood protection's ``Quarantine`` and disabled entries' ``SourceFeedback``.
 
 The schema itself is created by the Alembic migrations in ``migrations/``; these
 models must stay in step with them (``tests/store/test_migrations.py`` compares).
@@ -16,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -24,7 +26,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from veil.store.coltypes import BigId, Json, UTCDateTime, utcnow
-from veil.store.vocabulary import Category, EntryStatus
+from veil.store.vocabulary import (
+    Category,
+    EntryStatus,
+    FeedbackStatus,
+    QuarantineKind,
+    QuarantineStatus,
+)
 
 #: Longest bank name, source, case reference and actor (schema facts, checked on input).
 NAME_MAX = 64
@@ -44,7 +52,8 @@ NAMING = {
 }
 
 
-def _one_of(column: str, enum: type[Category] | type[EntryStatus]) -> str:
+def _one_of(column: str, enum: type[Category] | type[EntryStatus] | type[QuarantineKind]
+            | type[QuarantineStatus] | type[FeedbackStatus]) -> str:
     return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
 
 
@@ -257,6 +266,182 @@ class EntryMatchCount(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
     last_matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- webhooks (veil.actions delivers them): subscriptions and the outbox ---------------
+#: What a subscription follows: one platform key's verdicts, or any verdict with a match
+#: in one bank.
+WEBHOOK_TARGETS = ("key", "bank")
+#: An outbox row: waiting (or being tried), delivered, or given up (the dead letters).
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
+WEBHOOK_URL_MAX = 2000
+SUBJECT_MAX = 200
+
+
+class WebhookSubscription(Base):
+    """Where events go: a receiver's URL and the secret their signatures use.
+
+    The secret is kept sealed (AEAD, ``veil.actions.sealing``): signing needs it back,
+    so it cannot be hashed like an API key."""
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (
+        CheckConstraint(f"target IN {WEBHOOK_TARGETS!r}", name="target"),
+        CheckConstraint("(target = 'key' AND key_id IS NOT NULL AND bank_id IS NULL) OR "
+                        "(target = 'bank' AND bank_id IS NOT NULL AND key_id IS NULL)",
+                        name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    url: Mapped[str] = mapped_column(String(WEBHOOK_URL_MAX))
+    target: Mapped[str] = mapped_column(String(8))
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the outbox. Rows wait here, in the database, until
+    delivered or dead-lettered, so a restart loses none. ``body`` is the exact JSON
+    sent (signed anew at each try with that try's timestamp); ``id`` orders the events
+    of one subject."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(None, "status", "next_at"),
+        Index(None, "subscription_id", "subject", "status"),
+        CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: When the next try is due (or, while one is under way, when its claim lapses).
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+# -- policies: flood quarantines, feedback to an entry's source list ----------------------
+REASON_MAX = 2000
+
+
+class Quarantine(Base):
+    """A bank or entry flood protection took out of automatic decisions: while
+    ``active`` its matches are ``review``, until an admin releases or confirms it.
+    Names the bank by name and the entry by id, like the audit log (no foreign key:
+    the record outlives a withdrawal)."""
+
+    __tablename__ = "quarantines"
+    __table_args__ = (
+        Index(None, "status"),
+        CheckConstraint(_one_of("kind", QuarantineKind), name="kind"),
+        CheckConstraint(_one_of("status", QuarantineStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    bank: Mapped[str] = mapped_column(String(NAME_MAX))
+    entry_id: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16))
+    #: What tripped it, in numbers (share and baseline, distinct uploads, window).
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SourceFeedback(Base):
+    """A note for the list an entry came from (an import or, later, an exchange peer):
+    this entry was disabled as a false positive. Kept ``pending`` until an exchange
+    sends it; enabling the entry again retracts a note not yet sent."""
+
+    __tablename__ = "source_feedback"
+    __table_args__ = (
+        Index(None, "status"),
+        Index(None, "entry_id"),
+        CheckConstraint(_one_of("status", FeedbackStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    bank: Mapped[str] = mapped_column(String(NAME_MAX))
+    source: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- review items (veil.review): uploads kept for a person to decide ------------------
+REVIEW_SOURCES = ("scan", "review_request", "report")
+REVIEW_STATUSES = ("open", "second_review", "decided", "purged")
+
+
+class ReviewItem(Base):
+    """An upload a person must look at: why (``source``, the scan's ``verdict``), by
+    when (``act_by``), and what was decided. The media itself is in ``ReviewMedia``,
+    sealed, until ``retain_until``; this row outlives it (without it, status
+    ``purged``) for the audit of what was decided."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        Index(None, "status", "act_by"),
+        Index(None, "retain_until"),
+        CheckConstraint(f"source IN {REVIEW_SOURCES!r}", name="source"),
+        CheckConstraint(f"status IN {REVIEW_STATUSES!r}", name="status"),
+    )
+
+    #: A UUIDv7, bound into the sealed media's associated data.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(16))
+    #: The name of the platform key that sent it (``key:<id>:<name>``).
+    platform: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    #: The scan's verdict as the API answered it (matches, distances, reasons,
+    #: observations).
+    verdict: Mapped[dict[str, Any]] = mapped_column(Json)
+    #: The upload's signals (``[{"signal", "value", "quality"}]``): what a decision
+    #: adds to a bank.
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    #: Whose picture it may be: ``case:<id>`` for matched entries a case holds, else
+    #: ``entry:<id>`` (the reviewer page never shows two items of one subject in a row).
+    subjects: Mapped[list[str]] = mapped_column(Json)
+    #: The differing region of a derived match (``{"x", "y", "w", "h"}`` as fractions
+    #: of the picture). Always NULL today: no signal type matches parts of images yet.
+    region: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    #: A user report's reason and notes, as the platform forwarded them.
+    report_reason: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
+    report_notes: Mapped[str | None] = mapped_column(Text)
+    media_type: Mapped[str] = mapped_column(String(64))
+    media_bytes: Mapped[int] = mapped_column(BigInteger)
+    act_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    retain_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    #: Every decision, oldest first: ``{"code", "note", "actor", "at"}``.
+    decisions: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReviewMedia(Base):
+    """The sealed (AEAD-encrypted) bytes of a review item, deleted at its retention
+    deadline. A table of its own: listing items never reads the bytes, and deleting
+    the row frees the pages that held them (zeroed by ``secure_delete`` on SQLite)."""
+
+    __tablename__ = "review_media"
+
+    item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Video(Base):

@@ -121,3 +121,40 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return self.error_count == 0
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """A bank or entry flood protection quarantined (``Store.quarantines``)."""
+
+    id: int
+    kind: str
+    bank: str
+    entry_id: int | None
+    status: str
+    detail: dict[str, Any]
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+
+    @property
+    def target(self) -> str:
+        return f"entry {self.entry_id} in bank '{self.bank}'" if self.kind == "entry" else (
+            f"bank '{self.bank}'")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecord:
+    """A note for an entry's source list (``Store.source_feedback``)."""
+
+    id: int
+    entry_id: int
+    bank: str
+    source: str | None
+    kind: str
+    status: str
+    reason: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime

@@ -27,13 +27,18 @@ from veil.store.models import (
     CASE_REF_MAX,
     HOLDER_ADD,
     NAME_MAX,
+    REASON_MAX,
     AuditEvent,
     Bank,
     Entry,
     EntryHolder,
+    Quarantine,
+    SourceFeedback,
     StoreState,
     keeps_holders,
 )
+from veil.store.outbox import Outbox
+from veil.store.policy import BankPolicy
 from veil.store.records import (
     ActiveEntry,
     AuditRecord,
@@ -41,12 +46,23 @@ from veil.store.records import (
     EntryChange,
     EntryKey,
     EntryRecord,
+    FeedbackRecord,
     ImportReport,
+    QuarantineRecord,
 )
+from veil.store.reviews import ReviewItems
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
 from veil.store.videos import Videos
-from veil.store.vocabulary import Action, Category, EntryStatus, choices
+from veil.store.vocabulary import (
+    Category,
+    EntryStatus,
+    FeedbackStatus,
+    QuarantineKind,
+    QuarantineStatus,
+    choices,
+)
+from veil.store.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +71,26 @@ _BANK_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_MAX - 1}}}")
 STREAM_ROWS = 10_000
 #: Bad rows kept in an ImportReport by default (all are counted).
 MAX_IMPORT_ERRORS = 1000
+
+def from_a_list(category: str, source: str | None) -> bool:
+    """Whether an entry came from someone else's list (whose owner should hear that it
+    was a false positive): anything in an imported bank, or with a source other than
+    a victim's own submission."""
+    return category == Category.IMPORTED or (source is not None and source != "intake")
+
+
+def _reason(reason: str | None) -> str | None:
+    if reason is not None and len(reason) > REASON_MAX:
+        raise BadInput(f"reason must be at most {REASON_MAX} characters")
+    return reason
+
+
+def _quarantine_record(q: Quarantine) -> QuarantineRecord:
+    return QuarantineRecord(id=q.id, kind=q.kind, bank=q.bank, entry_id=q.entry_id,
+                            status=q.status, detail=dict(q.detail), created_at=q.created_at,
+                            decided_by=q.decided_by, decided_at=q.decided_at,
+                            decision_reason=q.decision_reason)
+
 
 class _RollBack(Exception):
     """Raised inside a write transaction to undo it without an error to report."""
@@ -68,10 +104,12 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases, Videos):
+class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
-    API keys (``keys``) and victims' cases (``cases``) are mixed in from their modules.
+    API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),
+    the webhook outbox (``outbox``) and review items (``reviews``) are mixed in from
+    their modules.
     """
 
     def __enter__(self) -> Store:
@@ -91,16 +129,15 @@ class Store(ApiKeys, Cases, Videos):
     @database_errors
     def create_bank(self, name: str, category: str, policy: dict[str, Any] | None = None,
                     *, actor: str) -> BankInfo:
-        """A new, empty bank. ``policy`` e.g. ``{"action": "review"}``; without an
-        action the category's default applies (``veil.verdict.DEFAULT_ACTION``)."""
+        """A new, empty bank. ``policy``: a ``BankPolicy`` as a dict, e.g.
+        ``{"action": "review", "thresholds": {"pdq": 20}}``; without an action the
+        category's default applies (``veil.verdict.DEFAULT_ACTION``)."""
         if not _BANK_NAME.fullmatch(name):
             raise BadInput(f"bank name must be 1-{NAME_MAX} letters, digits, '_', '.' or '-', "
                            "starting with a letter or digit")
         if category not in set(Category):
             raise BadInput(f"unknown category {category!r}; known: {choices(Category)}")
-        policy = dict(policy or {})
-        if "action" in policy and policy["action"] not in set(Action):
-            raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
+        policy = BankPolicy.parse(policy).checked(self.settings).as_stored()
         actor = check_actor(actor)
         try:
             with self._writing() as s:
@@ -155,16 +192,20 @@ class Store(ApiKeys, Cases, Videos):
             return self._info(bank, self._counts(s, bank.id).get(bank.id, {}))
 
     @database_errors
-    def update_bank_policy(self, name: str, policy: dict[str, Any], *,
-                           actor: str) -> BankInfo:
-        """Replace a bank's policy (e.g. ``{"action": "block"}``)."""
-        policy = dict(policy)
-        if "action" in policy and policy["action"] not in set(Action):
-            raise BadInput(f"unknown action {policy['action']!r}; known: {choices(Action)}")
+    def update_bank_policy(self, name: str, policy: dict[str, Any], *, actor: str,
+                           merge: bool = False) -> BankInfo:
+        """Replace a bank's policy (e.g. ``{"action": "block"}``), or with ``merge``
+        change only the fields given (a ``None`` value resets one to its default).
+        Raises ``BadInput`` for a policy ``BankPolicy`` refuses or a threshold above
+        the service's cap."""
+        replacement = None if merge else BankPolicy.parse(policy).checked(self.settings)
         actor = check_actor(actor)
         with self._writing() as s:
             bank = self._bank(s, name)
             previous = dict(bank.policy)
+            new = (BankPolicy.stored(previous).merged(dict(policy)) if replacement is None
+                   else replacement)
+            policy = new.checked(self.settings).as_stored()
             bank.policy = policy
             self._audit(s, actor, "bank.policy", bank=name, previous=previous, policy=policy)
             s.flush()
@@ -395,7 +436,8 @@ class Store(ApiKeys, Cases, Videos):
     @database_errors
     def set_status(self, entry_id: int, status: str, *, actor: str,
                    reason: str | None = None) -> EntryRecord:
-        """Move an entry between ``active`` and ``disputed`` (withdrawal is ``withdraw``)."""
+        """Move an entry between ``active`` and ``disputed`` (withdrawal is ``withdraw``,
+        turning a false positive off is ``disable_entry``)."""
         if status not in (EntryStatus.ACTIVE, EntryStatus.DISPUTED):
             raise BadInput("status must be active or disputed; use withdraw to withdraw")
         actor = check_actor(actor)
@@ -403,6 +445,8 @@ class Store(ApiKeys, Cases, Videos):
             e = self._find(s, entry_id)
             if e.status == EntryStatus.WITHDRAWN:
                 raise Conflict(f"entry {e.id} is withdrawn; its hash is gone")
+            if e.status == EntryStatus.DISABLED:
+                raise Conflict(f"entry {e.id} is disabled; enable it first")
             bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id)) or ""
             previous = e.status
             e.status = status
@@ -411,6 +455,184 @@ class Store(ApiKeys, Cases, Videos):
                         previous_status=previous, status=status, reason=reason)
             s.flush()
             return _entry_record(e, bank)
+
+    # -- false positives: disabling entries, feedback to their source -------------------
+    @database_errors
+    def disable_entry(self, target: int | EntryKey | tuple[str, str, str], *, actor: str,
+                      reason: str | None = None) -> EntryRecord:
+        """Turn a false positive off without deleting it: status ``disabled``, so it
+        leaves every live index through the change feed; its hash stays (for the audit,
+        and for the list's owner to check). An entry that came from a list (an imported
+        bank, or a source other than intake) gets a pending ``SourceFeedback`` note for
+        that list's owner."""
+        actor = check_actor(actor)
+        reason = _reason(reason)
+        with self._writing() as s:
+            e = self._find(s, target)
+            record = self._disable(s, e, actor=actor, reason=reason)
+        log.info("entry disabled", extra={"bank": record.bank, "entry_id": record.id})
+        return record
+
+    def _disable(self, s: Session, e: Entry, *, actor: str, reason: str | None) -> EntryRecord:
+        if e.status == EntryStatus.WITHDRAWN:
+            raise Conflict(f"entry {e.id} is withdrawn; its hash is gone")
+        if e.status == EntryStatus.DISABLED:
+            raise Conflict(f"entry {e.id} is already disabled")
+        b = s.get(Bank, e.bank_id)
+        assert b is not None
+        previous = e.status
+        now = utcnow()
+        e.status = EntryStatus.DISABLED.value
+        e.updated_at = now
+        self._audit(s, actor, "entry.disable", bank=b.name, entry_id=e.id,
+                    previous_status=previous, reason=reason)
+        if from_a_list(b.category, e.source):
+            fb = SourceFeedback(entry_id=e.id, bank=b.name, source=e.source,
+                                kind="false_positive", status=FeedbackStatus.PENDING.value,
+                                reason=reason, created_by=actor, created_at=now, updated_at=now)
+            s.add(fb)
+            s.flush()
+            self._audit(s, actor, "entry.feedback", bank=b.name, entry_id=e.id,
+                        feedback_id=fb.id, source=e.source, kind=fb.kind,
+                        status=fb.status)
+        s.flush()
+        return _entry_record(e, b.name)
+
+    @database_errors
+    def enable_entry(self, target: int | EntryKey | tuple[str, str, str], *, actor: str,
+                     reason: str | None = None) -> EntryRecord:
+        """A disabled entry matches again; a note to its source not yet sent is
+        retracted."""
+        actor = check_actor(actor)
+        reason = _reason(reason)
+        with self._writing() as s:
+            e = self._find(s, target)
+            if e.status != EntryStatus.DISABLED:
+                raise Conflict(f"entry {e.id} is {e.status}, not disabled")
+            bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id)) or ""
+            e.status = EntryStatus.ACTIVE.value
+            e.updated_at = now = utcnow()
+            self._audit(s, actor, "entry.enable", bank=bank, entry_id=e.id, reason=reason)
+            for fb in s.scalars(select(SourceFeedback).where(
+                    SourceFeedback.entry_id == e.id,
+                    SourceFeedback.status == FeedbackStatus.PENDING.value)):
+                fb.status = FeedbackStatus.RETRACTED.value
+                fb.updated_at = now
+                self._audit(s, actor, "entry.feedback", bank=bank, entry_id=e.id,
+                            feedback_id=fb.id, status=fb.status)
+            s.flush()
+            return _entry_record(e, bank)
+
+    @database_errors
+    def source_feedback(self, *, status: str | None = None, bank: str | None = None,
+                        after_id: int | None = None, limit: int = 100) -> list[FeedbackRecord]:
+        """Notes for entries' source lists, oldest first (page on with ``after_id``)."""
+        if status is not None and status not in set(FeedbackStatus):
+            raise BadInput(f"unknown status {status!r}; known: {choices(FeedbackStatus)}")
+        q = select(SourceFeedback).order_by(SourceFeedback.id).limit(max(0, limit))
+        if status is not None:
+            q = q.where(SourceFeedback.status == status)
+        if bank is not None:
+            q = q.where(SourceFeedback.bank == bank)
+        if after_id is not None:
+            q = q.where(SourceFeedback.id > after_id)
+        with self._reading() as s:
+            return [FeedbackRecord(id=f.id, entry_id=f.entry_id, bank=f.bank, source=f.source,
+                                   kind=f.kind, status=f.status, reason=f.reason,
+                                   created_by=f.created_by, created_at=f.created_at,
+                                   updated_at=f.updated_at) for f in s.scalars(q)]
+
+    # -- flood quarantines ------------------------------------------------------------------
+    @database_errors
+    def quarantine(self, kind: str, bank: str, entry_id: int | None = None, *,
+                   detail: dict[str, Any], actor: str) -> tuple[QuarantineRecord, bool]:
+        """Quarantine a bank or one entry: its matches become ``review`` in every
+        matcher (the store generation moves, so they reload) until an admin decides.
+        Returns the record and whether it is new (an active quarantine of the same
+        target is returned as it is)."""
+        if kind not in set(QuarantineKind):
+            raise BadInput(f"unknown quarantine kind {kind!r}; known: {choices(QuarantineKind)}")
+        if (kind == QuarantineKind.ENTRY) != (entry_id is not None):
+            raise BadInput("an entry quarantine names its entry; a bank quarantine none")
+        actor = check_actor(actor)
+        with self._writing() as s:
+            self._bank(s, bank)
+            q = select(Quarantine).where(Quarantine.status == QuarantineStatus.ACTIVE.value,
+                                         Quarantine.kind == kind, Quarantine.bank == bank)
+            if entry_id is not None:
+                q = q.where(Quarantine.entry_id == entry_id)
+            existing = s.scalars(q).first()
+            if existing is not None:
+                return _quarantine_record(existing), False
+            row = Quarantine(kind=kind, bank=bank, entry_id=entry_id,
+                             status=QuarantineStatus.ACTIVE.value, detail=dict(detail),
+                             created_at=utcnow())
+            s.add(row)
+            s.flush()
+            self._audit(s, actor, "quarantine.create", bank=bank, entry_id=entry_id,
+                        quarantine_id=row.id, kind=kind, trip=dict(detail))
+            record = _quarantine_record(row)
+        log.warning("quarantined", extra={"kind": kind, "bank": bank, "entry_id": entry_id})
+        return record, True
+
+    @database_errors
+    def quarantines(self, *, status: str | None = None, after_id: int | None = None,
+                    limit: int = 100) -> list[QuarantineRecord]:
+        """Quarantines, oldest first (page on with ``after_id``)."""
+        if status is not None and status not in set(QuarantineStatus):
+            raise BadInput(f"unknown status {status!r}; known: {choices(QuarantineStatus)}")
+        q = select(Quarantine).order_by(Quarantine.id).limit(max(0, limit))
+        if status is not None:
+            q = q.where(Quarantine.status == status)
+        if after_id is not None:
+            q = q.where(Quarantine.id > after_id)
+        with self._reading() as s:
+            return [_quarantine_record(r) for r in s.scalars(q)]
+
+    def active_quarantines(self) -> list[QuarantineRecord]:
+        """Every active quarantine: what a matcher loads with the banks' policies."""
+        return self.quarantines(status=QuarantineStatus.ACTIVE.value, limit=1_000_000)
+
+    @database_errors
+    def decide_quarantine(self, quarantine_id: int, decision: str, *, actor: str,
+                          reason: str | None = None) -> QuarantineRecord:
+        """An admin's decision on an active quarantine: ``release`` (nothing wrong: its
+        matches count as before) or ``confirm`` (the entry is disabled, with a note to
+        its source list; a bank's policy gets ``enabled: false``)."""
+        if decision not in ("release", "confirm"):
+            raise BadInput("decision must be release or confirm")
+        actor = check_actor(actor)
+        reason = _reason(reason)
+        with self._writing() as s:
+            row = s.get(Quarantine, quarantine_id)
+            if row is None:
+                raise NotFound(f"no quarantine {quarantine_id}")
+            if row.status != QuarantineStatus.ACTIVE:
+                raise Conflict(f"quarantine {quarantine_id} is already {row.status}")
+            if decision == "confirm":
+                if row.kind == QuarantineKind.ENTRY:
+                    assert row.entry_id is not None
+                    e = self._find(s, row.entry_id)
+                    if e.status not in (EntryStatus.DISABLED, EntryStatus.WITHDRAWN):
+                        self._disable(s, e, actor=actor, reason=reason or "flood quarantine "
+                                      "confirmed")
+                else:
+                    b = self._bank(s, row.bank)
+                    previous = dict(b.policy)
+                    b.policy = BankPolicy.stored(previous).merged({"enabled": False}
+                                                                  ).as_stored()
+                    self._audit(s, actor, "bank.policy", bank=b.name, previous=previous,
+                                policy=b.policy, reason=reason)
+            row.status = (QuarantineStatus.CONFIRMED if decision == "confirm"
+                          else QuarantineStatus.RELEASED).value
+            row.decided_by = actor
+            row.decided_at = utcnow()
+            row.decision_reason = reason
+            self._audit(s, actor, f"quarantine.{decision}", bank=row.bank,
+                        entry_id=row.entry_id, quarantine_id=row.id, kind=row.kind,
+                        reason=reason)
+            s.flush()
+            return _quarantine_record(row)
 
     # -- audit ----------------------------------------------------------------------------
     @database_errors

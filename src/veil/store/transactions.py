@@ -6,9 +6,11 @@ none of them imports another to reach these.
 
 Post-commit hooks: a process holding a live index registers one (``after_commit``)
 and is told, right after any transaction of this store commits, which kind of
-state changed: ``"banks"`` (banks, entries, cases: anything an index reflects) or
-``"keys"``. A hook runs on the committing thread; its failure is logged, never
-raised, since the change it reports is committed either way.
+state changed: ``"banks"`` (banks, entries, cases: anything an index reflects),
+``"keys"``, or ``"webhooks"`` (subscriptions changed, or a transaction put events in
+the webhook outbox: ``outbox.enqueue``, whatever else it changed). A hook runs on
+the committing thread; its failure is logged, never raised, since the change it
+reports is committed either way.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ log = logging.getLogger("veil.store")
 #: Seconds between the eraser thread's retries of erasure left pending.
 ERASURE_RETRY_S = 30.0
 
-Topic = Literal["banks", "keys"]
+Topic = Literal["banks", "keys", "webhooks"]
 CommitHook = Callable[[Topic], None]
+#: ``Session.info`` flag: this transaction put events in the webhook outbox.
+ENQUEUED = "veil.webhooks_enqueued"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,6 +134,8 @@ class StoreBase:
             self._erased(erased)
         if topic is not None:
             self._committed(topic)
+        if s.info.get(ENQUEUED) and topic != "webhooks":
+            self._committed("webhooks")
 
     @contextmanager
     def _writing_banks(self, conn: Connection) -> Iterator[int]:

@@ -30,6 +30,33 @@ class EntryStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     #: Someone contests the entry; it is not matched until a person decides.
     DISPUTED = "disputed"
+    #: An admin turned a false positive off: it does not match, its hash stays (for the
+    #: audit and the list's owner); it can be enabled again.
+    DISABLED = "disabled"
+
+
+class QuarantineKind(StrEnum):
+    """What flood protection quarantined (``veil.matching.flood``)."""
+
+    BANK = "bank"
+    ENTRY = "entry"
+
+
+class QuarantineStatus(StrEnum):
+    ACTIVE = "active"
+    #: An admin found nothing wrong: its matches count as before.
+    RELEASED = "released"
+    #: An admin agreed: the entry or bank was disabled.
+    CONFIRMED = "confirmed"
+
+
+class FeedbackStatus(StrEnum):
+    """A note to an entry's source list (``SourceFeedback``), for an exchange to send."""
+
+    PENDING = "pending"
+    #: The entry was enabled again before the note was sent.
+    RETRACTED = "retracted"
+    SENT = "sent"
 
 
 #: What an API key may be allowed to do (``veil.api.auth``).

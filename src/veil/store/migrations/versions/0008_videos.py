@@ -1,7 +1,7 @@
 """Banked videos: ``videos`` and the frames that link each to its ``vpdq`` entries.
 
-Revision ID: 0005_videos
-Revises: 0004
+Revision ID: 0008_videos
+Revises: 0007_review
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_videos"
-down_revision: str | None = "0004"
+revision: str = "0008_videos"
+down_revision: str | None = "0007_review"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
