@@ -204,3 +204,26 @@ def test_admins_import_export_and_withdraw_videos_as_vpdq_text(
     assert r.json()["decision"] == "allow", r.text
     assert client.get(f"/v1/admin/videos/{video['video_id']}/vpdq",
                       headers=auth("admin")).status_code == 404
+
+
+def test_a_video_under_review_is_kept_as_one_sealed_still(
+        client: TestClient, services: Services, video_bank: int,
+        auth: Callable[[str], dict[str, str]]) -> None:
+    """A reviewer gets one still of a video (the frame where its match begins), sealed
+    like any item's media; the video itself is not kept, and its spool file is gone."""
+    import io
+
+    from PIL import Image
+
+    data = _video("chair-20-sd-bar").read_bytes()
+    r = client.post("/v1/scan?review=1", content=data,
+                    headers={**auth("platform"), "content-type": "video/mp4"})
+    assert r.status_code == 200, r.text
+    item = r.json()["review_item"]
+    sealed = services.store.sealed_review_media(item["id"], actor="test")
+    assert sealed is not None
+    still = services.media_sealer.open(item["id"], sealed)
+    picture = Image.open(io.BytesIO(still))
+    assert picture.format == "JPEG" and picture.size == (480, 720)
+    assert data[:4096] not in sealed and data[:4096] not in still
+    assert _spooled(services) == []
