@@ -17,7 +17,9 @@ videos, one frame a second, with:
   neither sampled nor referenced by other frames (``veil.media.video``).
 
 Each figure is the best of ``--repeat`` runs, the paths interleaved so load on the
-shared machine hits each alike; ratios are veil's speed over the reference's. It also
+shared machine hits each alike. "wall ×rt" is seconds of video per second of wall
+time; "cpu ×rt" per second of CPU time of the process (all its threads), which a
+loaded machine changes less; the ratios are the reference's time over each path's. It also
 checks that both veil paths give the same frames and hashes. The load average is
 printed at the start and the end.
 
@@ -78,7 +80,7 @@ def make_video(path: Path, size: tuple[int, int], seconds: int) -> Path:
             frames = min(SHOT_S, seconds - shot * SHOT_S) * FPS
             for i in range(frames):
                 t = i / max(frames - 1, 1)
-                x = round(t * (big.shape[1] - w)) if shot % 2 else round((1 - t) * (big.shape[1] - w))
+                x = round((t if shot % 2 else 1 - t) * (big.shape[1] - w))
                 y = round(t * (big.shape[0] - h))
                 rgb = np.clip(big[y:y + h, x:x + w] + grain[i % 4], 0, 255).astype(np.uint8)
                 for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
@@ -136,28 +138,31 @@ def measure(paths: list[tuple[str, Path]], repeat: int) -> None:
     if package:
         runners["vpdq package"] = package
     else:
-        print("(the vpdq package is not installed: its column is left out)")
-    cols = list(runners)
-    print(f"{'video':38} {'size':>9} {'secs':>5} " + " ".join(f"{c:>16}" for c in cols)
-          + f" {'veil/ref':>8} {'veil/all':>8}")
+        print("(the vpdq package is not installed: its rows are left out)")
+    print(f"{'video':34} {'size':>9} {'secs':>5}  {'path':17} {'wall ×rt':>9} {'cpu ×rt':>8} "
+          f"{'wall/ref':>8} {'cpu/ref':>8}")
     for label, path in paths:
         with av.open(str(path)) as c:
             s = c.streams.video[0]
             size = f"{s.width}x{s.height}"
         secs = duration(path)
-        best = dict.fromkeys(cols, float("inf"))
+        wall = dict.fromkeys(runners, float("inf"))
+        cpu = dict.fromkeys(runners, float("inf"))
         out: dict[str, object] = {}
         for _ in range(repeat):
-            for c in cols:
-                t0 = time.perf_counter()
-                out[c] = runners[c](path)
-                best[c] = min(best[c], time.perf_counter() - t0)
-        same = "" if out["veil"] == out["veil, decode all"] else "  HASHES DIFFER"
-        speed = {c: secs / best[c] for c in cols}
-        print(f"{label:38} {size:>9} {secs:5.1f} "
-              + " ".join(f"{speed[c]:15.1f}x" for c in cols)
-              + f" {speed['veil'] / speed['reference']:8.2f} "
-              f"{speed['veil'] / speed['veil, decode all']:8.2f}{same}", flush=True)
+            for name, run in runners.items():
+                t0, c0 = time.perf_counter(), time.process_time()
+                out[name] = run(path)
+                wall[name] = min(wall[name], time.perf_counter() - t0)
+                cpu[name] = min(cpu[name], time.process_time() - c0)
+        for i, name in enumerate(runners):
+            note = ""
+            if name == "veil" and out["veil"] != out["veil, decode all"]:
+                note = "  HASHES DIFFER FROM DECODE ALL"
+            head = f"{label:34} {size:>9} {secs:5.1f}" if i == 0 else " " * 50
+            print(f"{head}  {name:17} {secs / wall[name]:8.1f}x {secs / cpu[name]:7.1f}x "
+                  f"{wall['reference'] / wall[name]:8.2f} {cpu['reference'] / cpu[name]:8.2f}"
+                  f"{note}", flush=True)
 
 
 def main() -> None:

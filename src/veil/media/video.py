@@ -14,6 +14,14 @@ reference does.
 
 Every limit is checked against what decoding finds (frame sizes, timestamps, frame
 counts, time taken), not only against the container's claims.
+
+Speed: at one frame a second most frames are decoded only to be thrown away. An H.264
+picture that no other picture is predicted from (``nal_ref_idc`` 0, most B-frames)
+and that is not sampled is not sent to the decoder at all; frames are then numbered
+from their timestamps, which a pass over the packets first shows to number exactly as
+counting would (``_skip_plan``). The frames, numbers and hashes are the same as with
+every packet decoded (tests/media/test_video_speedpath.py); for other codecs, Annex-B
+streams and irregular timestamps everything is decoded.
 """
 
 from __future__ import annotations
