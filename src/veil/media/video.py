@@ -245,7 +245,9 @@ def _skip_plan(path: Path, index: int, fps: float, mod: int,
     (no decoding) must find every packet timestamped, and the sorted timestamps must
     number ``0, 1, 2, …`` exactly (constant frame rate, no gaps, no duplicates).
     Otherwise — another codec, Annex-B, missing or irregular timestamps, more
-    packets than ``max_frames`` — None: every packet is decoded, as without a plan."""
+    packets than ``max_frames``, packets marked discarded or corrupt — None: every
+    packet is decoded, as without a plan. Should decoding still meet a timestamp out
+    of step, ``_container_frames`` starts again with every packet decoded."""
     import av
 
     try:
@@ -260,7 +262,11 @@ def _skip_plan(path: Path, index: int, fps: float, mod: int,
             for packet in container.demux(stream):
                 if packet.size == 0:
                     continue
-                if packet.pts is None or len(stamps) >= limits.max_frames:
+                # a packet the container marks to discard (an edit list cutting the
+                # start) gives no frame, and a corrupt one may give none: count-based
+                # and timestamp-based numbering could part
+                if packet.pts is None or packet.is_discard or packet.is_corrupt \
+                        or len(stamps) >= limits.max_frames:
                     return None
                 stamps.append(packet.pts)
                 if h264_non_reference(memoryview(packet), length_size):
