@@ -17,7 +17,7 @@ import pytest
 
 from veil.config import VideoLimits
 from veil.media import video
-from veil.media.video import _avcc_length_size, _skip_plan, h264_non_reference
+from veil.media.video import IDR, NON_REFERENCE, OTHER, _avcc_length_size, _skip_plan, h264_packet
 from veil.signals.vpdq import hash_video
 
 LIMITS = VideoLimits()
@@ -103,14 +103,14 @@ def test_sample_other_rates(samples: list[Path], sph: float) -> None:
 
 
 @pytest.mark.parametrize("params", ["bframes=3:b-pyramid=normal", "bframes=3:b-pyramid=none",
-                                    "bframes=0"], ids=["b-pyramid", "b-no-pyramid", "no-b"])
-def test_generated_b_frames(tmp_path: Path, params: str) -> None:
+                                    "bframes=0:keyint=25", "bframes=2:keyint=16:open-gop=1"],
+                         ids=["b-pyramid", "b-no-pyramid", "no-b", "open-gop"])
+def test_generated(tmp_path: Path, params: str) -> None:
     path = _encode(tmp_path / "b.mp4", options={"x264-params": params})
     plan = _plan(path, 0.2)
-    if params == "bframes=0":
-        assert plan is None  # x264 makes every P-frame a reference: nothing to leave out
-    else:
-        assert plan is not None and plan.skip
+    # without B-frames every picture is a reference: only those after the last
+    # sampled one before an IDR picture are left out
+    assert plan is not None and plan.skip
     for sph in (0.2, 1.0):
         ours = _frames(path, sph, False)
         assert ours == _frames(path, sph, True)
@@ -154,19 +154,22 @@ def test_irregular_decode_falls_back_without_repeating(tmp_path: Path,
     assert calls >= 40
 
 
-def test_non_reference_parsing() -> None:
+def test_packet_parsing() -> None:
     def nal(header: int, body: bytes = b"\x88\x84") -> bytes:
         return (1 + len(body)).to_bytes(4, "big") + bytes([header]) + body
 
-    assert h264_non_reference(nal(0x01), 4)  # slice, nal_ref_idc 0
-    assert h264_non_reference(nal(0x09, b"\xf0") + nal(0x01), 4)  # AUD + slice
-    assert not h264_non_reference(nal(0x21), 4)  # slice, nal_ref_idc 1
-    assert not h264_non_reference(nal(0x65), 4)  # IDR
-    assert not h264_non_reference(nal(0x06) + nal(0x01), 4)  # SEI keeps it
-    assert not h264_non_reference(nal(0x09, b"\xf0"), 4)  # no slice
-    assert not h264_non_reference(nal(0x01)[:-1], 4)  # truncated
-    assert not h264_non_reference(b"\x00\x00\x00\x01\x01\x88", 4)  # Annex-B start code
-    assert not h264_non_reference(b"", 4)
+    assert h264_packet(nal(0x01), 4) == NON_REFERENCE  # slice, nal_ref_idc 0
+    assert h264_packet(nal(0x09, b"\xf0") + nal(0x01), 4) == NON_REFERENCE  # AUD + slice
+    assert h264_packet(nal(0x21), 4) == OTHER  # slice, nal_ref_idc 1
+    assert h264_packet(nal(0x65), 4) == IDR
+    assert h264_packet(nal(0x67) + nal(0x68) + nal(0x06) + nal(0x65) + nal(0x65), 4) == IDR
+    assert h264_packet(nal(0x65) + nal(0x21), 4) == OTHER  # IDR and non-IDR slices: invalid
+    assert h264_packet(nal(0x06) + nal(0x01), 4) == OTHER  # SEI keeps it
+    assert h264_packet(nal(0x09, b"\xf0"), 4) == OTHER  # no slice
+    assert h264_packet(nal(0x01)[:-1], 4) == OTHER  # truncated
+    assert h264_packet(nal(0x65)[:-1], 4) == OTHER
+    assert h264_packet(b"\x00\x00\x00\x01\x01\x88", 4) == OTHER  # Annex-B start code
+    assert h264_packet(b"", 4) == OTHER
     assert _avcc_length_size(b"\x01\x4d\x40\x1f\xff\xe1\x00") == 4
     assert _avcc_length_size(b"\x01\x4d\x40\x1f\xfd\xe1\x00") == 2
     assert _avcc_length_size(b"\x00\x00\x00\x01\x67") is None

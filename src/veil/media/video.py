@@ -16,8 +16,10 @@ Every limit is checked against what decoding finds (frame sizes, timestamps, fra
 counts, time taken), not only against the container's claims.
 
 Speed: at one frame a second most frames are decoded only to be thrown away. An H.264
-picture that no other picture is predicted from (``nal_ref_idc`` 0, most B-frames)
-and that is not sampled is not sent to the decoder at all; frames are then numbered
+picture that is not sampled and that no sampled picture is predicted from — a
+non-reference picture (``nal_ref_idc`` 0, most B-frames), or any picture after the
+last sampled one before the next IDR picture — is not sent to the decoder at all;
+frames are then numbered
 from their timestamps, which a pass over the packets first shows to number exactly as
 counting would (``_skip_plan``). The frames, numbers and hashes are the same as with
 every packet decoded (tests/media/test_video_speedpath.py); for other codecs, Annex-B
@@ -197,9 +199,12 @@ class _SkipPlan:
         return round((pts - self.first_pts) * self.scale)
 
 
-# non-IDR slice, access unit delimiter, filler: what a non-reference picture's packet
-# may hold and still be left out (SEI, parameter sets and anything else keep it in)
-_H264_SLICE, _H264_AUD, _H264_FILLER = 1, 9, 12
+# non-IDR slice, IDR slice, access unit delimiter, filler: what a non-reference
+# picture's packet may hold and still be left out (SEI, parameter sets and anything
+# else keep it in)
+_H264_SLICE, _H264_IDR, _H264_AUD, _H264_FILLER = 1, 5, 9, 12
+#: What ``h264_packet`` tells of a packet.
+NON_REFERENCE, IDR, OTHER = "non-reference", "idr", "other"
 
 
 def _avcc_length_size(extradata: bytes | None) -> int | None:
@@ -211,34 +216,43 @@ def _avcc_length_size(extradata: bytes | None) -> int | None:
     return size if size in (1, 2, 4) else None
 
 
-def h264_non_reference(data: bytes | memoryview, length_size: int) -> bool:
-    """True when an AVCC packet holds only slices of a non-reference picture
-    (``nal_ref_idc`` 0): no other frame is predicted from it, so leaving it out of
-    the decoder changes no other frame (FFmpeg's ``AVDISCARD_NONREF`` rests on the
-    same fact). Anything unexpected answers False."""
-    i, end, slices = 0, len(data), 0
+def h264_packet(data: bytes | memoryview, length_size: int) -> str:
+    """What an AVCC packet holds: ``NON_REFERENCE`` when only slices of a
+    non-reference picture (``nal_ref_idc`` 0: no other frame is predicted from it,
+    so leaving it out of the decoder changes no other frame — FFmpeg's
+    ``AVDISCARD_NONREF`` rests on the same fact); ``IDR`` when an IDR picture (the
+    decoder forgets every earlier picture: nothing after it is predicted from
+    anything before it); ``OTHER`` for anything else, malformed packets included."""
+    i, end = 0, len(data)
+    slices = idr = 0
+    referenced = False
     while i < end:
         if i + length_size >= end:
-            return False
+            return OTHER
         size = int.from_bytes(data[i:i + length_size], "big")
         header = data[i + length_size]
         if size == 0 or i + length_size + size > end or header & 0x80:
-            return False
+            return OTHER
         kind = header & 0x1F
         if kind == _H264_SLICE:
-            if header & 0x60:  # nal_ref_idc
-                return False
             slices += 1
+            referenced = referenced or bool(header & 0x60)  # nal_ref_idc
+        elif kind == _H264_IDR:
+            idr += 1
         elif kind not in (_H264_AUD, _H264_FILLER):
-            return False
+            referenced = True  # SEI, parameter sets, other units: keep the packet
         i += length_size + size
-    return slices > 0
+    if idr:
+        return IDR if not slices else OTHER
+    return NON_REFERENCE if slices and not referenced else OTHER
 
 
 def _skip_plan(path: Path, index: int, fps: float, mod: int,
                limits: VideoLimits) -> _SkipPlan | None:
     """The packets that need not be decoded when only every ``mod``-th frame is
-    sampled: non-reference H.264 pictures whose frame number is not sampled.
+    sampled: H.264 pictures not sampled that are either non-reference pictures or
+    come, in decoding order, after the last sampled picture before the next IDR
+    picture (or the end) — no sampled frame is predicted from them.
 
     Frames are then numbered from presentation timestamps, not by counting decoded
     frames, so a plan is made only where the two agree: one pass over the packets
@@ -257,8 +271,8 @@ def _skip_plan(path: Path, index: int, fps: float, mod: int,
             if stream.codec_context.name != "h264" or length_size is None \
                     or stream.time_base is None:
                 return None
-            stamps: list[int] = []
-            non_ref: list[int] = []
+            stamps: list[int] = []  # in decoding order
+            kinds: list[str] = []
             for packet in container.demux(stream):
                 if packet.size == 0:
                     continue
@@ -269,19 +283,28 @@ def _skip_plan(path: Path, index: int, fps: float, mod: int,
                         or len(stamps) >= limits.max_frames:
                     return None
                 stamps.append(packet.pts)
-                if h264_non_reference(memoryview(packet), length_size):
-                    non_ref.append(packet.pts)
+                kinds.append(h264_packet(memoryview(packet), length_size))
             scale = float(stream.time_base) * fps
     except (av.FFmpegError, OSError, ValueError):
         return None
-    if not stamps or not non_ref:
+    if not stamps:
         return None
-    stamps.sort()
-    first = stamps[0]
-    if any(round((pts - first) * scale) != k for k, pts in enumerate(stamps)):
+    ordered = sorted(stamps)
+    first = ordered[0]
+    if any(round((pts - first) * scale) != k for k, pts in enumerate(ordered)):
         return None
-    skip = frozenset(pts for pts in non_ref if round((pts - first) * scale) % mod)
-    return _SkipPlan(first, scale, len(stamps), skip) if skip else None
+    # backwards in decoding order: a picture is needed when a sampled one after it,
+    # with no IDR picture between, may be predicted from it
+    skip = set()
+    needed = False
+    for pts, kind in zip(reversed(stamps), reversed(kinds), strict=True):
+        if round((pts - first) * scale) % mod == 0:
+            needed = True
+        elif not needed or kind == NON_REFERENCE:
+            skip.add(pts)
+        if kind == IDR:
+            needed = False
+    return _SkipPlan(first, scale, len(stamps), frozenset(skip)) if skip else None
 
 
 def _container_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_hash: float,
