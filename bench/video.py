@@ -14,7 +14,9 @@ videos, one frame a second, with:
   installed;
 * **veil, decode all**: ``hash_video`` sending every packet to the decoder;
 * **veil**: ``hash_video`` as it runs, which does not decode H.264 frames that are
-  neither sampled nor referenced by other frames (``veil.media.video``).
+  not sampled and that no sampled frame is predicted from (non-reference pictures,
+  and every picture after the last sampled one before the next IDR picture;
+  ``veil.media.video``).
 
 Each figure is the best of ``--repeat`` runs, the paths interleaved so load on the
 shared machine hits each alike. "wall ×rt" is seconds of video per second of wall
