@@ -26,7 +26,7 @@ checks that both veil paths give the same frames and hashes. The load average is
 printed at the start and the end.
 
     .venv/bin/python bench/video.py            # SD/HD 30 s, 4K 4 s, samples; ~5 min
-    .venv/bin/python bench/video.py --quick    # SD/HD 6 s, 4K 2 s, no samples; <1 min
+    .venv/bin/python bench/video.py --quick    # SD/HD 6 s, 4K 1 s, no samples; <1 min
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def measure(paths: list[tuple[str, Path]], repeat: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="short videos (SD/HD 6 s, 4K 2 s), one run, no sample videos")
+                    help="short videos (SD/HD 6 s, 4K 1 s), one run, no sample videos")
     ap.add_argument("--repeat", type=int, default=None, help="runs per path (best kept)")
     ap.add_argument("--sizes", default="SD,HD,4K", help="generated videos (\"\" for none)")
     ap.add_argument("--no-samples", action="store_true", help="skip Meta's sample videos")
@@ -180,7 +180,7 @@ def main() -> None:
     print(f"start: {load_text()}; {os.cpu_count()} CPUs; PyAV {av.__version__}")
     paths = []
     for name in filter(None, args.sizes.split(",")):
-        seconds = (2 if name == "4K" else 6) if args.quick else (4 if name == "4K" else 30)
+        seconds = (1 if name == "4K" else 6) if args.quick else (4 if name == "4K" else 30)
         w, h = SIZES[name]
         t0 = time.perf_counter()
         p = make_video(args.cache / f"{name}-{w}x{h}-{seconds}s.mp4", (w, h), seconds)
