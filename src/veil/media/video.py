@@ -29,6 +29,7 @@ streams and irregular timestamps everything is decoded.
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -271,7 +272,8 @@ def _skip_plan(path: Path, index: int, fps: float, mod: int,
             if stream.codec_context.name != "h264" or length_size is None \
                     or stream.time_base is None:
                 return None
-            stamps: list[int] = []  # in decoding order
+            # in decoding order; arrays, not lists: a long video has a million packets
+            stamps = array("q")
             kinds: list[str] = []
             for packet in container.demux(stream):
                 if packet.size == 0:
@@ -289,9 +291,9 @@ def _skip_plan(path: Path, index: int, fps: float, mod: int,
         return None
     if not stamps:
         return None
-    ordered = sorted(stamps)
-    first = ordered[0]
-    if any(round((pts - first) * scale) != k for k, pts in enumerate(ordered)):
+    ordered = np.sort(np.frombuffer(stamps, np.int64))
+    first = int(ordered[0])
+    if not np.array_equal(np.rint((ordered - first) * scale), np.arange(len(ordered))):
         return None
     # backwards in decoding order: a picture is needed when a sampled one after it,
     # with no IDR picture between, may be predicted from it
