@@ -82,6 +82,8 @@ def _counted(path: Path) -> Iterator[tuple[int, int]]:
             yield n, frame.pts
 
 
+@pytest.mark.slow
+@pytest.mark.corpus
 def test_samples_same_hashes_with_and_without_skipping(samples: list[Path]) -> None:
     skipped = 0
     for path in samples:
@@ -96,6 +98,7 @@ def test_samples_same_hashes_with_and_without_skipping(samples: list[Path]) -> N
     assert skipped > 1000  # the speed path is really taken (~40% of frames)
 
 
+@pytest.mark.corpus
 @pytest.mark.parametrize("sph", [0.0, 0.5, 2.0])
 def test_sample_other_rates(samples: list[Path], sph: float) -> None:
     path = next(p for p in samples if p.name.startswith("doorknob"))
