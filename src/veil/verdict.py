@@ -76,6 +76,10 @@ class Match(BaseModel):
         """How close, in words: what a reason line starts with."""
         st = get_signal(self.signal)
         v = self.video
+        if v is not None and self.signal != "vpdq":
+            spans = ", ".join(f"{a:g}-{b:g} s" for a, b in v.query_ranges[:3])
+            return (f"{self.signal} {self.distance} bits apart (threshold "
+                    f"{self.threshold}): a banked picture shown in the video at {spans}")
         if v is not None:
             what = "banked frame" if v.video_id is None else f"video {v.video_id}"
             return (f"{self.signal}: {v.query_percent:g}% of the upload's frames and "

@@ -14,7 +14,8 @@ KEY_SCOPES = {"intake", "platform", "review", "admin"}
 #: Routes anyone may call: the status page and what operators probe.
 PUBLIC_OK = {("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
              ("POST", "/v1/cases")}
-SAMPLE_PATH_VALUES = {"name": "victims", "entry_id": "1", "key_id": "999999", "n": "1"}
+SAMPLE_PATH_VALUES = {"name": "victims", "entry_id": "1", "key_id": "999999", "n": "1",
+                      "video_id": "1"}
 
 
 def operations(client: TestClient) -> list[tuple[str, str, dict]]:

@@ -35,6 +35,7 @@ from veil.api.review import review
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
 from veil.api.text import text
+from veil.api.videos import videos
 from veil.config import Settings, load_settings
 
 access = logging.getLogger("veil.api.access")
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return refused
         return errors.http_error(exc)
 
-    routers = (ops, public, case, platform, text, review, admin, pages, docs)
+    routers = (ops, public, case, platform, text, review, admin, videos, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

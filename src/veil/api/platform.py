@@ -1,7 +1,9 @@
 """Platform: check hashes (``/v1/match``) or media (``/v1/scan``) against the banks.
 
-An uploaded file is read into memory, hashed, and dropped: it is never written to
-disk, the database or the logs. The response carries its signals and verdict.
+An uploaded picture is read into memory, hashed, and dropped: it is never written to
+disk, the database or the logs. A video goes to a temporary file (PyAV decodes from
+files), deleted when its scan ends (``api/upload.py``). The response carries the
+signals and the verdict.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from veil.api.schemas import MatchRequest, MatchResponse, ScanResponse
 from veil.api.services import Services, ServicesDep
 from veil.api.upload import RAW_TYPES, read_upload
 from veil.errors import SignalError
-from veil.matching import scan_bytes
+from veil.matching import scan_bytes, scan_video
 from veil.signals import SignalType
 from veil.signals import get as get_signal
 from veil.verdict import Match
@@ -98,6 +100,7 @@ _SCAN_BODY = {
     "content": {
         **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
         "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "video/mp4": {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": {"schema": {
             "type": "object", "required": ["file"],
             "properties": {"file": {"type": "string", "format": "binary"}}}},
@@ -107,7 +110,8 @@ _SCAN_BODY = {
 
 @platform.post("/v1/scan", response_model=ScanResponse,
                openapi_extra=declare(body="media", requestBody=_SCAN_BODY),
-               summary="Hash an uploaded image (then drop it) and match it against the banks")
+               summary="Hash an uploaded image or video (then drop it) and match it against "
+                       "the banks")
 async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                dihedral: bool = Query(False, description="Also match rotated and mirrored "
                                       "copies (PDQ)"),
@@ -117,21 +121,28 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
     matcher = services.live.matcher  # 503 while the index loads
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
-    data = await read_upload(request, settings.media.max_bytes)
+    upload = await read_upload(request, settings.media, settings.home)
     try:
         # on the scan threads, not the matching ones: a scan waiting for a large
         # decode's turn (veil.media.budget) must not hold up /v1/match
-        result = await services.in_worker(
-            partial(scan_bytes, data, matcher, dihedral=dihedral, thresholds=overrides,
-                    label="upload"), limiter=services.scan_slots)
+        if upload.path is not None and upload.video_format is not None:
+            scan = partial(scan_video, upload.path, upload.video_format, matcher,
+                           thresholds=overrides, label="upload")
+        else:
+            scan = partial(scan_bytes, upload.data, matcher, dihedral=dihedral,
+                           thresholds=overrides, label="upload")
+        result = await services.in_worker(scan, limiter=services.scan_slots)
     finally:
-        del data  # the upload is dropped here; only its signals go on
+        upload.close()  # the upload is dropped here (a video's file deleted); only its
+        # signals go on
     file, verdict = result.file, result.verdict
-    assert verdict is not None  # scan_bytes raises for undecodable media
+    assert verdict is not None  # scanning raises for undecodable media
     services.matched(list(verdict.matches))
     services.metrics.scans.labels(verdict.decision).inc()
     width, height = file.size or (None, None)
+    video = {} if file.video is None else {"video": file.video.as_json()}
     return JSONResponse({
         "format": file.format, "width": width, "height": height,
-        "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
+        "signals": [s.as_dict() for s in file.signals], **video,
+        "warnings": list(file.warnings),
         **verdict.as_json(settings.api.max_matches_listed)})

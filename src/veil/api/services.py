@@ -26,6 +26,7 @@ from veil.api.ratelimit import RateLimiter
 from veil.config import Settings
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.live import Loader
+from veil.media.spool import clear_spool
 from veil.signals import check_settings
 from veil.store import open_store
 from veil.store.interface import BankStore
@@ -72,6 +73,10 @@ class Services:
         # where erasure is slow (the store decides: PostgreSQL's VACUUM) runs it instead
         # of the withdrawing request
         self.store.start_eraser()
+        # video uploads a crash left behind: older than a whole upload and scan can take
+        api = self.settings.api
+        clear_spool(self.settings.home, 2 * (self.settings.media.video.max_hash_seconds
+                                             + api.body_timeout_s))
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:
             self.live.load()

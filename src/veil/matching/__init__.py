@@ -15,7 +15,7 @@ satisfies it), so it never imports ``veil.store``.
 from veil.matching.live import LiveMatcher, load_matcher
 from veil.matching.loading import BankPolicy, MatchSource, load_indexes
 from veil.matching.matcher import BankMatcher, CatchUp
-from veil.matching.scanning import ScanResult, scan_bytes, scan_paths
+from veil.matching.scanning import ScanResult, scan_bytes, scan_paths, scan_video
 
 __all__ = [
     "BankMatcher",
@@ -28,4 +28,5 @@ __all__ = [
     "load_matcher",
     "scan_bytes",
     "scan_paths",
+    "scan_video",
 ]

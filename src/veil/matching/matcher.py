@@ -26,7 +26,14 @@ from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
 from veil.index import HammingIndex, Hit
 from veil.matching.loading import BankPolicy, MatchSource, load_banks, load_indexes
-from veil.matching.video import VPDQ, VideoRule, VideoSource, match_video
+from veil.matching.video import (
+    VPDQ,
+    VideoRule,
+    VideoSource,
+    match_frames_to_pictures,
+    match_video,
+)
+from veil.media.video import ANIMATIONS
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
 from veil.signals.vpdq import VideoFrame
@@ -156,6 +163,12 @@ class BankMatcher:
         notes: list[Note] = []
         if file.video is not None:
             found += self._video(file.video.frames, thresholds, notes)
+            if file.format not in ANIMATIONS:  # an animation's still signals cover it
+                pdq = get("pdq")
+                found += match_frames_to_pictures(
+                    self.indexes.get(pdq.name), file.video.frames,
+                    self.threshold(pdq, (thresholds or {}).get(pdq.name)),
+                    self.settings.quality_floor(pdq) or 0)
         for s in file.signals:
             st = get(s.type)
             if st.name == VPDQ:

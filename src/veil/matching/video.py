@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Protocol
 
 from veil.index import HammingIndex
@@ -87,6 +88,7 @@ def match_video(index: HammingIndex | None, source: VideoSource | None,
     query = unique_frames(frames, min_quality)
     if index is None or not len(index) or not query:
         return []
+    seen_at = _times(frames)
     hits = index.search([f.hash for f in query], rule.threshold)
     links: dict[int, list[tuple[int, float]]] = defaultdict(list)
     if source is not None:
@@ -110,7 +112,7 @@ def match_video(index: HammingIndex | None, source: VideoSource | None,
                     c = found[key] = _Candidate(h.bank, h.category, frames_total)
                 c.query_hit.add(qi)
                 c.entries_hit.add(h.entry_id)
-                c.query_times.append(query[qi].timestamp)
+                c.query_times += seen_at[query[qi].hash]
                 if when is not None:
                     c.banked_times.append(when)
                 c.best = min(c.best, (h.distance, h.entry_id))
@@ -133,3 +135,47 @@ def match_video(index: HammingIndex | None, source: VideoSource | None,
                 query_ranges=time_ranges(c.query_times, rule.range_gap),
                 banked_ranges=time_ranges(c.banked_times, rule.range_gap))))
     return matches
+
+
+def match_frames_to_pictures(index: HammingIndex | None, frames: Sequence[VideoFrame],
+                             threshold: int, min_quality: int) -> list[Match]:
+    """Banked pictures (``pdq`` entries) that some frame of a video shows: a slideshow
+    or a screen recording of a banked photo. One frame within the threshold is a match;
+    the reply says where in the video the picture appears."""
+    query = unique_frames(frames, min_quality)
+    if index is None or not len(index) or not query:
+        return []
+    seen_at = _times(frames)
+    per_entry: dict[int, tuple[str, str, int, list[float]]] = {}
+    for f, hits in zip(query, index.search([f.hash for f in query], threshold), strict=True):
+        for h in hits:
+            bank, category, best, times = per_entry.get(
+                h.entry_id, (h.bank, h.category, h.distance, []))
+            times += seen_at[f.hash]
+            per_entry[h.entry_id] = (bank, category, min(best, h.distance), times)
+    gap = _step(frames) * 2
+    shown = {e: len({f.hash for f in query if set(seen_at[f.hash]) & set(times)})
+             for e, (_, _, _, times) in per_entry.items()}
+    return [Match(signal="pdq", entry_id=entry_id, bank=bank, category=category,
+                  distance=best, threshold=threshold,
+                  video=VideoMatch(query_percent=round(100.0 * shown[entry_id] / len(query), 2),
+                                   candidate_percent=100.0, query_frames=len(query),
+                                   frames_matched=shown[entry_id],
+                                   query_ranges=time_ranges(times, gap), banked_ranges=[]))
+            for entry_id, (bank, category, best, times) in per_entry.items()]
+
+
+def _times(frames: Sequence[VideoFrame]) -> dict[str, list[float]]:
+    """When each hash is seen: a still scene repeats one hash for seconds, and the
+    rule counts it once, but where it matched is every time it is shown."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for f in frames:
+        out[f.hash].append(f.timestamp)
+    return out
+
+
+def _step(frames: Sequence[VideoFrame]) -> float:
+    """The sampling interval of ``frames`` (their smallest positive time step)."""
+    steps = [b.timestamp - a.timestamp for a, b in pairwise(frames)
+             if b.timestamp > a.timestamp]
+    return min(steps) if steps else 1.0

@@ -384,6 +384,12 @@ def _decoded_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_has
         decoded.duration = n / fps
         if n == 0:
             raise MediaEmpty("the video has no decodable frames")
+        declared = stream.frames or 0
+        # MP4's index lists every frame: a file cut short decodes fewer and ffmpeg just
+        # stops, so the count is the check (a little slack for edit lists)
+        if declared and n < declared - max(2, declared // 100):
+            raise MediaTruncated(f"the video is truncated or damaged: {n:,} of the "
+                                 f"{declared:,} frames it declares could be decoded")
 
 
 def _frames_all(container: Any, stream: Any) -> Iterator[Any]:
