@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from veil.config import VideoLimits
+from veil.errors import MediaTruncated
 from veil.media import video
 from veil.media.video import IDR, NON_REFERENCE, OTHER, _avcc_length_size, _skip_plan, h264_packet
 from veil.signals.vpdq import hash_video
@@ -41,9 +42,10 @@ def _pattern(i: int, w: int, h: int) -> np.ndarray:
 
 def _encode(path: Path, frames: int = 90, *, fmt: str | None = None,
             options: dict[str, str] | None = None,
-            pts: list[int] | None = None) -> Path:
+            pts: list[int] | None = None, container_options: dict[str, str] | None = None
+            ) -> Path:
     w, h = 160, 96
-    with av.open(str(path), "w", format=fmt) as out:
+    with av.open(str(path), "w", format=fmt, options=container_options or {}) as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"preset": "veryfast", **(options or {})}
@@ -138,6 +140,16 @@ def test_annex_b_decodes_everything(tmp_path: Path) -> None:
     path = _encode(tmp_path / "raw.h264", fmt="h264")
     assert _plan(path) is None
     assert _frames(path, 1.0, False) == _frames(path, 1.0, True)
+
+
+@pytest.mark.parametrize("decode_all", [False, True])
+def test_truncated_file_is_refused_either_way(tmp_path: Path, decode_all: bool) -> None:
+    # the index first (faststart), then the file cut: it lists frames no longer there
+    path = _encode(tmp_path / "b.mp4", frames=150, container_options={"movflags": "faststart"})
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) * 6 // 10])
+    with pytest.raises(MediaTruncated):
+        hash_video(path, "mp4", LIMITS, seconds_per_hash=1.0, decode_all=decode_all)
 
 
 def test_irregular_decode_falls_back_without_repeating(tmp_path: Path,
