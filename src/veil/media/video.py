@@ -14,11 +14,22 @@ reference does.
 
 Every limit is checked against what decoding finds (frame sizes, timestamps, frame
 counts, time taken), not only against the container's claims.
+
+Speed: at one frame a second most frames are decoded only to be thrown away. An H.264
+picture that is not sampled and that no sampled picture is predicted from — a
+non-reference picture (``nal_ref_idc`` 0, most B-frames), or any picture after the
+last sampled one before the next IDR picture — is not sent to the decoder at all;
+frames are then numbered
+from their timestamps, which a pass over the packets first shows to number exactly as
+counting would (``_skip_plan``). The frames, numbers and hashes are the same as with
+every packet decoded (tests/media/test_video_speedpath.py); for other codecs, Annex-B
+streams and irregular timestamps everything is decoded.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -172,8 +183,157 @@ def _opened(source: Source) -> Iterator[Any]:
         container.close()
 
 
+class _Irregular(Exception):
+    """Decoding with skipped packets met something the plan did not foresee."""
+
+
+@dataclass(frozen=True, slots=True)
+class _SkipPlan:
+    """Which packets of an H.264 stream need not be decoded (see ``_skip_plan``)."""
+
+    first_pts: int
+    #: Seconds per unit of ``pts`` × frames a second: ``(pts - first_pts) × scale`` is
+    #: the frame number.
+    scale: float
+    frames: int
+    skip: frozenset[int]
+
+    def number(self, pts: int) -> int:
+        return round((pts - self.first_pts) * self.scale)
+
+
+# non-IDR slice, IDR slice, access unit delimiter, filler: what a non-reference
+# picture's packet may hold and still be left out (SEI, parameter sets and anything
+# else keep it in)
+_H264_SLICE, _H264_IDR, _H264_AUD, _H264_FILLER = 1, 5, 9, 12
+#: What ``h264_packet`` tells of a packet.
+NON_REFERENCE, IDR, OTHER = "non-reference", "idr", "other"
+
+
+def _avcc_length_size(extradata: bytes | None) -> int | None:
+    """Bytes in each NAL unit's length prefix, from an ``avcC`` record (MP4/MOV,
+    Matroska); None for Annex-B streams (start codes) and anything unparsable."""
+    if not extradata or len(extradata) < 7 or extradata[0] != 1:
+        return None
+    size = (extradata[4] & 3) + 1
+    return size if size in (1, 2, 4) else None
+
+
+def h264_packet(data: bytes | memoryview, length_size: int) -> str:
+    """What an AVCC packet holds: ``NON_REFERENCE`` when only slices of a
+    non-reference picture (``nal_ref_idc`` 0: no other frame is predicted from it,
+    so leaving it out of the decoder changes no other frame — FFmpeg's
+    ``AVDISCARD_NONREF`` rests on the same fact); ``IDR`` when an IDR picture (the
+    decoder forgets every earlier picture: nothing after it is predicted from
+    anything before it); ``OTHER`` for anything else, malformed packets included."""
+    i, end = 0, len(data)
+    slices = idr = 0
+    referenced = False
+    while i < end:
+        if i + length_size >= end:
+            return OTHER
+        size = int.from_bytes(data[i:i + length_size], "big")
+        header = data[i + length_size]
+        if size == 0 or i + length_size + size > end or header & 0x80:
+            return OTHER
+        kind = header & 0x1F
+        if kind == _H264_SLICE:
+            slices += 1
+            referenced = referenced or bool(header & 0x60)  # nal_ref_idc
+        elif kind == _H264_IDR:
+            idr += 1
+        elif kind not in (_H264_AUD, _H264_FILLER):
+            referenced = True  # SEI, parameter sets, other units: keep the packet
+        i += length_size + size
+    if idr:
+        return IDR if not slices else OTHER
+    return NON_REFERENCE if slices and not referenced else OTHER
+
+
+def _skip_plan(path: Path, index: int, fps: float, mod: int,
+               limits: VideoLimits) -> _SkipPlan | None:
+    """The packets that need not be decoded when only every ``mod``-th frame is
+    sampled: H.264 pictures not sampled that are either non-reference pictures or
+    come, in decoding order, after the last sampled picture before the next IDR
+    picture (or the end) — no sampled frame is predicted from them.
+
+    Frames are then numbered from presentation timestamps, not by counting decoded
+    frames, so a plan is made only where the two agree: one pass over the packets
+    (no decoding) must find every packet timestamped, and the sorted timestamps must
+    number ``0, 1, 2, …`` exactly (constant frame rate, no gaps, no duplicates).
+    Otherwise — another codec, Annex-B, missing or irregular timestamps, more
+    packets than ``max_frames``, packets marked discarded or corrupt — None: every
+    packet is decoded, as without a plan. Should decoding still meet a timestamp out
+    of step, ``_container_frames`` starts again with every packet decoded."""
+    import av
+
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            stream = container.streams.video[index]
+            length_size = _avcc_length_size(stream.codec_context.extradata)
+            if stream.codec_context.name != "h264" or length_size is None \
+                    or stream.time_base is None:
+                return None
+            # in decoding order; arrays, not lists: a long video has a million packets
+            stamps = array("q")
+            kinds: list[str] = []
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                # a packet the container marks to discard (an edit list cutting the
+                # start) gives no frame, and a corrupt one may give none: count-based
+                # and timestamp-based numbering could part
+                if packet.pts is None or packet.is_discard or packet.is_corrupt \
+                        or len(stamps) >= limits.max_frames:
+                    return None
+                stamps.append(packet.pts)
+                kinds.append(h264_packet(memoryview(packet), length_size))
+            scale = float(stream.time_base) * fps
+    except (av.FFmpegError, OSError, ValueError):
+        return None
+    if not stamps:
+        return None
+    ordered = np.sort(np.frombuffer(stamps, np.int64))
+    first = int(ordered[0])
+    if not np.array_equal(np.rint((ordered - first) * scale), np.arange(len(ordered))):
+        return None
+    # backwards in decoding order: a picture is needed when a sampled one after it,
+    # with no IDR picture between, may be predicted from it
+    skip = set()
+    needed = False
+    for pts, kind in zip(reversed(stamps), reversed(kinds), strict=True):
+        if round((pts - first) * scale) % mod == 0:
+            needed = True
+        elif not needed or kind == NON_REFERENCE:
+            skip.add(pts)
+        if kind == IDR:
+            needed = False
+    return _SkipPlan(first, scale, len(stamps), frozenset(skip)) if skip else None
+
+
 def _container_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_hash: float,
-                      found: list[Decoded]) -> Iterator[LumaFrame]:
+                      found: list[Decoded], decode_all: bool) -> Iterator[LumaFrame]:
+    clock = _Clock(limits)
+    last = -1
+    if not decode_all and seconds_per_hash > 0 and isinstance(path, Path):
+        try:
+            for frame in _decoded_frames(path, fmt, limits, seconds_per_hash, found, clock,
+                                         planned=True):
+                last = frame.number
+                yield frame
+            return
+        except _Irregular:
+            # decode it all again, passing on only the frames not yet given
+            found.clear()
+    for frame in _decoded_frames(path, fmt, limits, seconds_per_hash, found, clock,
+                                 planned=False):
+        if frame.number > last:
+            yield frame
+
+
+def _decoded_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_hash: float,
+                    found: list[Decoded], clock: _Clock, *,
+                    planned: bool) -> Iterator[LumaFrame]:
     import av
 
     with _opened(path) as container:
@@ -190,13 +350,23 @@ def _container_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_h
             raise MediaError("the video declares no frame rate")
         stream.thread_type = "AUTO"
         info = VideoInfo(fmt, ctx.name, ctx.width, ctx.height, fps)
+        mod = 1 if seconds_per_hash == 0 else frame_mod(seconds_per_hash, fps)
+        plan = None
+        if planned and mod > 1 and isinstance(path, Path):
+            plan = _skip_plan(path, stream.index, fps, mod, limits)
         decoded = Decoded(info)
         found.append(decoded)
-        mod = 1 if seconds_per_hash == 0 else frame_mod(seconds_per_hash, fps)
-        clock = _Clock(limits)
-        n = 0
+        n = 0  # frames so far (decoded, or left out by the plan)
         try:
-            for frame in container.decode(stream):
+            for frame in (_frames_all(container, stream) if plan is None
+                          else _frames_planned(container, stream, plan)):
+                if plan is not None:
+                    if frame.pts is None:
+                        raise _Irregular
+                    number = plan.number(frame.pts)
+                    if number < n or (n == 0 and number != 0):
+                        raise _Irregular
+                    n = number
                 if frame.width != ctx.width or frame.height != ctx.height:
                     _check_size(frame.width, frame.height, limits)
                 clock.check(n + 1, n / fps)
@@ -209,6 +379,10 @@ def _container_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_h
                 raise _av_error(exc) from None
             # a damaged tail: the frames before it stand, and a warning says so
             decoded.warnings.append(f"decoding stopped after frame {n - 1}: {exc}")
+        else:
+            if plan is not None and n:
+                # non-reference frames left out at the end still count
+                n = decoded.frames_decoded = max(n, plan.frames)
         decoded.duration = n / fps
         if n == 0:
             raise MediaEmpty("the video has no decodable frames")
@@ -218,6 +392,18 @@ def _container_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_h
         if declared and n < declared - max(2, declared // 100):
             raise MediaTruncated(f"the video is truncated or damaged: {n:,} of the "
                                  f"{declared:,} frames it declares could be decoded")
+
+
+def _frames_all(container: Any, stream: Any) -> Iterator[Any]:
+    yield from container.decode(stream)
+
+
+def _frames_planned(container: Any, stream: Any, plan: _SkipPlan) -> Iterator[Any]:
+    for packet in container.demux(stream):
+        # the empty packet at the end flushes the decoder; it is never left out
+        if packet.size and packet.pts in plan.skip:
+            continue
+        yield from stream.decode(packet)
 
 
 def _animation_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_hash: float,
@@ -283,18 +469,21 @@ def is_animated(path: Source) -> bool:
 
 def sampled_frames(path: Source, fmt: str, limits: VideoLimits, *,
                    seconds_per_hash: float | None = None,
-                   found: list[Decoded] | None = None) -> Iterator[LumaFrame]:
+                   found: list[Decoded] | None = None,
+                   decode_all: bool = False) -> Iterator[LumaFrame]:
     """The sampled frames of the video at ``path`` (format as ``sniff`` named it).
 
     ``found`` receives the ``Decoded`` record (info, frames decoded, duration) once the
-    stream is open; it is complete when the iterator is exhausted. Raises
+    stream is open; it is complete when the iterator is exhausted. ``decode_all``
+    sends every packet to the decoder (see ``_skip_plan`` for what is otherwise left
+    out; the frames and their numbers are the same either way). Raises
     ``MediaError`` subclasses for what cannot be read or breaks a limit."""
     sph = limits.seconds_per_hash if seconds_per_hash is None else seconds_per_hash
     sink: list[Decoded] = [] if found is None else found
     if fmt in ("gif", "webp"):
         yield from _animation_frames(path, fmt, limits, sph, sink)
     else:
-        yield from _container_frames(path, fmt, limits, sph, sink)
+        yield from _container_frames(path, fmt, limits, sph, sink, decode_all)
 
 
 def still_jpeg(path: Path, at: float, limits: VideoLimits, *, quality: int = 85) -> bytes:

@@ -132,9 +132,11 @@ def file_md5(source: Source) -> str:
 
 
 def hash_video(path: Source, fmt: str, limits: VideoLimits, *,
-               seconds_per_hash: float | None = None) -> VideoHash:
+               seconds_per_hash: float | None = None, decode_all: bool = False) -> VideoHash:
     """vPDQ and MD5 of the video at ``path`` (a file, or an animation's bytes in
-    memory). Raises ``MediaError`` subclasses."""
+    memory). ``decode_all`` turns off leaving unsampled non-reference frames out of
+    the decoder (the result is the same; tests and bench/video.py compare). Raises
+    ``MediaError`` subclasses."""
     from threadpoolctl import threadpool_limits
 
     found: list[Decoded] = []
@@ -143,7 +145,7 @@ def hash_video(path: Source, fmt: str, limits: VideoLimits, *,
     with threadpool_limits(limits=1, user_api="blas"):
         frames = tuple(hash_frames(sampled_frames(path, fmt, limits,
                                                   seconds_per_hash=seconds_per_hash,
-                                                  found=found)))
+                                                  found=found, decode_all=decode_all)))
     decoded = found[0]
     return VideoHash(frames, file_md5(path), decoded.info, decoded.frames_decoded,
                      decoded.duration, tuple(decoded.warnings))
