@@ -13,6 +13,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -390,3 +391,30 @@ def test_no_file_is_left_open(made: dict[str, Path]) -> None:
     for name in REFUSED:
         _hash(made[name])
     assert len(os.listdir(fd_dir)) <= before
+
+
+@pytest.mark.parametrize(("fmt", "ext", "codec"), [("matroska", "mkv", "libx264"),
+                                                   ("webm", "webm", "libvpx-vp9")])
+def test_a_matroska_or_webm_cut_short_is_refused(tmp_path: Path, fmt: str, ext: str,
+                                                  codec: str) -> None:
+    """No frame index in Matroska: the duration it declares is the check."""
+    path = tmp_path / f"whole.{ext}"
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(60):
+            rgb = np.full((120, 160, 3), i * 4, np.uint8)
+            rgb[::8] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    whole, _ = _hash(path)
+    assert whole.ok and whole.video is not None, whole.error_message
+    assert whole.video.duration == pytest.approx(6.0)
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    r, took = _hash(cut)
+    assert not r.ok and r.error_code == "media.truncated", r.error_message
+    assert "of the 6.0 s it declares" in (r.error_message or "")
+    assert took < BOUNDED_S

@@ -357,6 +357,7 @@ def _decoded_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_has
         decoded = Decoded(info)
         found.append(decoded)
         n = 0  # frames so far (decoded, or left out by the plan)
+        t0: float | None = None
         try:
             for frame in (_frames_all(container, stream) if plan is None
                           else _frames_planned(container, stream, plan)):
@@ -369,7 +370,13 @@ def _decoded_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_has
                     n = number
                 if frame.width != ctx.width or frame.height != ctx.height:
                     _check_size(frame.width, frame.height, limits)
-                clock.check(n + 1, n / fps)
+                # the clock runs on the later of counted frames and decoded time: a
+                # stream whose timestamps jump hours ahead is as long as they say
+                t = frame.time
+                if t is not None and t0 is None:
+                    t0 = t
+                clock.check(n + 1, max(n / fps, t - t0 if t is not None and t0 is not None
+                                       else 0.0))
                 if n % mod == 0:
                     yield LumaFrame(n, n / fps, luma_of(frame))
                 n += 1
@@ -381,8 +388,10 @@ def _decoded_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_has
             decoded.warnings.append(f"decoding stopped after frame {n - 1}: {exc}")
         else:
             if plan is not None and n:
-                # non-reference frames left out at the end still count
+                # non-reference frames left out at the end still count, against the
+                # limits too
                 n = decoded.frames_decoded = max(n, plan.frames)
+                clock.check(n, (n - 1) / fps)
         decoded.duration = n / fps
         if n == 0:
             raise MediaEmpty("the video has no decodable frames")
@@ -392,6 +401,12 @@ def _decoded_frames(path: Source, fmt: str, limits: VideoLimits, seconds_per_has
         if declared and n < declared - max(2, declared // 100):
             raise MediaTruncated(f"the video is truncated or damaged: {n:,} of the "
                                  f"{declared:,} frames it declares could be decoded")
+        # Matroska and WebM carry no frame index, but a duration (when the muxer could
+        # write it): a file cut short decodes a fraction of it
+        seconds = (container.duration or 0) / 1_000_000
+        if fmt in ("webm", "mkv") and seconds > 2 and decoded.duration < 0.9 * seconds - 1:
+            raise MediaTruncated(f"the video is truncated or damaged: {decoded.duration:.1f} s "
+                                 f"of the {seconds:.1f} s it declares could be decoded")
 
 
 def _frames_all(container: Any, stream: Any) -> Iterator[Any]:
