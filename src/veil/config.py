@@ -43,6 +43,47 @@ def _settings_config(prefix: str, *, nested: bool = False) -> SettingsConfigDict
     return config
 
 
+class VideoLimits(BaseSettings):
+    """Bounds on untrusted video, and how it is sampled (``VEIL_VIDEO_<NAME>``).
+
+    Every bound is checked against what decoding finds, not only what the container
+    says: a stream that lies about its length is stopped at the limit it reaches."""
+
+    model_config = _settings_config("VEIL_VIDEO_")
+
+    max_bytes: int = Field(512 * 1024 * 1024, ge=1, description=(
+        "Largest accepted video file in bytes (/v1/scan streams a video upload to a "
+        "temporary file, deleted when the scan ends, up to this size)."))
+    seconds_per_hash: float = Field(1.0, ge=0, le=60, description=(
+        "vPDQ sampling: one frame hashed every this many seconds (the reference's "
+        "default is one a second); 0 hashes every frame."))
+    bank_seconds_per_hash: float = Field(0.0, ge=0, le=60, description=(
+        "Sampling of videos being banked (veil protect): 0, every frame, so that a "
+        "query sampled once a second finds a banked frame within a frame's time of each "
+        "of its own — at one a second on both sides, copies cut at another instant "
+        "match 0-43% of frames instead of 83-100% (docs/video.md)."))
+    prune_distance: int = Field(2, ge=0, le=31, description=(
+        "Frames banked from a video skip a frame within this many bits of the last one "
+        "kept (vPDQ's pruning of repeated frames; 0 keeps every distinct hash)."))
+    query_match_percent: float = Field(80.0, ge=0, le=100, description=(
+        "vPDQ rule (P_q): a video matches a banked one when at least this share of its "
+        "unique frames match (a bank's policy may set vpdq_query_percent)."))
+    candidate_match_percent: float = Field(0.0, ge=0, le=100, description=(
+        "vPDQ rule (P_c): ... and at least this share of the banked video's frames (0: a "
+        "clip cut from a longer banked video matches; vpdq_candidate_percent per bank)."))
+    max_duration_s: float = Field(4 * 3600, gt=0, description=(
+        "Longest video hashed, in seconds of decoded timestamps; longer ones are refused "
+        "(media.too_large), never silently cut."))
+    max_frames: int = Field(1_000_000, ge=1, description=(
+        "Most frames decoded from one video (4 hours at 60 fps is 864,000)."))
+    max_frame_pixels: int = Field(9_500_000, ge=1, description=(
+        "Largest frame in pixels: 4K (3840×2160, 4096×2160) is accepted, 8K refused "
+        "before decoding."))
+    max_hash_seconds: float = Field(600.0, gt=0, description=(
+        "Wall-clock time one video may take to hash before it is refused (a guard "
+        "against streams slow to decode, not a figure of normal use)."))
+
+
 class MediaLimits(BaseSettings):
     """Bounds applied before and during decoding of untrusted media (``VEIL_<NAME>``)."""
 
@@ -57,6 +98,8 @@ class MediaLimits(BaseSettings):
     max_frames: int = Field(1000, ge=1, description=(
         "Most frames read from an animated image (GIF/WebP/APNG/TIFF); images with more "
         "are refused rather than silently truncated."))
+    video: VideoLimits = Field(default_factory=VideoLimits, description=(
+        "Video limits and sampling (VEIL_VIDEO_…)."))
     max_decode_bytes: int = Field(1024 * 1024 * 1024, ge=1024 * 1024, description=(
         "Most memory decoding one file may take, estimated from its header (pixels × "
         "bytes per pixel of the stored mode and of the conversions hashing needs); a "

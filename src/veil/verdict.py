@@ -54,6 +54,25 @@ DEFAULT_ACTION: dict[str, Decision] = {
 }
 
 
+class VideoMatch(BaseModel):
+    """How a video matched a banked one under the vPDQ rule (docs/video.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    video_id: int | None = Field(None, description=(
+        "The banked video (None: a vpdq hash banked on its own, a one-frame video)"))
+    query_percent: float = Field(description=(
+        "Share of the upload's unique frames within the threshold of the banked video's"))
+    candidate_percent: float = Field(description=(
+        "Share of the banked video's distinct frames within the threshold of the upload's"))
+    query_frames: int = Field(description="The upload's unique frames of matchable quality")
+    frames_matched: int = Field(description="How many of them matched")
+    query_ranges: list[tuple[float, float]] = Field(description=(
+        "Where in the upload the matching frames are: [start, end] seconds"))
+    banked_ranges: list[tuple[float, float]] = Field(description=(
+        "Where in the banked video they are: [start, end] seconds"))
+
+
 class Match(BaseModel):
     """One bank entry within the threshold of one query signal."""
 
@@ -71,10 +90,23 @@ class Match(BaseModel):
     value: str | None = Field(None, description=(
         "The entry's hash, only where the caller may see banked hashes (the analyst's "
         "veil match); never sent to platforms"))
+    video: VideoMatch | None = Field(None, description=(
+        "For a video matched under the vPDQ rule: the shares of frames and where they "
+        "are (entry_id and distance are then its closest frame's)"))
 
     def evidence(self) -> str:
         """How close, in words: what a reason line starts with."""
         st = get_signal(self.signal)
+        v = self.video
+        if v is not None and self.signal != "vpdq":
+            spans = ", ".join(f"{a:g}-{b:g} s" for a, b in v.query_ranges[:3])
+            return (f"{self.signal} {self.distance} bits apart (threshold "
+                    f"{self.threshold}): a banked picture shown in the video at {spans}")
+        if v is not None:
+            what = "banked frame" if v.video_id is None else f"video {v.video_id}"
+            return (f"{self.signal}: {v.query_percent:g}% of the upload's frames and "
+                    f"{v.candidate_percent:g}% of {what}'s within {self.threshold} bits "
+                    f"(closest {self.distance})")
         if st.exact_digest:
             how = "identical bytes"
         else:

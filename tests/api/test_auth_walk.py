@@ -15,7 +15,7 @@ KEY_SCOPES = {"intake", "platform", "review", "admin"}
 PUBLIC_OK = {("GET", "/"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
              ("POST", "/v1/cases")}
 SAMPLE_PATH_VALUES = {"name": "victims", "entry_id": "1", "key_id": "999999", "n": "1",
-                      "quarantine_id": "1",
+                      "video_id": "1", "quarantine_id": "1",
                       "item_id": "00000000-0000-7000-8000-000000000000"}
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot_support import Harness, scenario
 from fake_telegram import ADMIN, GROUP, USER, FakeTelegram
 
+from veil.config import Settings
 from veil.store import Store
 
 # Latin P, a and y in Russian words, no link: the look-alikes are undone
@@ -149,29 +152,92 @@ def test_nothing_is_done_where_the_bot_is_not_an_admin(harness: Harness) -> None
     scenario(run)
 
 
-def test_stickers_animations_and_videos(harness: Harness) -> None:
+def _clip(photo: Path, frames: int = 20) -> bytes:
+    """A short H.264 MP4 panning across a benign photo."""
+    import io
+
+    import av
+    import numpy as np
+    from PIL import Image
+
+    picture = np.asarray(Image.open(photo).convert("RGB").resize((480, 320)))
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(frames):
+            x = i * 4
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(picture[40:280, x:x + 320]), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def test_stickers_animations_and_videos(harness: Harness, photos: list[Path]) -> None:
     async def run(fake: FakeTelegram) -> None:
         fake.files["sticker"] = harness.banked
         sticker = fake.post(sticker={
             "file_id": "sticker", "file_unique_id": "s", "type": "regular", "width": 512,
             "height": 512, "is_animated": False, "is_video": False})
         fake.files["thumb"] = harness.banked
+        fake.files["anim"] = _clip(photos[5])
         thumb = {"file_id": "thumb", "file_unique_id": "t", "width": 320, "height": 240}
         animation = fake.post(animation={
             "file_id": "anim", "file_unique_id": "a", "width": 640, "height": 480,
             "duration": 3, "thumbnail": thumb}, document={
             "file_id": "anim", "file_unique_id": "a", "mime_type": "video/mp4"})
+        fake.files["video"] = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100  # not a video
         fake.post(video={"file_id": "video", "file_unique_id": "v", "width": 640,
                          "height": 480, "duration": 9})
+        fake.post(animation={"file_id": "huge", "file_unique_id": "h", "width": 640,
+                             "height": 480, "duration": 3, "file_size": 10 ** 9})
         runner = harness.runner(fake)
         await harness.run_all(fake, runner)
-        # the sticker's file and the animation's first-frame thumbnail were hashed;
-        # the video without a thumbnail is counted, not fetched
-        assert fake.downloads == ["sticker", "thumb"]
+        # the sticker's file, the animation itself and its first-frame thumbnail were
+        # hashed; the broken video was fetched and found undecodable; the huge one was
+        # counted, never fetched
+        assert fake.downloads == ["sticker", "anim", "thumb", "video"]
         assert fake.deleted() == [sticker["message_id"], animation["message_id"]]
-        assert runner.metrics.media.labels("unchecked")._value.get() == 1
+        metrics = runner.metrics.media
+        assert metrics.labels("undecodable")._value.get() == 1
+        assert metrics.labels("too_large")._value.get() == 1
 
     scenario(run)
+
+
+def test_a_video_whose_frames_are_banked_is_removed(harness: Harness, photos: list[Path],
+                                                    settings: Settings, store: Store) -> None:
+    """Matched under vPDQ: no thumbnail, a clip of a banked video; nothing is left in
+    the spool folder afterwards."""
+    from veil.signals.batch import hash_file
+
+    banked_clip, other_clip = _clip(photos[7], frames=30), _clip(photos[9])
+    path = harness.tmp / "banked.mp4"
+    path.write_bytes(banked_clip)
+    limits = settings.media.model_copy(update={"video": settings.media.video.model_copy(
+        update={"seconds_per_hash": 0})})
+    fs = hash_file(path, limits, ("md5",))
+    assert fs.video is not None, fs.error_message
+    store.add_video("ncii", fs.video.frames, actor="test")
+    path.unlink()
+    harness.reload(store)
+
+    async def run(fake: FakeTelegram) -> None:
+        fake.files["clip"] = banked_clip
+        fake.files["other"] = other_clip
+        banned = fake.post(video={"file_id": "clip", "file_unique_id": "c", "width": 320,
+                                  "height": 240, "duration": 3})
+        fake.post(video={"file_id": "other", "file_unique_id": "o", "width": 320,
+                         "height": 240, "duration": 2})
+        await harness.run_all(fake, harness.runner(fake))
+        assert fake.deleted() == [banned["message_id"]]
+
+    scenario(run)
+    spool = settings.home / "tmp"
+    assert not spool.exists() or list(spool.iterdir()) == []
 
 
 def test_a_review_match_is_shown_to_the_admins_and_left(harness: Harness,

@@ -31,7 +31,7 @@ def test_config_shows_effective_values_their_variables_and_reasons(veil_home: Pa
                                      "env": "VEIL_API_MAX_BATCH", "from_environment": True}
     assert rows["media.max_bytes"]["env"] == "VEIL_MAX_BYTES"
     assert not rows["media.max_bytes"]["from_environment"]
-    assert rows["min_quality"]["value"] == {"pdq": 50}
+    assert rows["min_quality"]["value"] == {"pdq": 50, "vpdq": 50}
     assert all(x["description"] for x in rows.values()), "every setting says why"
     table = runner.invoke(app, ["config"], env={"COLUMNS": "200"})
     assert "VEIL_API_INDEX_SYNC_MS" in table.stdout

@@ -32,7 +32,9 @@ TABLES = {"banks", "entries", "audit_events", "store_state", "alembic_version",
           # 0005: flood quarantines, feedback to source lists
           "quarantines", "source_feedback",
           # 0007_review: uploads under review and their sealed media
-          "review_items", "review_media"}
+          "review_items", "review_media",
+          # 0008_videos: banked videos
+          "videos", "video_frames"}
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -47,7 +49,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "versions" / "0004_entry_holders.py").is_file()
     assert (MIGRATIONS / "versions" / "0006_policy.py").is_file()
     assert (MIGRATIONS / "versions" / "0007_review.py").is_file()
-    assert head_revision() == "0007_review" == HEAD  # the constant opening a store checks
+    assert (MIGRATIONS / "versions" / "0008_videos.py").is_file()
+    assert head_revision() == "0008_videos" == HEAD  # the constant opening a store checks
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:

@@ -36,6 +36,7 @@ from veil.api.review_page import review_page
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
 from veil.api.text import text
+from veil.api.videos import videos
 from veil.api.webhooks import webhooks
 from veil.config import Settings, load_settings
 
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return errors.http_error(exc)
 
     routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
-               pages, docs)
+               videos, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

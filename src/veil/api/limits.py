@@ -41,7 +41,10 @@ class BodyTimeout(ApiError):
 def body_cap(settings: Settings, kind: BodyKind) -> tuple[int, str]:
     """The largest body of a kind, and the error code for one over it."""
     if kind == "media":
-        return settings.media.max_bytes + MULTIPART_OVERHEAD, "media.too_large"
+        # a picture's own cap is applied once its first bytes say it is one
+        # (api/upload.py); a video may be larger
+        biggest = max(settings.media.max_bytes, settings.media.video.max_bytes)
+        return biggest + MULTIPART_OVERHEAD, "media.too_large"
     if kind == "import":
         return settings.api.max_import_bytes, "request.too_large"
     return settings.api.max_json_bytes, "request.too_large"

@@ -40,10 +40,11 @@ from veil.api.errors import ApiError
 from veil.api.routing import declare, router
 from veil.api.schemas import MatchRequest, MatchResponse, ReportResponse, ScanResponse
 from veil.api.services import Services, ServicesDep
-from veil.api.upload import RAW_TYPES, read_upload_with_fields
+from veil.api.upload import RAW_TYPES, Upload, read_upload
 from veil.errors import SignalError, VeilError
-from veil.matching import scan_bytes
+from veil.matching import scan_bytes, scan_video
 from veil.matching.scanning import ScanResult
+from veil.media.video import still_jpeg
 from veil.review.items import Source, create_item, describe
 from veil.signals import Signal, SignalType
 from veil.signals import get as get_signal
@@ -193,6 +194,7 @@ _REPORT_BODY = {
     "content": {
         **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
         "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "video/mp4": {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": {"schema": {
             "type": "object", "required": ["file"],
             "properties": {"file": {"type": "string", "format": "binary"},
@@ -201,10 +203,14 @@ _REPORT_BODY = {
     },
 }
 
-def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[str, int],
-          caller: str) -> ScanResult:
-    result = scan_bytes(data, services.live.matcher, dihedral=dihedral,
-                        thresholds=thresholds, label="upload")
+def _scan(services: Services, upload: Upload, *, dihedral: bool,
+          thresholds: dict[str, int], caller: str) -> ScanResult:
+    if upload.path is not None and upload.video_format is not None:
+        result = scan_video(upload.path, upload.video_format, services.live.matcher,
+                            thresholds=thresholds, label="upload")
+    else:
+        result = scan_bytes(upload.data, services.live.matcher, dihedral=dihedral,
+                            thresholds=thresholds, label="upload")
     if result.verdict is not None:
         services.watch({s.type: s.value for s in result.file.signals}, result.verdict,
                        caller)
@@ -213,43 +219,67 @@ def _scan(services: Services, data: bytes, *, dihedral: bool, thresholds: dict[s
 
 async def _scanned(request: Request, services: Services, principal: Principal,
                    dihedral: bool, threshold: int | None, fields: tuple[str, ...] = ()
-                   ) -> tuple[bytes, ScanResult, dict[str, str]]:
-    """Read the upload (and ``fields`` of a multipart body), hash and decide it."""
+                   ) -> tuple[Upload, ScanResult]:
+    """Read the upload (and ``fields`` of a multipart body), hash and decide it. The
+    caller closes the upload (a video's temporary file is deleted then)."""
     settings = services.settings
     services.live.matcher  # noqa: B018 (503 while the index loads)
     overrides = {} if threshold is None else {
         "pdq": allowed_threshold(services, principal, get_signal("pdq"), threshold)}
-    data, found = await read_upload_with_fields(request, settings.media.max_bytes, fields)
-    # on the scan threads, not the matching ones: a scan waiting for a large
-    # decode's turn (veil.media.budget) must not hold up /v1/match
-    result = await services.in_worker(
-        partial(_scan, services, data, dihedral=dihedral, thresholds=overrides,
-                caller=principal.actor), limiter=services.scan_slots)
-    assert result.verdict is not None  # scan_bytes raises for undecodable media
+    upload = await read_upload(request, settings.media, settings.home, fields)
+    try:
+        # on the scan threads, not the matching ones: a scan waiting for a large
+        # decode's turn (veil.media.budget) must not hold up /v1/match
+        result = await services.in_worker(
+            partial(_scan, services, upload, dihedral=dihedral, thresholds=overrides,
+                    caller=principal.actor), limiter=services.scan_slots)
+    except BaseException:
+        upload.close()
+        raise
+    assert result.verdict is not None  # scanning raises for undecodable media
     services.matched([m for m, _ in result.verdict.counted()])
     services.metrics.scans.labels(result.verdict.decision).inc()
-    return data, result, found
+    return upload, result
 
 
 def _scan_reply(decided: dict[str, object], result: ScanResult) -> dict[str, object]:
     file = result.file
     width, height = file.size or (None, None)
+    video = {} if file.video is None else {"video": file.video.as_json()}
     return {"format": file.format, "width": width, "height": height,
-            "signals": [s.as_dict() for s in file.signals], "warnings": list(file.warnings),
-            **decided}
+            "signals": [s.as_dict() for s in file.signals], **video,
+            "warnings": list(file.warnings), **decided}
 
 
 async def _keep_for_review(services: Services, principal: Principal, source: Source,
-                           data: bytes, result: ScanResult, decided: dict[str, Any],
+                           upload: Upload, result: ScanResult, decided: dict[str, Any],
                            reason: str | None = None,
                            notes: str | None = None) -> ReviewItemRecord:
     """A review item for this upload: its bytes sealed and stored (on a worker
-    thread: sealing 50 MB takes a few tens of milliseconds)."""
-    return await services.in_worker(partial(
-        create_item, services.store, services.media_sealer, services.settings, source=source,
-        platform=principal.actor, data=data, fmt=result.file.format, verdict=decided,
-        signals=[s.as_dict() for s in result.file.signals], report_reason=reason,
-        report_notes=notes))
+    thread: sealing 50 MB takes a few tens of milliseconds). Of a video, one still is
+    kept: the frame where the first match begins (else the first frame), as JPEG — a
+    reviewer sees a still, never a playing video, and a video may be too large to
+    keep."""
+    def keep() -> ReviewItemRecord:
+        data, fmt = upload.data, result.file.format
+        if upload.path is not None:
+            data, fmt = still_jpeg(upload.path, _first_match_at(result),
+                                   services.settings.media.video), "jpeg"
+        return create_item(
+            services.store, services.media_sealer, services.settings, source=source,
+            platform=principal.actor, data=data, fmt=fmt, verdict=decided,
+            signals=[s.as_dict() for s in result.file.signals], report_reason=reason,
+            report_notes=notes)
+
+    return await services.in_worker(keep)
+
+
+def _first_match_at(result: ScanResult) -> float:
+    """Where in a video its first match begins (0: no match says)."""
+    starts = [m.video.query_ranges[0][0] for m in (result.verdict.matches if result.verdict
+                                                   else ())
+              if m.video is not None and m.video.query_ranges]
+    return min(starts, default=0.0)
 
 
 def _item_ref(item: ReviewItemRecord) -> dict[str, object]:
@@ -275,7 +305,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
                    "sealed and stored until its retention deadline (docs/review.md); 507 "
                    "review.queue_full when the queue is full")),
                ) -> JSONResponse:
-    data, result, _ = await _scanned(request, services, principal, dihedral, threshold)
+    upload, result = await _scanned(request, services, principal, dihedral, threshold)
     try:
         verdict = result.verdict
         assert verdict is not None
@@ -286,7 +316,7 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
         if wanted:
             source: Source = "review_request" if review else "scan"
             try:
-                item = await _keep_for_review(services, principal, source, data, result,
+                item = await _keep_for_review(services, principal, source, upload, result,
                                               decided)
             except VeilError as exc:
                 if review:  # the caller asked for it: say why there is none
@@ -297,7 +327,8 @@ async def scan(request: Request, services: ServicesDep, principal: PrincipalDep,
             else:
                 reply["review_item"] = _item_ref(item)
     finally:
-        del data  # the upload is dropped here; only its signals (and a sealed copy) go on
+        upload.close()  # the upload is dropped here (a video's temporary file deleted);
+        # only its signals (and a sealed copy, for review) go on
     request_id = uuid7()
     if verdict.decision in EVENTFUL and principal.key is not None:
         await emit(services, principal, SCAN_VERDICT, subject or request_id,
@@ -317,16 +348,17 @@ async def report(request: Request, services: ServicesDep, principal: PrincipalDe
                  notes: str | None = Query(None, max_length=2000, description=(
                      "The user's own words, as the platform forwards them"))
                  ) -> JSONResponse:
-    data, result, found = await _scanned(request, services, principal, False, None,
-                                         fields=("reason", "notes"))
+    upload, result = await _scanned(request, services, principal, False, None,
+                                    fields=("reason", "notes"))
+    found = upload.fields
     try:
         assert result.verdict is not None
         decided = result.verdict.as_json(services.settings.api.max_matches_listed)
         reason = (found.get("reason") or reason or "").strip()[:200] or None
         notes = (found.get("notes") or notes or "").strip()[:2000] or None
-        item = await _keep_for_review(services, principal, "report", data, result, decided,
-                                      reason, notes)
+        item = await _keep_for_review(services, principal, "report", upload, result,
+                                      decided, reason, notes)
     finally:
-        del data
+        upload.close()
     return JSONResponse({"review_item": _item_ref(item), **_scan_reply(decided, result)},
                         status_code=201)

@@ -354,6 +354,20 @@ class TextCheckResponse(BaseModel):
     results: list[TextResult]
 
 
+# -- banked videos (admin) ----------------------------------------------------------------
+class VideoOut(BaseModel):
+    video_id: int
+    bank: str
+    frames: int = Field(description="Distinct kept frame hashes of matchable quality")
+    duration: float | None
+    label: str | None
+    md5: str | None = Field(description="The file's MD5 (none for one imported as vPDQ)")
+    status: str
+    created_at: datetime
+
+
+class VideoList(BaseModel):
+    videos: list[VideoOut]
 # -- webhooks (admin) ---------------------------------------------------------------------
 class WebhookIn(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

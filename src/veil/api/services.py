@@ -34,6 +34,7 @@ from veil.errors import VeilError
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.flood import FloodWatch, Trip
 from veil.matching.live import Loader
+from veil.media.spool import clear_spool
 from veil.review.retention import Purger
 from veil.review.sealing import load_sealer
 from veil.signals import check_settings
@@ -109,6 +110,10 @@ class Services:
         # where erasure is slow (the store decides: PostgreSQL's VACUUM) runs it instead
         # of the withdrawing request
         self.store.start_eraser()
+        # video uploads a crash left behind: older than a whole upload and scan can take
+        api = self.settings.api
+        clear_spool(self.settings.home, 2 * (self.settings.media.video.max_hash_seconds
+                                             + api.body_timeout_s))
         self.purger.start()  # purges at once, then every VEIL_REVIEW_PURGE_INTERVAL_S
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:

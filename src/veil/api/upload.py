@@ -1,23 +1,35 @@
-"""Reading an uploaded file for ``/v1/scan``: in memory only, streamed, capped.
+"""Reading an uploaded file for ``/v1/scan``: streamed, capped, never kept.
 
-The upload is never written anywhere (Starlette's own form parsing spools large
-files to a temporary file on disk, so it is not used): raw bodies are read chunk
-by chunk into one buffer, multipart bodies through python-multipart's streaming
-parser, keeping only the ``file`` part. Either stops as soon as the file passes
-``media.max_bytes``.
+Raw bodies are read chunk by chunk, multipart bodies through python-multipart's
+streaming parser, keeping only the ``file`` part (Starlette's own form parsing spools
+large files to a temporary file it names, so it is not used). The first bytes say
+what the file is (``veil.media.video.sniff``):
+
+* a picture is held in memory only, and refused past ``media.max_bytes``;
+* a container video (MP4/MOV/WebM/MKV) goes to a temporary file of its own (owner-only,
+  under ``$VEIL_HOME/tmp``), because PyAV decodes from a file and videos run to
+  hundreds of megabytes; it is refused past ``media.video.max_bytes``, and the file
+  is deleted when the scan ends, whatever happens (``Upload.close``), and at the
+  next start if the process died first (``veil.media.spool.clear_spool``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from pathlib import Path
+from typing import BinaryIO
 
 from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from veil.api.errors import ApiError
+from veil.config import MediaLimits
 from veil.errors import MediaEmpty, MediaTooLarge
+from veil.media.spool import new_spool_file
+from veil.media.video import CONTAINERS, SNIFF_BYTES, sniff
 
 #: Content types accepted as a raw body holding the file itself.
 RAW_TYPES = ("application/octet-stream",)
@@ -28,40 +40,109 @@ def _too_large(limit: int) -> MediaTooLarge:
     return MediaTooLarge(f"the upload is larger than the limit of {limit:,} bytes")
 
 
-#: Longest text field read beside the file (``read_upload_with_fields``).
+#: Longest text field read beside the file (``read_upload(fields=…)``).
 FIELD_MAX_BYTES = 4096
 
 
-async def read_upload(request: Request, max_bytes: int) -> bytes:
-    return (await read_upload_with_fields(request, max_bytes))[0]
+class Upload:
+    """An upload being received: bytes in memory (a picture) or a spooled temporary
+    file (a video), and the text fields a multipart body sent beside it. Always
+    ``close`` it: that drops the bytes and deletes the file."""
+
+    def __init__(self, limits: MediaLimits, home: Path) -> None:
+        self.limits = limits
+        self._home = home
+        self._buf = bytearray()
+        self._file: BinaryIO | None = None
+        self.path: Path | None = None
+        #: The video container format, once the first bytes said it is one.
+        self.video_format: str | None = None
+        self.size = 0
+        self._decided = False
+        #: Text fields of a multipart body that the caller asked for.
+        self.fields: dict[str, str] = {}
+
+    @property
+    def cap(self) -> int:
+        return self.limits.video.max_bytes if self.video_format else self.limits.max_bytes
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self._file is not None:
+            if self.size > self.cap:
+                raise _too_large(self.cap)
+            self._file.write(chunk)
+            return
+        self._buf += chunk
+        if not self._decided and len(self._buf) >= SNIFF_BYTES:
+            self._decide()
+        if self.size > self.cap and (self._decided or self.size > self.limits.video.max_bytes):
+            raise _too_large(self.cap)
+
+    def _decide(self) -> None:
+        self._decided = True
+        fmt = sniff(bytes(self._buf[:SNIFF_BYTES]))
+        if fmt in CONTAINERS:
+            self.video_format = fmt
+            fd, self.path = new_spool_file(self._home)
+            self._file = os.fdopen(fd, "wb")
+            self._file.write(self._buf)
+            self._buf = bytearray()
+
+    def finish(self) -> None:
+        if not self._decided:
+            self._decide()
+        if self.size > self.cap:
+            raise _too_large(self.cap)
+        if self._file is not None:
+            self._file.close()
+        if self.size == 0:
+            raise MediaEmpty("the upload is empty (0 bytes)")
+
+    @property
+    def data(self) -> bytes:
+        """A picture's bytes (empty for a video, which is at ``path``)."""
+        return bytes(self._buf)
+
+    def close(self) -> None:
+        self._buf = bytearray()
+        if self._file is not None:
+            self._file.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
-async def read_upload_with_fields(request: Request, max_bytes: int,
-                                  fields: tuple[str, ...] = ()) -> tuple[bytes, dict[str, str]]:
-    """The upload, and the text ``fields`` of a multipart body (each at most
-    ``FIELD_MAX_BYTES``, UTF-8; a raw body has none: callers take them from the query)."""
-    found: dict[str, str] = {}
+async def read_upload(request: Request, limits: MediaLimits, home: Path,
+                      fields: tuple[str, ...] = ()) -> Upload:
+    """The upload of ``request`` (and the text ``fields`` of a multipart body, each at
+    most ``FIELD_MAX_BYTES``, UTF-8; a raw body has none: callers take them from the
+    query). The caller must ``close`` it (on an error this closes it itself)."""
+    upload = Upload(limits, home)
+    try:
+        await _receive(request, upload, fields)
+        upload.finish()
+    except BaseException:
+        upload.close()
+        raise
+    return upload
+
+
+async def _receive(request: Request, upload: Upload, fields: tuple[str, ...]) -> None:
     mime, params = parse_options_header(request.headers.get("content-type", ""))
     mime = mime.lower()
     if mime == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary or len(boundary) > 200:
             raise ApiError(400, "upload.malformed", "multipart/form-data without a boundary")
-        data = await _multipart(request, boundary, max_bytes, fields, found)
-    elif mime in (t.encode() for t in RAW_TYPES) or mime.startswith(b"image/"):
-        buf = bytearray()
+        await _multipart(request, boundary, upload, fields)
+    elif (mime in (t.encode() for t in RAW_TYPES) or mime.startswith(b"image/")
+          or mime.startswith(b"video/")):
         async for chunk in request.stream():
-            buf += chunk
-            if len(buf) > max_bytes:
-                raise _too_large(max_bytes)
-        data = bytes(buf)
+            upload.write(chunk)
     else:
         raise ApiError(415, "request.unsupported_media_type",
-                       "send the file as the raw body (Content-Type: application/octet-stream "
-                       "or image/*) or as multipart/form-data with a 'file' field")
-    if not data:
-        raise MediaEmpty("the upload is empty (0 bytes)")
-    return data, found
+                       "send the file as the raw body (Content-Type: application/octet-stream, "
+                       "image/* or video/*) or as multipart/form-data with a 'file' field")
 
 
 @dataclass
@@ -80,11 +161,9 @@ class _Parsing:
     ended: bool = False
 
 
-async def _multipart(request: Request, boundary: bytes, max_bytes: int,
-                     fields: tuple[str, ...] = (), found: dict[str, str] | None = None
-                     ) -> bytes:
+async def _multipart(request: Request, boundary: bytes, upload: Upload,
+                     fields: tuple[str, ...]) -> None:
     state = _Parsing()
-    buf = bytearray()
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state.field += data[start:end]
@@ -107,9 +186,7 @@ async def _multipart(request: Request, boundary: bytes, max_bytes: int,
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state.is_file:
-            buf.extend(data[start:end])
-            if len(buf) > max_bytes:
-                raise _too_large(max_bytes)
+            upload.write(data[start:end])
         elif state.text_field is not None:
             state.text.extend(data[start:end])
             if len(state.text) > FIELD_MAX_BYTES:
@@ -123,8 +200,8 @@ async def _multipart(request: Request, boundary: bytes, max_bytes: int,
         state.text = bytearray()
 
     def on_part_end() -> None:
-        if state.text_field is not None and found is not None:
-            found[state.text_field] = state.text.decode("utf-8", errors="replace")
+        if state.text_field is not None:
+            upload.fields[state.text_field] = state.text.decode("utf-8", errors="replace")
 
     def on_end() -> None:
         state.ended = True
@@ -146,4 +223,3 @@ async def _multipart(request: Request, boundary: bytes, max_bytes: int,
                        "its closing boundary")
     if not state.found:
         raise ApiError(422, "upload.no_file", "the multipart body has no 'file' field")
-    return bytes(buf)

@@ -1,9 +1,11 @@
-"""Which file of a message is checked, and its download into memory, capped.
+"""Which files of a message are checked, and their download into memory, capped.
 
 A photo: its largest size. An image document, a static sticker: the file itself.
-An animation, a video, a video note, an animated or video sticker: its thumbnail
-(Telegram's still of the first frame), since Veil hashes still pictures; a video
-without one is noted as unchecked. A file above the cap is noted, never fetched.
+An animation, a video, a video note, a video sticker, a video document: the video
+itself (hashed under vPDQ) and its thumbnail (Telegram's still of the first frame,
+matched against photo banks), so a video over the download cap is still checked by
+its still. An animated (vector) sticker: its thumbnail. A file above the cap is
+noted, never fetched.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ def _thumb(kind: str, thumb: PhotoSize | None) -> Target:
     return Target(kind, thumb.file_id, thumb.file_size, "thumbnail")
 
 
+def _video(kind: str, file_id: str, size: int | None,
+           thumb: PhotoSize | None) -> list[Target]:
+    found = [Target(kind, file_id, size)]
+    if thumb is not None:
+        found.append(_thumb(kind, thumb))
+    return found
+
+
 def targets(message: Message) -> list[Target]:
     found: list[Target] = []
     if message.photo:
@@ -38,22 +48,30 @@ def targets(message: Message) -> list[Target]:
         found.append(Target("photo", best.file_id, best.file_size))
     doc = message.document
     if doc and message.animation is None:
-        if (doc.mime_type or "").startswith("image/"):
+        mime = doc.mime_type or ""
+        if mime.startswith("image/"):
             found.append(Target("document", doc.file_id, doc.file_size))
+        elif mime.startswith("video/"):
+            found += _video("document", doc.file_id, doc.file_size, doc.thumbnail)
         elif doc.thumbnail is not None:
             found.append(_thumb("document", doc.thumbnail))
     if message.sticker:
         s = message.sticker
-        if s.is_animated or s.is_video:
+        if s.is_video:
+            found += _video("sticker", s.file_id, s.file_size, s.thumbnail)
+        elif s.is_animated:
             found.append(_thumb("sticker", s.thumbnail))
         else:
             found.append(Target("sticker", s.file_id, s.file_size))
     if message.animation:
-        found.append(_thumb("animation", message.animation.thumbnail))
+        a = message.animation
+        found += _video("animation", a.file_id, a.file_size, a.thumbnail)
     if message.video:
-        found.append(_thumb("video", message.video.thumbnail))
+        v = message.video
+        found += _video("video", v.file_id, v.file_size, v.thumbnail)
     if message.video_note:
-        found.append(_thumb("video_note", message.video_note.thumbnail))
+        n = message.video_note
+        found += _video("video_note", n.file_id, n.file_size, n.thumbnail)
     return found
 
 

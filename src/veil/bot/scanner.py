@@ -1,7 +1,10 @@
-"""A picture's bytes → a decision, in process or through a remote ``veil serve``.
+"""A picture's or a video's bytes → a decision, in process or through a remote
+``veil serve``.
 
-Both keep the bytes in memory only and return what the admins may see: the
-decision and its reasons (signal, distance, entry, bank), never the picture.
+Both return what the admins may see: the decision and its reasons (signal,
+distance, entry, bank), never the picture. A picture stays in memory; a video is
+decoded from a temporary owner-only file that is deleted as soon as it is hashed
+(``veil.media.spool``; the remote service does the same with the upload).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Protocol
 import aiohttp
 
 from veil.errors import VeilError
-from veil.matching import BankMatcher, LiveMatcher, scan_bytes
+from veil.matching import BankMatcher, LiveMatcher, ScanResult, scan_bytes, scan_video
+from veil.media.spool import spooled
+from veil.media.video import CONTAINERS, SNIFF_BYTES, sniff
 
 
 class Undecodable(Exception):
@@ -52,12 +57,20 @@ class LocalScanner:
 
     async def scan(self, data: bytes) -> Outcome:
         try:
-            result = await asyncio.to_thread(scan_bytes, data, self.matcher, label="telegram")
+            result = await asyncio.to_thread(self._scan, data)
         except VeilError as exc:
             raise Undecodable(exc.code) from None
         verdict = result.verdict
         assert verdict is not None  # scan_bytes raises for what it cannot hash
         return Outcome(verdict.decision, verdict.reasons)
+
+    def _scan(self, data: bytes) -> ScanResult:
+        matcher = self.matcher
+        fmt = sniff(data[:SNIFF_BYTES])
+        if fmt in CONTAINERS:
+            with spooled(data, matcher.settings.home) as path:
+                return scan_video(path, fmt, matcher, label="telegram")
+        return scan_bytes(data, matcher, label="telegram")
 
     def describe(self) -> str:
         return f"{len(self.matcher.banks)} banks in process"

@@ -28,11 +28,13 @@ from veil.cli import (
     inspect,
     keys,
     matching,
+    protect,
     quarantine,
     review,
     scan,
     serve,
     text,
+    video,
     webhook,
 )
 from veil.cli.help import install as _install_help
@@ -75,6 +77,7 @@ def _freeze_gc_at_exit() -> None:
 
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
+app.command("protect")(protect.protect_command)
 app.command("match")(matching.match_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("demo")(demo.demo_command)
@@ -85,6 +88,7 @@ app.command("audit")(audit.audit_command)
 app.command("backfill")(backfill.backfill_command)
 app.add_typer(bank.app, name="bank")
 app.add_typer(keys.app, name="keys")
+app.add_typer(video.app, name="video")
 app.add_typer(quarantine.app, name="quarantine")
 app.add_typer(review.app, name="review")
 app.add_typer(evaluate.app, name="eval")

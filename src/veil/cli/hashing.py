@@ -29,7 +29,8 @@ def hash_command(
         show_default=False),
     workers: int | None = workers_option(),
 ) -> None:
-    """Compute the signals (PDQ with quality, MD5, SHA-256, pHash, dHash) of each file.
+    """Compute the signals (PDQ with quality, MD5, SHA-256, pHash, dHash) of each file;
+    of a video (MP4, MOV, WebM, MKV, animated GIF/WebP), its vPDQ frames and MD5.
     Exit 0: all hashed, 2: some could not be."""
     from rich.table import Table
 
@@ -37,11 +38,12 @@ def hash_command(
     from veil.cli.values import signal_names
     from veil.config import load_settings
     from veil.media.discover import Skipped
-    from veil.signals import names
+    from veil.signals import all_types
     from veil.signals.batch import hash_paths
 
     settings = load_settings()
-    wanted = signal_names([signals]) if signals else tuple(names())
+    wanted = signal_names([signals]) if signals else tuple(
+        t.name for t in all_types() if t.of_stills)
     table = Table("file", "signal", "value", "quality")
     for col in table.columns[:3]:
         col.overflow = "fold"  # a hash or a path is never cut
@@ -60,14 +62,22 @@ def hash_command(
             counts["hashed"] += 1
             if as_json:
                 width, height = item.size or (None, None)
+                video = {} if item.video is None else {
+                    "video": item.video.as_json(frames=True)}
                 print(json.dumps({"file": item.path, "format": item.format, "width": width,
                                   "height": height,
-                                  "signals": [s.as_dict() for s in item.signals],
+                                  "signals": [s.as_dict() for s in item.signals], **video,
                                   "warnings": list(item.warnings)}))
                 continue
             for i, s in enumerate(item.signals):
                 table.add_row(escape(item.path) if i == 0 else "", s.type, s.value,
                               "" if s.quality is None else str(s.quality))
+            if item.video is not None:
+                v = item.video.as_json()
+                table.add_row(escape(item.path) if not item.signals else "", "vpdq",
+                              f"{v['frames_hashed']} frames hashed ({v['frames_unique']} "
+                              f"distinct of quality 50+) over {v['duration']} s; --json "
+                              "lists them", "")
             for w in item.warnings:
                 table.add_row("", "[yellow]warning[/]", escape(w), "")
     if table.row_count:

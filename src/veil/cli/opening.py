@@ -6,6 +6,8 @@ the store and the index are imported when something is opened.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,3 +31,14 @@ def load_matcher(settings: Settings, signals: list[str] | None = None) -> BankMa
 
     with open_store(settings) as store:
         return BankMatcher.load(settings, store, signals=signals)
+
+
+@contextmanager
+def open_matcher(settings: Settings) -> Iterator[BankMatcher]:
+    """The banks' matcher with its store kept open while it is used: matching a video
+    looks up where its frames are in the banked videos."""
+    from veil.matching import BankMatcher
+    from veil.store import open_store
+
+    with open_store(settings) as store:
+        yield BankMatcher.load(settings, store)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.markup import escape
 
-from veil.cli.opening import load_matcher
+from veil.cli.opening import open_matcher
 from veil.cli.output import (
     EXIT_ERROR,
     EXIT_MATCH,
@@ -31,6 +31,7 @@ from veil.cli.unhashed import problem_cells, problem_json, problem_kind
 
 if TYPE_CHECKING:
     from veil.config import Settings
+    from veil.matching import BankMatcher
 
 
 def _shown(path: str) -> str:
@@ -61,15 +62,23 @@ def scan_command(
 @handles_errors
 def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedral: bool,
              workers: int | None, show_clean: bool, settings: Settings | None = None) -> int:
+    from veil.config import load_settings
+
+    settings = settings or load_settings()
+    with open_matcher(settings) as matcher:
+        return _scan(paths, matcher, settings, as_json=as_json, threshold=threshold,
+                     dihedral=dihedral, workers=workers, show_clean=show_clean)
+
+
+def _scan(paths: list[Path], matcher: BankMatcher, settings: Settings, *, as_json: bool,
+          threshold: int | None, dihedral: bool, workers: int | None,
+          show_clean: bool) -> int:
     from rich.table import Table
 
     from veil.cli.output import table_console
-    from veil.config import load_settings
     from veil.matching import scan_paths
     from veil.media.discover import Skipped
 
-    settings = settings or load_settings()
-    matcher = load_matcher(settings)
     overrides = {} if threshold is None else {"pdq": matcher.threshold("pdq", threshold)}
     table = Table(title="veil scan")
     table.add_column("file", overflow="fold", ratio=2)
@@ -91,8 +100,9 @@ def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedra
             file, verdict = item.file, item.verdict
             counts[verdict.decision] += 1
             if as_json:
+                extra = {} if file.video is None else {"video": file.video.as_json()}
                 print(json.dumps({"file": file.path, "format": file.format,
-                                  "signals": [s.as_dict() for s in file.signals],
+                                  "signals": [s.as_dict() for s in file.signals], **extra,
                                   "warnings": list(file.warnings), **verdict.as_json()}))
             elif verdict.matches or verdict.decision != "allow" or show_clean or file.warnings:
                 color = {"block": "bold red", "review": "yellow"}.get(verdict.decision, "green")

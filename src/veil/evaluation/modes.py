@@ -88,6 +88,8 @@ class Mode:
 def available() -> list[Mode]:
     modes: list[Mode] = []
     for t in all_types():
+        if not t.of_stills:
+            continue  # vPDQ of a still is its PDQ: measured once, as pdq
         modes.append(Mode(t.name, t))
         if t.variants:
             modes.append(Mode(t.name + DIHEDRAL_SUFFIX, t, t.compute_variants))

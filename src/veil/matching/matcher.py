@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
@@ -40,8 +40,17 @@ from veil.matching.loading import (
     load_indexes,
     load_quarantines,
 )
+from veil.matching.video import (
+    VPDQ,
+    VideoRule,
+    VideoSource,
+    match_frames_to_pictures,
+    match_video,
+)
+from veil.media.video import ANIMATIONS
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
+from veil.signals.vpdq import VideoFrame
 from veil.verdict import NO_QUARANTINES, Match, Note, Quarantines, Verdict, decide
 
 if TYPE_CHECKING:
@@ -66,12 +75,16 @@ class CatchUp:
 class BankMatcher:
     def __init__(self, indexes: dict[str, HammingIndex], banks: dict[str, LoadedBank],
                  settings: Settings, *, banks_watermark: int = 0,
-                 quarantines: Quarantines = NO_QUARANTINES) -> None:
+                 quarantines: Quarantines = NO_QUARANTINES,
+                 videos: VideoSource | None = None) -> None:
         check_settings(settings)
         self.indexes = indexes
         self.banks = banks
         self.settings = settings
         self.quarantines = quarantines
+        #: Where banked videos' frames are looked up (None: each vpdq entry is a
+        #: one-frame video).
+        self.videos = videos
         #: The store watermark ``banks`` reflects (each index records its own).
         self.banks_watermark = banks_watermark
 
@@ -85,7 +98,9 @@ class BankMatcher:
         banks = load_banks(source)
         quarantines = load_quarantines(source)
         indexes = load_indexes(settings, source, signals=signals, snapshots=snapshots)
-        return cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines)
+        videos = cast(VideoSource, source) if hasattr(source, "frame_links") else None
+        return cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines,
+                   videos=videos)
 
     # -- what is loaded ------------------------------------------------------------------
     def scan_names(self) -> tuple[str, ...]:
@@ -187,8 +202,21 @@ class BankMatcher:
         """
         found: list[Match] = []
         notes: list[Note] = []
+        if file.video is not None:
+            found += self._video(file.video.frames, thresholds, notes)
+            if file.format not in ANIMATIONS:  # an animation's still signals cover it
+                pdq = get("pdq")
+                found += match_frames_to_pictures(
+                    self.indexes.get(pdq.name), file.video.frames,
+                    self.threshold(pdq, (thresholds or {}).get(pdq.name)),
+                    self.settings.quality_floor(pdq) or 0)
         for s in file.signals:
             st = get(s.type)
+            if st.name == VPDQ:
+                # a still is a one-frame video to the vPDQ rule
+                found += self._video([VideoFrame(0, s.quality or 0, s.value, 0.0)],
+                                     thresholds, notes)
+                continue
             floor = self.settings.quality_floor(st)
             if floor is not None and s.quality is not None and s.quality < floor:
                 notes.append(Note(signal=st.name, quality=s.quality, floor=floor))
@@ -200,6 +228,23 @@ class BankMatcher:
             else:
                 found += self.search(st.name, [s.value], override)[0]
         return self.decide(found).noting(notes)
+
+    def _video(self, frames: Sequence[VideoFrame], thresholds: Mapping[str, int] | None,
+               notes: list[Note]) -> list[Match]:
+        st = get(VPDQ)
+        floor = self.settings.quality_floor(st) or 0
+        if not any(f.quality >= floor for f in frames):
+            if frames and len(self.indexes.get(VPDQ, ())):
+                notes.append(Note(signal=VPDQ, quality=max(f.quality for f in frames),
+                                  floor=floor))
+            return []
+        limits = self.settings.media.video
+        step = max(limits.seconds_per_hash, 0.04)
+        rule = VideoRule(self.threshold(st, (thresholds or {}).get(VPDQ)),
+                         limits.query_match_percent, limits.candidate_match_percent,
+                         range_gap=2 * step)
+        return match_video(self.indexes.get(VPDQ), self.videos, frames, rule, floor,
+                           {n: b.policy for n, b in self.banks.items()})
 
     def decide(self, matches: Iterable[Match]) -> Verdict:
         return decide(matches, {n: b.policy for n, b in self.banks.items()}, self.quarantines)

@@ -16,7 +16,7 @@ from veil.errors import VeilError
 from veil.inspect import inspect_bytes
 from veil.matching.matcher import BankMatcher
 from veil.media.discover import Skipped
-from veil.signals.batch import FileSignals, hash_bytes, hash_paths
+from veil.signals.batch import FileSignals, hash_bytes, hash_paths, hash_video_path
 from veil.verdict import Verdict
 
 
@@ -35,6 +35,17 @@ def scan_bytes(data: bytes, matcher: BankMatcher, *, dihedral: bool = False,
     file = hash_bytes(data, matcher.settings.media, matcher.scan_names(), dihedral=dihedral,
                       label=label)
     return ScanResult(file, _observed(data, matcher, matcher.verdict(file, thresholds)))
+
+
+def scan_video(path: Path, fmt: str, matcher: BankMatcher, *,
+               thresholds: Mapping[str, int] | None = None,
+               label: str | None = None) -> ScanResult:
+    """Hash the container video at ``path`` (MP4/MOV/WebM/MKV; ``fmt`` as
+    ``veil.media.video.sniff`` named it) and decide. Raises ``VeilError`` for media that
+    cannot be decoded. Provenance is not read from videos (docs/provenance.md)."""
+    file = hash_video_path(path, fmt, matcher.settings.media, matcher.scan_names(),
+                           label=label)
+    return ScanResult(file, matcher.verdict(file, thresholds).observing(()))
 
 
 def _observed(data: bytes, matcher: BankMatcher, verdict: Verdict) -> Verdict:
@@ -58,8 +69,11 @@ def scan_paths(paths: list[Path], matcher: BankMatcher, *, workers: int,
         elif not item.ok:
             yield ScanResult(item, None)
         else:
-            yield ScanResult(item, _observed_path(Path(item.path), matcher,
-                                                  matcher.verdict(item, thresholds)))
+            verdict = matcher.verdict(item, thresholds)
+            if item.video is not None and item.format not in ("gif", "webp"):
+                yield ScanResult(item, verdict.observing(()))  # as scan_video
+            else:
+                yield ScanResult(item, _observed_path(Path(item.path), matcher, verdict))
 
 
 def _observed_path(path: Path, matcher: BankMatcher, verdict: Verdict) -> Verdict:

@@ -21,6 +21,7 @@ from pathlib import Path
 MEDIA_SUFFIXES = frozenset({
     ".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".apng", ".webp", ".gif", ".bmp",
     ".dib", ".tif", ".tiff", ".heic", ".heif", ".hif", ".avif",
+    ".mp4", ".m4v", ".mov", ".webm", ".mkv",
 })
 
 

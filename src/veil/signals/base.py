@@ -13,7 +13,9 @@ asks the type what it can do instead of testing its name:
 * ``variants``: the rotations/mirrors ``compute_variants`` hashes, variant 0 being
   ``compute``'s own (empty: the type has none);
 * ``victim_submittable``: people may submit it at intake (their browser computes it);
-* ``always_scanned``: a scan reports it even when no bank holds it.
+* ``always_scanned``: a scan reports it even when no bank holds it;
+* ``of_stills``: worth listing for a still image (``veil hash``'s default set);
+  vPDQ is a video's, and a still's vPDQ is just its PDQ.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class SignalType(ABC):
     victim_submittable: ClassVar[bool] = False
     #: Reported by every scan, even when no bank holds this type.
     always_scanned: ClassVar[bool] = False
+    #: Listed for still images by default (``veil hash``).
+    of_stills: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

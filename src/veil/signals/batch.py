@@ -8,20 +8,24 @@ Warnings a decoder raises while reading a file become that file's warnings.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from veil.config import MediaLimits
-from veil.errors import MediaTooLarge, VeilError
+from veil.errors import MediaTooLarge, MediaUnsupported, VeilError
 from veil.media import budget
 from veil.media.discover import Skipped, discover
 from veil.media.library_warnings import collecting
 from veil.media.source import Media
+from veil.media.video import CONTAINERS, SNIFF_BYTES, is_animated, sniff
 from veil.signals.base import Signal
 from veil.signals.registry import get
+from veil.signals.vpdq import VideoHash, hash_video
 
 #: Files in flight per worker: enough to keep every core busy, no more in memory.
 IN_FLIGHT_PER_WORKER = 4
@@ -37,6 +41,8 @@ class FileSignals:
     error_code: str | None = None
     error_message: str | None = None
     variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: A video's (or an animation's) vPDQ frames and MD5; None for a still image.
+    video: VideoHash | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,28 +80,112 @@ def _hash_read(read: Callable[[], Media], signal_names: tuple[str, ...], dihedra
         raise MediaTooLarge("not enough memory to decode this file") from None
 
 
+def _digests(signal_names: tuple[str, ...], md5: str, path: Path) -> tuple[Signal, ...]:
+    """A video's digest signals: its MD5 (already read while hashing) and any other
+    exact digest a bank holds; perceptual image signals do not apply to a video."""
+    out = []
+    for name in signal_names:
+        st = get(name)
+        if not st.exact_digest:
+            continue
+        if name == "md5":
+            out.append(Signal("md5", md5))
+        else:
+            digest = hashlib.new(name)
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            out.append(Signal(name, digest.hexdigest()))
+    return tuple(out)
+
+
+def hash_video_path(path: Path, fmt: str, limits: MediaLimits,
+                    signal_names: tuple[str, ...], label: str | None = None) -> FileSignals:
+    """A container video (MP4/MOV/WebM/MKV): vPDQ frames and digests. Raises
+    ``VeilError`` for bad media."""
+    try:
+        with collecting() as raised:
+            video = hash_video(path, fmt, limits.video)
+    except MemoryError:
+        raise MediaTooLarge("not enough memory to decode this video") from None
+    info = video.info
+    return FileSignals(label or str(path), _digests(signal_names, video.md5, path), fmt,
+                       (info.width, info.height), (*video.warnings, *raised), video=video)
+
+
+def _with_animation(result: FileSignals, path: Path, fmt: str,
+                    limits: MediaLimits) -> FileSignals:
+    """An animated GIF/WebP is a picture (its first frame's signals, as ever) and a
+    video (every sampled frame's vPDQ)."""
+    if not is_animated(path):
+        return result
+    return replace(result, video=hash_video(path, fmt, limits.video))
+
+
+def video_format(path: Path) -> str | None:
+    """The video format of the file at ``path`` by its first bytes, or None."""
+    try:
+        with path.open("rb") as fh:
+            return sniff(fh.read(SNIFF_BYTES))
+    except OSError:
+        return None
+
+
 def hash_bytes(data: bytes, limits: MediaLimits, signal_names: tuple[str, ...], *,
                dihedral: bool = False, label: str | None = None) -> FileSignals:
-    """``hash_media`` of in-memory bytes; raises ``VeilError`` for bad media."""
-    return _hash_read(lambda: Media.from_bytes(data, limits, label), signal_names,
-                      dihedral, label)
+    """``hash_media`` of in-memory bytes (a still image or an animation; a container
+    video goes through a temporary file, ``hash_video_path``); raises ``VeilError``
+    for bad media."""
+    fmt = sniff(data[:SNIFF_BYTES])
+    if fmt in CONTAINERS:
+        raise MediaUnsupported("a video must be hashed from a file (hash_video_path)")
+    result = _hash_read(lambda: Media.from_bytes(data, limits, label), signal_names,
+                        dihedral, label)
+    if fmt is not None:
+        buf = io.BytesIO(data)
+        if is_animated(buf):
+            result = replace(result, video=hash_video(buf, fmt, limits.video))
+    return result
 
 
 def hash_file(path: str | Path, limits: MediaLimits, signal_names: tuple[str, ...],
               dihedral: bool = False) -> FileSignals:
     """``hash_media`` of one file, for a worker process: errors become data."""
     try:
-        return _hash_read(lambda: Media.from_path(path, limits), signal_names, dihedral,
-                          str(path))
+        p = Path(path)
+        fmt = video_format(p)
+        if fmt in CONTAINERS:
+            return hash_video_path(p, fmt, limits, signal_names)
+        result = _hash_read(lambda: Media.from_path(path, limits), signal_names, dihedral,
+                            str(path))
+        return result if fmt is None else _with_animation(result, p, fmt, limits)
     except VeilError as exc:
         return FileSignals(str(path), error_code=exc.code, error_message=exc.message)
+
+
+def _held_to_size(found: Iterator[Path | Skipped],
+                  limits: MediaLimits) -> Iterator[Path | Skipped]:
+    """Discovery admits files up to the video size limit; any other file is still
+    skipped over the media one, as before videos (not read, and not an error)."""
+    for item in found:
+        if isinstance(item, Path) and limits.max_bytes < limits.video.max_bytes:
+            try:
+                size = item.stat().st_size
+            except OSError:
+                size = 0  # reported when it is read
+            if size > limits.max_bytes and video_format(item) not in CONTAINERS:
+                yield Skipped(str(item), f"too large ({size:,} bytes; the limit is "
+                                         f"{limits.max_bytes:,})")
+                continue
+        yield item
 
 
 def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, ...], *,
                workers: int, dihedral: bool = False) -> Iterator[FileSignals | Skipped]:
     """Hash every media file under ``paths`` in ``workers`` processes, yielding results
     (and what was skipped, and why) in discovery order."""
-    found = discover(paths, max_bytes=limits.max_bytes)
+    found = _held_to_size(discover(paths, max_bytes=max(limits.max_bytes,
+                                                        limits.video.max_bytes)), limits)
     if workers <= 1:
         for item in found:
             yield item if isinstance(item, Skipped) else hash_file(

@@ -14,11 +14,13 @@ from veil.signals.dhash import DHash
 from veil.signals.digests import MD5, SHA256
 from veil.signals.pdq import PDQ
 from veil.signals.phash import PHash
+from veil.signals.vpdq import VPDQ
 
 if TYPE_CHECKING:
     from veil.config import Settings
 
-_TYPES: dict[str, SignalType] = {t.name: t for t in (PDQ(), MD5(), SHA256(), PHash(), DHash())}
+_TYPES: dict[str, SignalType] = {t.name: t for t in (PDQ(), MD5(), SHA256(), PHash(), DHash(),
+                                                      VPDQ())}
 
 
 def get(name: str) -> SignalType:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from veil.config import Settings
+from veil.signals.vpdq import VideoFrame
 from veil.store.cases import CaseSignalIn, CaseView, CreatedCase, MatchTally
 from veil.store.keys import ApiKeyRecord
 from veil.store.outbox import DeliveryRecord, DueDelivery, WebhookTargets
@@ -28,6 +29,7 @@ from veil.store.records import (
 from veil.store.reviews import NewReviewItem, ReviewItemRecord
 from veil.store.rows import HashRow, RowError
 from veil.store.transactions import CommitHook
+from veil.store.videos import FrameLink, VideoRecord
 from veil.store.webhooks import WebhookRecord
 
 
@@ -149,3 +151,17 @@ class BankStore(Protocol):
               action: str | None = None, actor: str | None = None,
               since: datetime | None = None, until: datetime | None = None,
               before_id: int | None = None, limit: int = 100) -> list[AuditRecord]: ...
+
+    # videos
+    def add_video(self, bank: str, frames: Sequence[VideoFrame], *, actor: str,
+                  md5: str | None = None, duration: float | None = None,
+                  label: str | None = None, prune_distance: int = 0,
+                  min_quality: int = 50) -> VideoRecord: ...
+    def list_videos(self, bank: str | None = None) -> list[VideoRecord]: ...
+    def get_videos(self, ids: Iterable[int]) -> dict[int, VideoRecord]: ...
+    def video_frames(self, video_id: int) -> list[VideoFrame]: ...
+    def withdraw_video(self, video_id: int, *, actor: str,
+                       reason: str | None = None) -> VideoRecord: ...
+    def bank_signals(self, bank: str) -> list[str]: ...
+    def frame_links(self, entry_ids: Iterable[int]) -> list[FrameLink]: ...
+    def video_frame_counts(self, ids: Iterable[int]) -> dict[int, int]: ...

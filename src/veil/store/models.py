@@ -442,3 +442,40 @@ class ReviewMedia(Base):
 
     item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Video(Base):
+    """A banked video: its frames are ``vpdq`` entries of its bank (``VideoFrameRow``
+    links them, with where each was in the video), its file's MD5 an ``md5`` entry.
+
+    ``frames`` is the count of its distinct frame hashes of matchable quality when it
+    was banked: the denominator of the vPDQ rule's candidate share (P_c)."""
+
+    __tablename__ = "videos"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'withdrawn')", name="status"),
+        Index(None, "bank_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    md5_entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    frames: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    label: Mapped[str | None] = mapped_column(String(SOURCE_MAX))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VideoFrameRow(Base):
+    """One kept frame of a banked video: which entry holds its hash, and where it was."""
+
+    __tablename__ = "video_frames"
+    __table_args__ = (Index(None, "entry_id"),)
+
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id"), primary_key=True)
+    frame: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    quality: Mapped[int]

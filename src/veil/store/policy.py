@@ -15,6 +15,8 @@ Fields (docs/policies.md says how they combine):
 * ``priority``: an allowlist bank suppresses matches of banks whose priority is not
   above its own (equal included, so the default of 0 everywhere suppresses).
 * ``enabled``: a disabled bank's entries match nothing (kept, not deleted).
+* ``vpdq_query_percent`` / ``vpdq_candidate_percent``: the vPDQ rule's P_q and P_c
+  for this bank's videos (docs/video.md); unset, the settings'.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class BankPolicy(BaseModel):
     priority: int = Field(0, ge=PRIORITY_MIN, le=PRIORITY_MAX, description=(
         "An allowlist bank suppresses matches of banks whose priority is not above its own"))
     enabled: bool = Field(True, description="A disabled bank's entries match nothing")
+    vpdq_query_percent: float | None = Field(None, ge=0, le=100, description=(
+        "vPDQ rule: share of an upload's frames that must match one of this bank's "
+        "videos (default: VEIL_VIDEO_QUERY_MATCH_PERCENT, 80)"))
+    vpdq_candidate_percent: float | None = Field(None, ge=0, le=100, description=(
+        "vPDQ rule: share of the banked video's frames that must match (default: "
+        "VEIL_VIDEO_CANDIDATE_MATCH_PERCENT, 0)"))
 
     @field_validator("thresholds")
     @classmethod

@@ -53,6 +53,7 @@ from veil.store.records import (
 from veil.store.reviews import ReviewItems
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
+from veil.store.videos import Videos
 from veil.store.vocabulary import (
     Category,
     EntryStatus,
@@ -103,7 +104,7 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems):
+class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
     API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),
