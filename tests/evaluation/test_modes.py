@@ -40,8 +40,9 @@ class Brightness(SignalType):
 
 def test_default_modes_are_the_perceptual_types_and_their_dihedral_modes():
     names = M.default_names()
-    perceptual = [t.name for t in all_types() if t.perceptual]
+    perceptual = [t.name for t in all_types() if t.perceptual and t.of_stills]
     assert set(perceptual) <= set(names)
+    assert "vpdq" not in names  # a still's vPDQ is its PDQ: measured once, as pdq
     assert "pdq_dihedral" in names
     assert not {"md5", "sha256"} & set(names)
     assert [m.name for m in M.resolve(["md5", "pdq"])] == ["md5", "pdq"]
