@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: test-deps lint $(AXE)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 # The store, CLI and API suites again, on a PostgreSQL server given by
 # VEIL_TEST_DATABASE_URL (.ci/run starts a throw-away cluster and sets it); the
