@@ -32,7 +32,7 @@ from veil.api import create_app
 from veil.api.services import Services
 from veil.config import Settings
 
-EXAMPLES = int(os.environ.get("VEIL_SCHEMATHESIS_EXAMPLES", "80"))
+EXAMPLES = int(os.environ.get("VEIL_SCHEMATHESIS_EXAMPLES", "50"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
 
