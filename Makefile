@@ -16,7 +16,7 @@ DEPS   := PYTHON=$(PYTHON) bash .ci/install-deps
 .NOTPARALLEL:
 
 $(STAMP): pyproject.toml
-	@$(DEPS) venv
+	@$(DEPS) venv cc
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -388,6 +388,45 @@ class WebhookSettings(BaseSettings):
         "worker that dies leaves them to others after batch × timeout_s + 30 s)."))
 
 
+class ExchangeSettings(BaseSettings):
+    """The hash exchange: the hub's feed and the sync of pulled lists
+    (``VEIL_EXCHANGE_<NAME>``; docs/exchange.md)."""
+
+    model_config = _settings_config("VEIL_EXCHANGE_")
+
+    sync_s: float = Field(30.0, gt=0, description=(
+        "Seconds between two syncs of one exchange inside veil serve; a new hash on a "
+        "peer is matchable here within this plus one fetch."))
+    page_size: int = Field(1000, ge=1, le=10000, description=(
+        "Records asked for per page when pulling; also the hub's largest page (a "
+        "partner asking for more gets this many)."))
+    timeout_s: float = Field(30.0, gt=0, le=600, description=(
+        "Seconds one request to a peer may take before it counts as failed."))
+    max_page_bytes: int = Field(32 * 2**20, ge=2**16, description=(
+        "Largest page body read from a peer; a bigger one fails the fetch (the "
+        "checkpoint stays) instead of filling memory."))
+    retries: int = Field(4, ge=0, le=20, description=(
+        "Retries of a page that failed with 429, 5xx or a dropped connection, waiting "
+        "base_delay_s × 2^n (or the peer's Retry-After) between tries."))
+    base_delay_s: float = Field(1.0, ge=0, description="First wait before a retry.")
+    max_delay_s: float = Field(60.0, gt=0, description="Longest wait between retries.")
+    stale_days: float = Field(30.0, gt=0, description=(
+        "A checkpoint older than this is stale: the next sync refetches the whole list "
+        "and removes what the peer no longer has (a peer forgets withdrawals after "
+        "tombstone_days)."))
+    tombstone_days: float = Field(30.0, ge=0, description=(
+        "Days the hub keeps a withdrawn hash of a shared bank so partners learn to "
+        "delete it; then it is erased. Partners that fetch less often than this must "
+        "refetch everything (their checkpoint is stale)."))
+    feed_overlap_s: float = Field(5.0, ge=0, le=3600, description=(
+        "The hub's nextSetTimestamp lags its newest record by this much, so a change "
+        "stamped by a node whose clock is behind, or committed late, is sent again "
+        "rather than missed (records are full states: receiving one twice is harmless)."))
+    max_rejects: int = Field(10000, ge=0, description=(
+        "Refused records kept per exchange (oldest dropped first), for a person to see "
+        "with veil exchange rejects."))
+
+
 def _default_home() -> Path:
     return Path.home() / ".veil"
 
@@ -412,6 +451,8 @@ class Settings(BaseSettings):
         "Review items and the reviewer page (VEIL_REVIEW_…)."))
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings, description=(
         "Webhook deliveries (VEIL_WEBHOOK_…)."))
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings, description=(
+        "The hash exchange (VEIL_EXCHANGE_*)"))
     flood: FloodSettings = Field(default_factory=FloodSettings, description=(
         "Flood protection (VEIL_FLOOD_…)."))
     thresholds: dict[str, int] = Field(default_factory=dict, description=(

@@ -54,6 +54,10 @@ class Attestation(Strict):
     self_or_guardian: bool = Field(description="The images show me, or a person I am the "
                                    "parent or guardian of")
     intimate: bool = Field(description="The images are intimate (nude or sexual)")
+    share_with_partners: bool = Field(False, description=(
+        "Also send these hashes to the platforms this service exchanges hash lists "
+        "with, so they can stop the images too (never the images; withdrawing the case "
+        "withdraws them there as well)"))
 
 
 class CaseIn(Strict):

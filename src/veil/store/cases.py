@@ -189,7 +189,8 @@ class Cases(StoreBase):
                                code="intake.bank_misconfigured")
             s.add(Case(id=case_id, token_hash=key_hash(token), status="open",
                        attestation=dict(attestation), submitted_by=actor, created_at=now,
-                       updated_at=now))
+                       updated_at=now,
+                       shared=attestation.get("share_with_partners") is True))
             s.flush()
             seen: dict[tuple[str, str], int] = {}
             for n, (signal, value, quality) in enumerate(parsed, 1):

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -86,6 +88,8 @@ class Entry(Base):
         Index(None, "signal", "status"),
         # the change feed: "entries of this signal changed after generation W"
         Index(None, "signal", "generation"),
+        # the hub's feed (``veil.exchange.feed``): a bank's changes since T, in order
+        Index(None, "bank_id", "updated_at", "id"),
         CheckConstraint(_one_of("status", EntryStatus), name="status"),
         CheckConstraint("quality IS NULL OR (quality >= 0 AND quality <= 100)", name="quality"),
         CheckConstraint("value IS NOT NULL OR status = 'withdrawn'", name="value_present"),
@@ -204,6 +208,9 @@ class Case(Base):
     submitted_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The submitter let the hub share the case's hashes with partner platforms
+    #: (``attestation.share_with_partners``); the feed serves no other victim hash.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CaseSignal(Base):
@@ -479,3 +486,97 @@ class VideoFrameRow(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
     ts_ms: Mapped[int] = mapped_column(BigInteger)
     quality: Mapped[int]
+
+
+# -- hash exchange (veil.exchange): the hub's partners, the exchanges this node pulls --
+EXCHANGE_KINDS = ("stopncii", "veil", "hma")
+PARTNER_MAX = 100
+
+
+class ExchangePartner(Base):
+    """What an ``exchange``-scoped key may do at the hub: fetch these banks (each must
+    also be shared by its own policy) and submit into one bank, if any."""
+
+    __tablename__ = "exchange_partners"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), unique=True)
+    #: Bank names, checked when set; a bank renamed or removed later simply stops
+    #: being served.
+    fetch_banks: Mapped[list[str]] = mapped_column(Json)
+    submit_bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"))
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerFeedback(Base):
+    """A partner's latest opinion of one entry (StopNCII ``CSPFeedbacks``)."""
+
+    __tablename__ = "partner_feedback"
+    __table_args__ = (UniqueConstraint("entry_id", "partner"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    #: The partner key's name, as the feed shows it to other partners.
+    partner: Mapped[str] = mapped_column(String(PARTNER_MAX))
+    value: Mapped[str] = mapped_column(String(32))
+    tags: Mapped[list[str]] = mapped_column(Json, default=list)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExchangeTombstone(Base):
+    """A withdrawn hash of a shared bank, kept only so partners learn to delete it:
+    the feed serves it as ``Withdrawn`` and it is erased after
+    ``VEIL_EXCHANGE_TOMBSTONE_DAYS`` (a partner that waited longer refetches all)."""
+
+    __tablename__ = "exchange_tombstones"
+    __table_args__ = (Index(None, "bank_id", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    signal: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(128))
+    #: ``withdrawn`` (a victim took it back) or ``deleted`` (removed by the hub).
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Exchange(Base):
+    """A hash list this node pulls into one of its banks (``veil exchange``).
+
+    ``credentials`` names where the secret is (an environment variable or a file),
+    never the secret itself.
+    """
+
+    __tablename__ = "exchanges"
+    __table_args__ = (CheckConstraint(f"kind IN {EXCHANGE_KINDS!r}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(2000))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    credentials: Mapped[str | None] = mapped_column(String(300))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The peer's own checkpoint, advanced in the transaction that merged its page.
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(500))
+    counts: Mapped[dict[str, int]] = mapped_column(Json, default=dict)
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExchangeReject(Base):
+    """A record an exchange sent that could not be merged, kept aside with why."""
+
+    __tablename__ = "exchange_rejects"
+    __table_args__ = (Index(None, "exchange_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(300))
+    #: The record as received, cut to ``REJECT_RECORD_MAX`` characters.
+    record: Mapped[str] = mapped_column(Text)

@@ -17,6 +17,8 @@ Fields (docs/policies.md says how they combine):
 * ``enabled``: a disabled bank's entries match nothing (kept, not deleted).
 * ``vpdq_query_percent`` / ``vpdq_candidate_percent``: the vPDQ rule's P_q and P_c
   for this bank's videos (docs/video.md); unset, the settings'.
+* ``share``: exchange partners whose key lists this bank may fetch it from the hub
+  (docs/exchange.md); a victim's hash is served only if its case also consented.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class BankPolicy(BaseModel):
     vpdq_candidate_percent: float | None = Field(None, ge=0, le=100, description=(
         "vPDQ rule: share of the banked video's frames that must match (default: "
         "VEIL_VIDEO_CANDIDATE_MATCH_PERCENT, 0)"))
+    share: bool = Field(False, description=(
+        "Exchange partners whose key lists this bank may fetch its hashes from the hub "
+        "(/stopncii/v1/FetchHashes); victims' hashes only where the case consented"))
 
     @field_validator("thresholds")
     @classmethod

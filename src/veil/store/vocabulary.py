@@ -60,7 +60,7 @@ class FeedbackStatus(StrEnum):
 
 
 #: What an API key may be allowed to do (``veil.api.auth``).
-SCOPES = ("intake", "platform", "review", "admin")
+SCOPES = ("intake", "platform", "review", "admin", "exchange")
 
 
 class Format(StrEnum):
