@@ -25,6 +25,7 @@ from veil.api import errors
 from veil.api.admin import admin
 from veil.api.authenticate import Authenticate
 from veil.api.docs import docs
+from veil.api.exchanges import exchanges
 from veil.api.idempotency import Idempotency
 from veil.api.intake import case, image_refused, looks_binary, public
 from veil.api.limits import ASGIApp, BodyLimits, Message, Receive, Scope, Send
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return errors.http_error(exc)
 
     routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
-               videos, pages, docs)
+               exchanges, videos, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

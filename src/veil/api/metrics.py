@@ -3,19 +3,21 @@
 Request latency by route template (never the raw path: paths can hold ids),
 matches by bank and signal, flood quarantines (active, and made), the live index's
 size per signal, how long ago the store's change feed was last read, webhook events
-and deliveries by outcome, and how late the event loop runs (a request that held it
-would show here).
+and deliveries by outcome, exchange syncs and their records, and how late the event
+loop runs (a request that held it would show here).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from veil.exchange.sync import SyncReport
 from veil.verdict import Match, Quarantines
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -85,6 +87,17 @@ class Metrics:
         self.quarantines = Counter("veil_quarantines_total", "Banks and entries flood "
                                    "protection quarantined (this process)", ["kind", "bank"],
                                    registry=self.registry)
+        self.exchange_records = Counter(
+            "veil_exchange_records_total", "Records exchanges brought by outcome (added, "
+            "removed, rejected) in this process's syncs", ["exchange", "outcome"],
+            registry=self.registry)
+        self.exchange_syncs = Counter(
+            "veil_exchange_syncs_total", "Syncs of each exchange this process ran, by "
+            "result (ok, error)", ["exchange", "result"], registry=self.registry)
+        self.exchange_last_success = Gauge(
+            "veil_exchange_last_success_timestamp_seconds", "When this process last "
+            "finished a sync of the exchange without error (Unix time)", ["exchange"],
+            registry=self.registry)
         self.registry.register(_IndexCollector(sizes, ready, sync_age, quarantines))
 
     async def watch_loop(self) -> None:
@@ -94,6 +107,14 @@ class Metrics:
             asked = loop.time()
             await asyncio.sleep(LAG_PROBE_S)
             self.loop_lag.observe(max(0.0, loop.time() - asked - LAG_PROBE_S))
+
+    def count_sync(self, report: SyncReport) -> None:
+        name = report.name
+        self.exchange_syncs.labels(name, "ok" if report.ok else "error").inc()
+        for outcome in ("added", "removed", "rejected"):
+            self.exchange_records.labels(name, outcome).inc(getattr(report, outcome))
+        if report.ok:
+            self.exchange_last_success.labels(name).set(time.time())
 
     def count_matches(self, matches: Iterable[Match]) -> None:
         for m in matches:

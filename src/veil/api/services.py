@@ -31,6 +31,7 @@ from veil.api.ratelimit import RateLimiter
 from veil.api.sessions import ReviewSessions
 from veil.config import Settings
 from veil.errors import VeilError
+from veil.exchange.loop import ExchangeSyncer
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.flood import FloodWatch, Trip
 from veil.matching.live import Loader
@@ -86,6 +87,9 @@ class Services:
         #: Seals review items' media (the key is read, or its file made, here: at start).
         self.media_sealer = load_sealer(settings)
         self.purger = Purger(self.store, settings.review.purge_interval_s)
+        #: Pulls the exchanges (veil exchange) every VEIL_EXCHANGE_SYNC_S.
+        self.exchanges = ExchangeSyncer(self.store, settings,
+                                        on_report=lambda r: self.metrics.count_sync(r))
         self.review_sessions = ReviewSessions(settings.review.session_idle_min * 60,
                                               settings.review.session_max_h * 3600)
         #: Reviewer page log-ins, rate-limited per address like intake (guessing keys).
@@ -115,6 +119,7 @@ class Services:
         clear_spool(self.settings.home, 2 * (self.settings.media.video.max_hash_seconds
                                              + api.body_timeout_s))
         self.purger.start()  # purges at once, then every VEIL_REVIEW_PURGE_INTERVAL_S
+        self.exchanges.start()
         poll_s = self.settings.api.index_sync_ms / 1000
         if not background:
             self.live.load()
@@ -137,6 +142,7 @@ class Services:
         return await anyio.to_thread.run_sync(fn, *args, limiter=limiter or self.work)
 
     def stop(self) -> None:
+        self.exchanges.stop()
         self.purger.stop()
         self.live.stop_polling()
         self.webhooks.stop()

@@ -24,6 +24,7 @@ from veil.cli import (
     config,
     demo,
     evaluate,
+    exchange,
     hashing,
     inspect,
     keys,
@@ -94,3 +95,4 @@ app.add_typer(review.app, name="review")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(text.app, name="text")
 app.add_typer(webhook.app, name="webhook")
+app.add_typer(exchange.app, name="exchange")

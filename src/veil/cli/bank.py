@@ -383,7 +383,7 @@ def disable_command(
         target = _target(store, name, value, signal, entry_id, "disable")
         entry = store.disable_entry(target, actor=cli_actor(), reason=reason)
         category = store.get_bank(name).category
-    from veil.store.repository import from_a_list
+    from veil.store.vocabulary import from_a_list
 
     told = from_a_list(category, entry.source)
     console.print(f"disabled entry {entry.id} in bank [bold]{escape(name)}[/]; it no longer "

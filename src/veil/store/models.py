@@ -564,6 +564,10 @@ class Exchange(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(500))
     counts: Mapped[dict[str, int]] = mapped_column(Json, default=dict)
+    #: Which process syncs it now, and until when (nodes sharing one database take
+    #: turns: two walks of one exchange would race on its checkpoint).
+    lease_holder: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -22,6 +22,7 @@ from veil.signals import get as get_signal
 from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
+from veil.store.exchanges import Exchanges
 from veil.store.keys import ApiKeys
 from veil.store.models import (
     CASE_REF_MAX,
@@ -61,6 +62,7 @@ from veil.store.vocabulary import (
     QuarantineKind,
     QuarantineStatus,
     choices,
+    from_a_list,
 )
 from veil.store.webhooks import Webhooks
 
@@ -71,13 +73,6 @@ _BANK_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_MAX - 1}}}")
 STREAM_ROWS = 10_000
 #: Bad rows kept in an ImportReport by default (all are counted).
 MAX_IMPORT_ERRORS = 1000
-
-def from_a_list(category: str, source: str | None) -> bool:
-    """Whether an entry came from someone else's list (whose owner should hear that it
-    was a false positive): anything in an imported bank, or with a source other than
-    a victim's own submission."""
-    return category == Category.IMPORTED or (source is not None and source != "intake")
-
 
 def _reason(reason: str | None) -> str | None:
     if reason is not None and len(reason) > REASON_MAX:
@@ -104,7 +99,7 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos):
+class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
     API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),

@@ -26,8 +26,9 @@ from sqlalchemy.exc import DBAPIError
 
 from veil.errors import Conflict, NotFound, VeilError
 from veil.store.coltypes import utcnow
-from veil.store.models import EntryHolder, ReviewItem, ReviewMedia
+from veil.store.models import Bank, Entry, EntryHolder, ReviewItem, ReviewMedia, SourceFeedback
 from veil.store.transactions import StoreBase, check_actor, database_errors
+from veil.store.vocabulary import FeedbackStatus, from_a_list
 
 log = logging.getLogger("veil.store")
 
@@ -99,6 +100,11 @@ def _entry_ids(verdict: dict[str, Any]) -> list[int]:
         if isinstance(m, dict) and isinstance(m.get("entry_id"), int):
             ids.append(m["entry_id"])
     return ids
+
+
+#: What a reviewer's decision tells the lists its matches came from.
+_FEEDBACK_OF = {"confirmed_ncii": "confirmed", "synthetic_ncii": "confirmed",
+                "not_ncii": "false_positive"}
 
 
 class ReviewItems(StoreBase):
@@ -213,9 +219,32 @@ class ReviewItems(StoreBase):
             row.status = status
             self._audit(s, actor, "review.decide", item=item_id, code=code, status=status,
                         **detail)
+            kind = _FEEDBACK_OF.get(code)
+            if kind is not None:
+                self._tell_sources(s, row, kind, actor=actor)
             s.flush()
             record = _record(row)
         return record
+
+    def _tell_sources(self, s: Any, row: ReviewItem, kind: str, *, actor: str) -> None:
+        """A decided item's matches in other people's lists become notes for those
+        lists (an exchange sends them: ``Blocked`` or ``NotBlocked``)."""
+        ids = sorted({int(m["entry_id"]) for m in (row.verdict or {}).get("matches", [])
+                      if isinstance(m, dict) and isinstance(m.get("entry_id"), int)})
+        if not ids:
+            return
+        now = utcnow()
+        for e, bank, category in s.execute(
+                select(Entry, Bank.name, Bank.category).join(Bank, Bank.id == Entry.bank_id)
+                .where(Entry.id.in_(ids[:1000]), Entry.value.is_not(None))):
+            if not from_a_list(category, e.source):
+                continue
+            s.add(SourceFeedback(entry_id=e.id, bank=bank, source=e.source, kind=kind,
+                                 status=FeedbackStatus.PENDING.value,
+                                 reason=f"review item {row.id}", created_by=actor,
+                                 created_at=now, updated_at=now))
+            self._audit(s, actor, "entry.feedback", bank=bank, entry_id=e.id,
+                        source=e.source, kind=kind, item=row.id)
 
     @database_errors
     def purge_review_media(self, *, now: datetime | None = None,

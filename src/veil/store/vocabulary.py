@@ -59,6 +59,14 @@ class FeedbackStatus(StrEnum):
     SENT = "sent"
 
 
+def from_a_list(category: str, source: str | None) -> bool:
+    """Whether an entry came from someone else's list (whose owner should hear that it
+    was a false positive): anything in an imported bank, or with a source other than
+    a victim's own submission."""
+    return category == Category.IMPORTED or (source is not None and source != "intake")
+
+
+
 #: What an API key may be allowed to do (``veil.api.auth``).
 SCOPES = ("intake", "platform", "review", "admin", "exchange")
 

@@ -89,6 +89,8 @@ def upgrade() -> None:
         sa.Column("last_success_at", Time, nullable=True),
         sa.Column("error", sa.String(500), nullable=True),
         sa.Column("counts", Json, nullable=False),
+        sa.Column("lease_holder", sa.String(100), nullable=True),
+        sa.Column("lease_until", Time, nullable=True),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", Time, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_exchanges"),

@@ -1,0 +1,465 @@
+"""Exchanges this node pulls from: their configuration, checkpoints and status, the
+merge of one fetched page into the exchange's bank, and what goes back as feedback.
+
+One page is one transaction: its records, the refused ones set aside and the new
+checkpoint commit together, so a checkpoint never passes a record that was not
+merged, and a crash mid-page leaves the page to be fetched again (merging a record
+twice changes nothing: the bank's unique index and the status comparison see to
+it). Writes are Core statements in batches, not ORM objects: a first sync of a hub
+merges millions of records.
+
+A record whose status tells peers to delete it (``gone``) erases the entry's hash
+as a victim's withdrawal does. After a full walk of the peer's list (a first sync,
+or a stale checkpoint) every entry of the exchange the walk did not touch is erased
+too: the peer no longer has it. Mixed into ``Store``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from veil.errors import BadInput, Conflict, NotFound
+from veil.store.coltypes import utcnow
+from veil.store.models import (
+    EXCHANGE_KINDS,
+    NAME_MAX,
+    Bank,
+    Entry,
+    Exchange,
+    ExchangeReject,
+    SourceFeedback,
+)
+from veil.store.transactions import StoreBase, check_actor, database_errors
+from veil.store.vocabulary import Category, EntryStatus, FeedbackStatus
+
+#: Longest kept copy of a refused record (what a person needs to see why).
+REJECT_RECORD_MAX = 1000
+#: Values looked up per statement (well under SQLite's bound-parameter limit).
+_CHUNK = 400
+_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{NAME_MAX - 1}}}")
+
+
+def exchange_source(name: str) -> str:
+    """The ``Entry.source`` of entries an exchange brought."""
+    return f"exchange:{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRecord:
+    id: int
+    name: str
+    kind: str
+    url: str
+    bank: str
+    credentials: str | None
+    enabled: bool
+    checkpoint: dict[str, Any] | None
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    error: str | None
+    counts: dict[str, int]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One checked record of a peer's page, in Veil's words."""
+
+    signal: str
+    value: str
+    #: The peer says delete it (StopNCII ``Withdrawn``/``Deleted``).
+    gone: bool
+    quality: int | None = None
+    #: The peer's case references, joined (provenance only; never matched on).
+    case_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    reason: str
+    record: str
+
+
+@dataclass(slots=True)
+class PageCounts:
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    erased_signals: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"added": self.added, "removed": self.removed,
+                "unchanged": self.unchanged, "rejected": self.rejected}
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRecord:
+    id: int
+    at: datetime
+    reason: str
+    record: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFeedback:
+    """A note for the peer an entry came from (``SourceFeedback``, pending)."""
+
+    id: int
+    signal: str
+    value: str
+    kind: str
+
+
+def _record(x: Exchange, bank: str) -> ExchangeRecord:
+    return ExchangeRecord(id=x.id, name=x.name, kind=x.kind, url=x.url, bank=bank,
+                          credentials=x.credentials, enabled=x.enabled,
+                          checkpoint=None if x.checkpoint is None else dict(x.checkpoint),
+                          last_fetch_at=x.last_fetch_at, last_success_at=x.last_success_at,
+                          error=x.error, counts=dict(x.counts or {}),
+                          created_by=x.created_by, created_at=x.created_at)
+
+
+def _insert(conn: Connection) -> Any:
+    return (sqlite.insert(Entry) if conn.dialect.name == "sqlite"
+            else postgresql.insert(Entry))
+
+
+def _add_counts(old: dict[str, int], new: dict[str, int]) -> dict[str, int]:
+    out = dict(old)
+    for k, v in new.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+class Exchanges(StoreBase):
+    """The ``Store`` methods for exchanges this node pulls from."""
+
+    # -- configuration ------------------------------------------------------------------
+    @database_errors
+    def add_exchange(self, name: str, *, kind: str, url: str, bank: str,
+                     credentials: str | None, actor: str) -> ExchangeRecord:
+        """A new exchange pulling into ``bank`` (made, category ``imported``, if
+        missing). A bank takes one exchange: what a full refetch no longer finds is
+        erased from it, which must never reach another list's entries."""
+        actor = check_actor(actor)
+        if not _NAME.fullmatch(name):
+            raise BadInput(f"exchange name must be 1-{NAME_MAX} letters, digits, '_', '.' "
+                           "or '-', starting with a letter or digit")
+        if kind not in EXCHANGE_KINDS:
+            raise BadInput(f"unknown exchange kind {kind!r}; known: {', '.join(EXCHANGE_KINDS)}")
+        if not re.fullmatch(r"https?://[^\s]{1,1990}", url):
+            raise BadInput("url must be an http:// or https:// address")
+        if not _NAME.fullmatch(bank):
+            raise BadInput(f"bank name must be 1-{NAME_MAX} letters, digits, '_', '.' or "
+                           "'-', starting with a letter or digit")
+        with self._writing() as s:
+            b = s.scalars(select(Bank).where(Bank.name == bank)).one_or_none()
+            if b is None:
+                b = Bank(name=bank, category=Category.IMPORTED.value, policy={},
+                         created_by=actor, created_at=utcnow())
+                s.add(b)
+                s.flush()
+                self._audit(s, actor, "bank.create", bank=bank, category=b.category,
+                            policy={})
+            if b.category != Category.IMPORTED:
+                raise Conflict(f"bank {bank!r} is {b.category}; an exchange fills a bank of "
+                               "category imported", code="exchange.bank_category")
+            if s.scalar(select(Exchange.id).where(Exchange.name == name)) is not None:
+                raise Conflict(f"an exchange named {name!r} already exists")
+            other = s.scalar(select(Exchange.name).where(Exchange.bank_id == b.id))
+            if other is not None:
+                raise Conflict(f"bank {bank!r} is filled by exchange {other!r} already; "
+                               "give each exchange a bank of its own",
+                               code="exchange.bank_taken")
+            x = Exchange(name=name, kind=kind, url=url, bank_id=b.id, credentials=credentials,
+                         enabled=True, checkpoint=None, counts={}, created_by=actor,
+                         created_at=utcnow())
+            s.add(x)
+            s.flush()
+            self._audit(s, actor, "exchange.add", bank=bank, exchange=name, kind=kind,
+                        url=url)
+            return _record(x, bank)
+
+    def _exchange(self, s: Any, name: str) -> tuple[Exchange, str]:
+        row = s.execute(select(Exchange, Bank.name).join(Bank, Bank.id == Exchange.bank_id)
+                        .where(Exchange.name == name)).one_or_none()
+        if row is None:
+            raise NotFound(f"no exchange named {name!r}")
+        return row[0], row[1]
+
+    @database_errors
+    def get_exchange(self, name: str) -> ExchangeRecord:
+        with self._reading() as s:
+            x, bank = self._exchange(s, name)
+            return _record(x, bank)
+
+    @database_errors
+    def list_exchanges(self) -> list[ExchangeRecord]:
+        with self._reading() as s:
+            rows = s.execute(select(Exchange, Bank.name).join(Bank, Bank.id == Exchange.bank_id)
+                             .order_by(Exchange.name)).all()
+            return [_record(x, bank) for x, bank in rows]
+
+    @database_errors
+    def set_exchange_enabled(self, name: str, enabled: bool, *, actor: str) -> ExchangeRecord:
+        actor = check_actor(actor)
+        with self._writing(topic=None) as s:
+            x, bank = self._exchange(s, name)
+            x.enabled = enabled
+            self._audit(s, actor, "exchange.enable" if enabled else "exchange.disable",
+                        bank=bank, exchange=name)
+            s.flush()
+            return _record(x, bank)
+
+    @database_errors
+    def remove_exchange(self, name: str, *, actor: str) -> None:
+        """Stop pulling (the bank and its entries stay: remove or disable the bank for
+        that)."""
+        actor = check_actor(actor)
+        with self._writing(topic=None) as s:
+            x, bank = self._exchange(s, name)
+            s.execute(delete(ExchangeReject).where(ExchangeReject.exchange_id == x.id))
+            s.delete(x)
+            self._audit(s, actor, "exchange.remove", bank=bank, exchange=name)
+
+    # -- sync ---------------------------------------------------------------------------
+    @database_errors
+    def claim_exchange(self, name: str, holder: str, *, lease_s: float,
+                       due_s: float = 0.0) -> bool:
+        """Take the right to sync ``name`` for ``lease_s`` seconds, if no other holder's
+        lease runs and (``due_s``) its last fetch is at least that old; a conditional
+        update, so of several nodes exactly one wins."""
+        now = utcnow()
+        free = or_(Exchange.lease_until.is_(None), Exchange.lease_until < now,
+                   Exchange.lease_holder == holder)
+        due = or_(Exchange.last_fetch_at.is_(None),
+                  Exchange.last_fetch_at <= now - timedelta(seconds=due_s))
+        with self._writing(topic=None) as s:
+            won = s.connection().execute(update(Exchange).where(
+                Exchange.name == name, Exchange.enabled.is_(True), free, due).values(
+                lease_holder=holder[:100],
+                lease_until=now + timedelta(seconds=lease_s))).rowcount
+        return bool(won)
+
+    @database_errors
+    def release_exchange(self, name: str, holder: str) -> None:
+        with self._writing(topic=None) as s:
+            s.execute(update(Exchange).where(Exchange.name == name,
+                                             Exchange.lease_holder == holder)
+                      .values(lease_holder=None, lease_until=None))
+
+    @database_errors
+    def record_exchange_fetch(self, name: str, *, error: str | None,
+                              checkpoint: dict[str, Any] | None = None,
+                              success: bool = False) -> None:
+        """The outcome of a sync that merged nothing more (an error, or the end of a
+        walk with its final checkpoint)."""
+        now = utcnow()
+        with self._writing(topic=None) as s:
+            x, _ = self._exchange(s, name)
+            x.last_fetch_at = now
+            x.error = None if error is None else error[:500]
+            if checkpoint is not None:
+                x.checkpoint = checkpoint
+            if success:
+                x.last_success_at = now
+
+    @database_errors
+    def merge_exchange_page(self, name: str, records: Sequence[Incoming],
+                            rejected: Sequence[Rejected], checkpoint: dict[str, Any], *,
+                            touch: bool = False) -> PageCounts:
+        """Merge one page and store ``checkpoint`` in the same transaction.
+
+        Later records of the same hash replace earlier ones. ``touch``: the page
+        belongs to a full walk, so entries it lists are stamped even when unchanged
+        (the walk's end erases those it did not stamp)."""
+        last: dict[tuple[str, str], Incoming] = {}
+        for r in records:
+            last[(r.signal, r.value)] = r
+        counts = PageCounts(rejected=len(rejected))
+        now = utcnow()
+        with self.engine.connect() as conn, self._writing_banks(conn) as generation:
+            x = conn.execute(select(Exchange.id, Exchange.bank_id, Exchange.counts)
+                             .where(Exchange.name == name)).one_or_none()
+            if x is None:
+                raise NotFound(f"no exchange named {name!r}")
+            exchange_id, bank_id, old_counts = x[0], x[1], x[2]
+            source = exchange_source(name)
+            keys = list(last)
+            existing: dict[tuple[str, str], tuple[int, str]] = {}
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i:i + _CHUNK]
+                for eid, sig, val, status in conn.execute(
+                        select(Entry.id, Entry.signal, Entry.value, Entry.status).where(
+                            Entry.bank_id == bank_id,
+                            tuple_(Entry.signal, Entry.value).in_(chunk))):
+                    existing[(sig, str(val))] = (eid, status)
+            new_rows: list[dict[str, Any]] = []
+            erase: list[int] = []
+            stamp: list[int] = []
+            for key, r in last.items():
+                found = existing.get(key)
+                if r.gone:
+                    if found is not None:
+                        erase.append(found[0])
+                        counts.erased_signals.add(r.signal)
+                    continue
+                if found is None:
+                    new_rows.append({
+                        "bank_id": bank_id, "signal": r.signal, "value": r.value,
+                        "quality": r.quality, "status": EntryStatus.ACTIVE.value,
+                        "source": source, "note": None, "case_ref": r.case_ref,
+                        "created_by": source, "created_at": now, "updated_at": now,
+                        "generation": generation})
+                else:
+                    # as it was: a disabled (an admin's false positive) or disputed
+                    # entry stays so, whatever the peer thinks of it
+                    counts.unchanged += 1
+                    if touch:
+                        stamp.append(found[0])
+            if new_rows:
+                conn.execute(_insert(conn).on_conflict_do_nothing(
+                    index_elements=["bank_id", "signal", "value"]), new_rows)
+                counts.added = len(new_rows)
+            for i in range(0, len(erase), _CHUNK):
+                counts.removed += conn.execute(
+                    update(Entry).where(Entry.id.in_(erase[i:i + _CHUNK]))
+                    .values(status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
+                            updated_at=now, generation=generation)).rowcount
+            for i in range(0, len(stamp), _CHUNK):
+                conn.execute(update(Entry).where(Entry.id.in_(stamp[i:i + _CHUNK]))
+                             .values(updated_at=now, generation=generation))
+            if rejected:
+                conn.execute(insert(ExchangeReject), [
+                    {"exchange_id": exchange_id, "at": now, "reason": r.reason[:300],
+                     "record": r.record[:REJECT_RECORD_MAX]} for r in rejected])
+                self._trim_rejects(conn, exchange_id)
+            conn.execute(update(Exchange).where(Exchange.id == exchange_id).values(
+                checkpoint=checkpoint, last_fetch_at=now, error=None,
+                counts=_add_counts(old_counts or {}, {**counts.as_dict(), "pages": 1,
+                                                      "records": len(records)})))
+            if counts.added or counts.removed:
+                self._audit(conn, source, "exchange.merge", bank=None, exchange=name,
+                            added=counts.added, removed=counts.removed,
+                            rejected=counts.rejected)
+        if counts.erased_signals:
+            self._erased(counts.erased_signals)
+        return counts
+
+    def _trim_rejects(self, conn: Connection, exchange_id: int) -> None:
+        keep = self.settings.exchange.max_rejects
+        cutoff = conn.execute(
+            select(ExchangeReject.id).where(ExchangeReject.exchange_id == exchange_id)
+            .order_by(ExchangeReject.id.desc()).offset(keep).limit(1)).scalar_one_or_none()
+        if cutoff is not None:
+            conn.execute(delete(ExchangeReject).where(ExchangeReject.exchange_id == exchange_id,
+                                                      ExchangeReject.id <= cutoff))
+
+    @database_errors
+    def finish_full_walk(self, name: str, *, started_at: datetime,
+                         checkpoint: dict[str, Any]) -> int:
+        """End a full walk begun at ``started_at``: erase every entry of the exchange
+        that no page of the walk stamped (the peer no longer lists it), and store the
+        walk's final checkpoint. Returns how many were erased."""
+        now = utcnow()
+        erased: set[str] = set()
+        with self.engine.connect() as conn, self._writing_banks(conn) as generation:
+            row = conn.execute(select(Exchange.id, Exchange.bank_id, Exchange.counts)
+                               .where(Exchange.name == name)).one_or_none()
+            if row is None:
+                raise NotFound(f"no exchange named {name!r}")
+            stale = and_(Entry.bank_id == row[1], Entry.source == exchange_source(name),
+                         Entry.status != EntryStatus.WITHDRAWN.value,
+                         Entry.updated_at < started_at)
+            erased = {s for (s,) in conn.execute(select(Entry.signal).where(stale).distinct())}
+            removed = conn.execute(update(Entry).where(stale).values(
+                status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
+                updated_at=now, generation=literal(generation, BigInteger))).rowcount
+            conn.execute(update(Exchange).where(Exchange.id == row[0]).values(
+                checkpoint=checkpoint, last_fetch_at=now, last_success_at=now, error=None,
+                counts=_add_counts(row[2] or {}, {"removed": removed})))
+            if removed:
+                self._audit(conn, exchange_source(name), "exchange.sweep", exchange=name,
+                            removed=removed)
+        if erased:
+            self._erased(erased)
+        return removed
+
+    @database_errors
+    def exchange_rejects(self, name: str, *, limit: int = 100) -> list[RejectRecord]:
+        """The newest records the exchange sent that were refused, newest first."""
+        with self._reading() as s:
+            x, _ = self._exchange(s, name)
+            rows = s.scalars(select(ExchangeReject).where(ExchangeReject.exchange_id == x.id)
+                             .order_by(ExchangeReject.id.desc()).limit(max(0, limit)))
+            return [RejectRecord(r.id, r.at, r.reason, r.record) for r in rows]
+
+    # -- feedback to the peer ----------------------------------------------------------
+    @database_errors
+    def exchange_feedback_due(self, name: str, *, limit: int = 500) -> list[OutgoingFeedback]:
+        """Pending notes on entries this exchange brought, oldest first."""
+        with self._reading() as s:
+            x, _ = self._exchange(s, name)
+            rows = s.execute(
+                select(SourceFeedback.id, Entry.signal, Entry.value, SourceFeedback.kind)
+                .join(Entry, Entry.id == SourceFeedback.entry_id)
+                .where(SourceFeedback.status == FeedbackStatus.PENDING.value,
+                       Entry.bank_id == x.bank_id, Entry.source == exchange_source(name),
+                       Entry.value.is_not(None))
+                .order_by(SourceFeedback.id).limit(limit)).all()
+            return [OutgoingFeedback(i, sig, str(val), kind) for i, sig, val, kind in rows]
+
+    @database_errors
+    def mark_feedback_sent(self, ids: Iterable[int]) -> int:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return 0
+        now = utcnow()
+        done = 0
+        with self._writing(topic=None) as s:
+            for i in range(0, len(wanted), _CHUNK):
+                done += s.connection().execute(update(SourceFeedback).where(
+                    SourceFeedback.id.in_(wanted[i:i + _CHUNK]),
+                    SourceFeedback.status == FeedbackStatus.PENDING.value)
+                    .values(status=FeedbackStatus.SENT.value, updated_at=now)).rowcount
+        return done
+
+    @database_errors
+    def exchange_entry_count(self, name: str) -> int:
+        """Entries the exchange brought that still hold a hash."""
+        with self._reading() as s:
+            x, _ = self._exchange(s, name)
+            return int(s.scalar(select(func.count()).select_from(Entry).where(
+                Entry.bank_id == x.bank_id, Entry.source == exchange_source(name),
+                Entry.value.is_not(None))) or 0)
+
+
+def dumps_record(raw: object) -> str:
+    """A refused record as kept: compact JSON where it is JSON, else its repr."""
+    try:
+        return json.dumps(raw, separators=(",", ":"), ensure_ascii=False,
+                          default=str)[:REJECT_RECORD_MAX]
+    except (TypeError, ValueError):
+        return repr(raw)[:REJECT_RECORD_MAX]
