@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exchange_partner import Partner, record, running_partner
 
+from exchange_partner import Partner, record, running_partner
 from veil.config import Settings, load_settings
 from veil.exchange.sync import sync_exchange
 from veil.store import Store, open_store
