@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from exchange_partner import record, running_partner
 from fastapi.testclient import TestClient
 
+from exchange_partner import record, running_partner
 from veil.api.services import Services
 from veil.config import Settings, load_settings
 

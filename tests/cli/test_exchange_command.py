@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from exchange_partner import record, running_partner
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from exchange_partner import record, running_partner
 from veil.cli import app
 from veil.config import load_settings
 from veil.store import open_store

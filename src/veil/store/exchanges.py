@@ -25,6 +25,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
     and_,
     delete,
     func,
@@ -39,8 +44,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from veil.errors import BadInput, Conflict, NotFound
-from veil.store.coltypes import utcnow
+from veil.store.coltypes import UTCDateTime, utcnow
 from veil.store.models import (
+    CASE_REF_MAX,
     EXCHANGE_KINDS,
     NAME_MAX,
     Bank,
@@ -139,6 +145,31 @@ def _record(x: Exchange, bank: str) -> ExchangeRecord:
                           last_fetch_at=x.last_fetch_at, last_success_at=x.last_success_at,
                           error=x.error, counts=dict(x.counts or {}),
                           created_by=x.created_by, created_at=x.created_at)
+
+
+_staging = Table(
+    "veil_exchange_staging",
+    MetaData(),
+    Column("signal", String(32), nullable=False),
+    Column("value", String(128), nullable=False),
+    Column("quality", Integer),
+    Column("case_ref", String(CASE_REF_MAX)),
+    Column("gone", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _stage(conn: Connection, page: Iterable[Incoming]) -> None:
+    """The page into a fresh staging table on ``conn`` (the caller's transaction)."""
+    _staging.drop(conn, checkfirst=True)  # left by a failed page on a pooled connection
+    _staging.create(conn)
+    rows = [(r.signal, r.value, r.quality, r.case_ref, int(r.gone)) for r in page]
+    style = conn.dialect.paramstyle
+    marks = "?, ?, ?, ?, ?" if style == "qmark" else "%s, %s, %s, %s, %s"
+    # the driver's executemany on plain tuples: Core's per-row processing costs more
+    # than the statement
+    conn.exec_driver_sql(f"INSERT INTO {_staging.name} (signal, value, quality, case_ref, "
+                         f"gone) VALUES ({marks})", rows)
 
 
 def _insert(conn: Connection) -> Any:
@@ -294,63 +325,54 @@ class Exchanges(StoreBase):
 
         Later records of the same hash replace earlier ones. ``touch``: the page
         belongs to a full walk, so entries it lists are stamped even when unchanged
-        (the walk's end erases those it did not stamp)."""
+        (the walk's end erases those it did not stamp). An entry an admin disabled or
+        someone disputes stays so, whatever the peer says of it.
+
+        The page goes to a temporary staging table by the driver's ``executemany``,
+        then three set statements do the work: measured, per-row Core statements
+        merged about 8,000 records a second, far below a hub's pace."""
         last: dict[tuple[str, str], Incoming] = {}
         for r in records:
             last[(r.signal, r.value)] = r
         counts = PageCounts(rejected=len(rejected))
         now = utcnow()
+        source = exchange_source(name)
         with self.engine.connect() as conn, self._writing_banks(conn) as generation:
             x = conn.execute(select(Exchange.id, Exchange.bank_id, Exchange.counts)
                              .where(Exchange.name == name)).one_or_none()
             if x is None:
                 raise NotFound(f"no exchange named {name!r}")
             exchange_id, bank_id, old_counts = x[0], x[1], x[2]
-            source = exchange_source(name)
-            keys = list(last)
-            existing: dict[tuple[str, str], tuple[int, str]] = {}
-            for i in range(0, len(keys), _CHUNK):
-                chunk = keys[i:i + _CHUNK]
-                for eid, sig, val, status in conn.execute(
-                        select(Entry.id, Entry.signal, Entry.value, Entry.status).where(
-                            Entry.bank_id == bank_id,
-                            tuple_(Entry.signal, Entry.value).in_(chunk))):
-                    existing[(sig, str(val))] = (eid, status)
-            new_rows: list[dict[str, Any]] = []
-            erase: list[int] = []
-            stamp: list[int] = []
-            for key, r in last.items():
-                found = existing.get(key)
-                if r.gone:
-                    if found is not None:
-                        erase.append(found[0])
-                        counts.erased_signals.add(r.signal)
-                    continue
-                if found is None:
-                    new_rows.append({
-                        "bank_id": bank_id, "signal": r.signal, "value": r.value,
-                        "quality": r.quality, "status": EntryStatus.ACTIVE.value,
-                        "source": source, "note": None, "case_ref": r.case_ref,
-                        "created_by": source, "created_at": now, "updated_at": now,
-                        "generation": generation})
-                else:
-                    # as it was: a disabled (an admin's false positive) or disputed
-                    # entry stays so, whatever the peer thinks of it
-                    counts.unchanged += 1
-                    if touch:
-                        stamp.append(found[0])
-            if new_rows:
-                conn.execute(_insert(conn).on_conflict_do_nothing(
-                    index_elements=["bank_id", "signal", "value"]), new_rows)
-                counts.added = len(new_rows)
-            for i in range(0, len(erase), _CHUNK):
-                counts.removed += conn.execute(
-                    update(Entry).where(Entry.id.in_(erase[i:i + _CHUNK]))
-                    .values(status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
-                            updated_at=now, generation=generation)).rowcount
-            for i in range(0, len(stamp), _CHUNK):
-                conn.execute(update(Entry).where(Entry.id.in_(stamp[i:i + _CHUNK]))
-                             .values(updated_at=now, generation=generation))
+            if last:
+                _stage(conn, last.values())
+                st = _staging.c
+                listed = (tuple_(Entry.signal, Entry.value)
+                          .in_(select(st.signal, st.value).where(st.gone == 0)))
+                dropped = (tuple_(Entry.signal, Entry.value)
+                           .in_(select(st.signal, st.value).where(st.gone == 1)))
+                mine = (Entry.bank_id == bank_id, Entry.value.is_not(None))
+                counts.removed = conn.execute(update(Entry).where(*mine, dropped).values(
+                    status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
+                    updated_at=now, generation=generation)).rowcount
+                if counts.removed:
+                    counts.erased_signals = {r.signal for r in last.values() if r.gone}
+                new = (select(literal(bank_id, BigInteger), st.signal, st.value, st.quality,
+                              literal(EntryStatus.ACTIVE.value), literal(source),
+                              st.case_ref, literal(source), literal(now, UTCDateTime),
+                              literal(now, UTCDateTime), literal(generation, BigInteger))
+                       .where(st.gone == 0).order_by(st.signal, st.value))
+                cols = ["bank_id", "signal", "value", "quality", "status", "source",
+                        "case_ref", "created_by", "created_at", "updated_at", "generation"]
+                counts.added = len(conn.execute(
+                    _insert(conn).from_select(cols, new)
+                    .on_conflict_do_nothing(index_elements=["bank_id", "signal", "value"])
+                    .returning(Entry.id)).all())
+                counts.unchanged = sum(1 for r in last.values() if not r.gone) - counts.added
+                if touch and counts.unchanged:
+                    conn.execute(update(Entry).where(*mine, listed,
+                                                     Entry.generation != generation)
+                                 .values(updated_at=now, generation=generation))
+                _staging.drop(conn)
             if rejected:
                 conn.execute(insert(ExchangeReject), [
                     {"exchange_id": exchange_id, "at": now, "reason": r.reason[:300],
@@ -361,7 +383,7 @@ class Exchanges(StoreBase):
                 counts=_add_counts(old_counts or {}, {**counts.as_dict(), "pages": 1,
                                                       "records": len(records)})))
             if counts.added or counts.removed:
-                self._audit(conn, source, "exchange.merge", bank=None, exchange=name,
+                self._audit(conn, source, "exchange.merge", exchange=name,
                             added=counts.added, removed=counts.removed,
                             rejected=counts.rejected)
         if counts.erased_signals:
