@@ -26,6 +26,7 @@ from veil.errors import VeilError
 from veil.exchange.credentials import credentials_for
 from veil.exchange.http import PeerError, PeerHttp
 from veil.exchange.peers import ListPeer, Peer, StopNCIIPeer, WalkEnd
+from veil.exchange.prefetch import prefetched
 from veil.store.coltypes import utcnow
 from veil.store.exchanges import ExchangeRecord
 from veil.store.interface import BankStore
@@ -103,7 +104,7 @@ def _walk(store: BankStore, x: ExchangeRecord, peer: Peer, settings: ExchangeSet
     last_at = (x.checkpoint or {}).get("at")
     end = WalkEnd()
     try:
-        for page in peer.pages(None if full else x.checkpoint, end):
+        for page in prefetched(peer.pages(None if full else x.checkpoint, end)):
             counts = store.merge_exchange_page(
                 x.name, page.records, page.rejected,
                 {**page.checkpoint, "full_walk": full, "at": last_at}, touch=full)

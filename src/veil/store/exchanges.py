@@ -351,9 +351,10 @@ class Exchanges(StoreBase):
                 dropped = (tuple_(Entry.signal, Entry.value)
                            .in_(select(st.signal, st.value).where(st.gone == 1)))
                 mine = (Entry.bank_id == bank_id, Entry.value.is_not(None))
-                counts.removed = conn.execute(update(Entry).where(*mine, dropped).values(
-                    status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
-                    updated_at=now, generation=generation)).rowcount
+                if any(r.gone for r in last.values()):
+                    counts.removed = conn.execute(update(Entry).where(*mine, dropped).values(
+                        status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
+                        updated_at=now, generation=generation)).rowcount
                 if counts.removed:
                     counts.erased_signals = {r.signal for r in last.values() if r.gone}
                 new = (select(literal(bank_id, BigInteger), st.signal, st.value, st.quality,
