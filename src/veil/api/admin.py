@@ -298,7 +298,8 @@ def feedback_out(f: FeedbackRecord) -> FeedbackOut:
 
 
 @admin.get("/v1/admin/feedback", response_model=FeedbackList,
-           summary="Notes for entries' source lists (disabled false positives), oldest first")
+           summary="Notes for entries' source lists (disabled false positives, reviewers' "
+           "decisions on their matches), oldest first")
 def list_feedback(services: ServicesDep,
                   status: Literal["pending", "retracted", "sent"] | None = Query(None),
                   bank: str | None = Query(None, max_length=64),
