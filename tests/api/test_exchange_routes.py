@@ -24,7 +24,7 @@ def settings(api_env: None, database_url: str, monkeypatch: pytest.MonkeyPatch) 
     return load_settings()
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
+def wait_for(check: Callable[[], bool], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, "timed out"
