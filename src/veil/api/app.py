@@ -26,6 +26,7 @@ from veil.api.admin import admin
 from veil.api.authenticate import Authenticate
 from veil.api.docs import docs
 from veil.api.exchanges import exchanges
+from veil.api.hma import hma_curation, hma_matching
 from veil.api.idempotency import Idempotency
 from veil.api.intake import case, image_refused, looks_binary, public
 from veil.api.limits import ASGIApp, BodyLimits, Message, Receive, Scope, Send
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return errors.http_error(exc)
 
     routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
-               exchanges, videos, pages, docs)
+               exchanges, videos, hma_curation, hma_matching, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)
