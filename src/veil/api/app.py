@@ -54,6 +54,8 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
   sealed, for a person to look at; the pictures only on the reviewer page, `/review`).
 * **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
   webhooks and their dead letters.
+* **hma**: Meta's Hasher-Matcher-Actioner routes and shapes (`/c/*`: `admin` key;
+  `/m/*`, `/h/hash`: `platform` key). Media is sent, never fetched from a URL.
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
