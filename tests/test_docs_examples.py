@@ -99,7 +99,17 @@ def test_api_doc_examples_run(demo) -> None:  # type: ignore[no-untyped-def]
     assert (work / "list.jsonl").read_text().count("\n") == 2
 
 
+@pytest.mark.corpus
+def test_hma_doc_examples_run(demo) -> None:  # type: ignore[no-untyped-def]
+    work, port, env = demo
+    out = run(REPO / "docs" / "hma-compat.md", work, port, env).replace(" ", "")
+    assert '"matching_enabled_ratio":1.0' in out
+    assert '"distance":"3"' in out  # the copy 3 bits away, in /m/lookup and /m/raw_lookup
+    assert re.search(r'"pdq":"[0-9a-f]{64}"', out)  # /h/hash of the upload
+
+
 def test_examples_are_found_and_markers_respected() -> None:
     readme = examples(REPO / "README.md")
     assert not any("make run" in b for b in readme)
     assert len(examples(REPO / "docs" / "api.md")) >= 6
+    assert len(examples(REPO / "docs" / "hma-compat.md")) == 1

@@ -26,6 +26,7 @@ from veil.api.admin import admin
 from veil.api.authenticate import Authenticate
 from veil.api.docs import docs
 from veil.api.exchanges import exchanges
+from veil.api.hma import hma_curation, hma_matching
 from veil.api.idempotency import Idempotency
 from veil.api.intake import case, image_refused, looks_binary, public
 from veil.api.limits import ASGIApp, BodyLimits, Message, Receive, Scope, Send
@@ -53,6 +54,8 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
   sealed, for a person to look at; the pictures only on the reviewer page, `/review`).
 * **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
   webhooks and their dead letters.
+* **hma**: Meta's Hasher-Matcher-Actioner routes and shapes (`/c/*`: `admin` key;
+  `/m/*`, `/h/hash`: `platform` key). Media is sent, never fetched from a URL.
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
@@ -133,7 +136,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return errors.http_error(exc)
 
     routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
-               exchanges, videos, pages, docs)
+               exchanges, videos, hma_curation, hma_matching, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

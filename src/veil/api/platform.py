@@ -156,6 +156,16 @@ def _match(services: Services, body: MatchRequest, thresholds: dict[str, int],
                summary="Match up to 1000 hashes against the banks")
 async def match(body: MatchRequest, services: ServicesDep,
                 principal: PrincipalDep) -> JSONResponse:
+    reply, request_id = await match_reply(body, services, principal)
+    return JSONResponse(reply, headers={REQUEST_ID_HEADER: request_id})
+
+
+async def match_reply(body: MatchRequest, services: Services, principal: Principal
+                      ) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    """What ``/v1/match`` answers to ``body`` and the request's id: thresholds checked
+    against the caller's cap, the verdicts, and their webhook events written. Other
+    routes that match hashes (``hma``) call this, so they answer and announce exactly
+    what ``/v1/match`` would."""
     if len(body.signals) > services.settings.api.max_batch:
         raise ApiError(422, "input.too_many",
                        f"at most {services.settings.api.max_batch} signals per request")
@@ -175,7 +185,7 @@ async def match(body: MatchRequest, services: ServicesDep,
                    match_data(eventful, key_id=principal.key.id, key_name=principal.key.name,
                               request_id=request_id, queries=len(body.signals)),
                    banks_of(eventful))
-    return JSONResponse(reply, headers={REQUEST_ID_HEADER: request_id})
+    return reply, request_id
 
 
 _SCAN_BODY = {

@@ -33,7 +33,6 @@ from veil.media.video import CONTAINERS, SNIFF_BYTES, sniff
 
 #: Content types accepted as a raw body holding the file itself.
 RAW_TYPES = ("application/octet-stream",)
-FILE_FIELD = b"file"
 
 
 def _too_large(limit: int) -> MediaTooLarge:
@@ -61,6 +60,8 @@ class Upload:
         self._decided = False
         #: Text fields of a multipart body that the caller asked for.
         self.fields: dict[str, str] = {}
+        #: The multipart field the file came in (None: a raw body).
+        self.file_field: str | None = None
 
     @property
     def cap(self) -> int:
@@ -113,13 +114,16 @@ class Upload:
 
 
 async def read_upload(request: Request, limits: MediaLimits, home: Path,
-                      fields: tuple[str, ...] = ()) -> Upload:
+                      fields: tuple[str, ...] = (),
+                      file_fields: tuple[str, ...] = ("file",)) -> Upload:
     """The upload of ``request`` (and the text ``fields`` of a multipart body, each at
     most ``FIELD_MAX_BYTES``, UTF-8; a raw body has none: callers take them from the
-    query). The caller must ``close`` it (on an error this closes it itself)."""
+    query). A multipart body's file is its first part named one of ``file_fields``
+    (HMA's clients name it by content type: ``photo``, ``video``). The caller must
+    ``close`` it (on an error this closes it itself)."""
     upload = Upload(limits, home)
     try:
-        await _receive(request, upload, fields)
+        await _receive(request, upload, fields, file_fields)
         upload.finish()
     except BaseException:
         upload.close()
@@ -127,14 +131,15 @@ async def read_upload(request: Request, limits: MediaLimits, home: Path,
     return upload
 
 
-async def _receive(request: Request, upload: Upload, fields: tuple[str, ...]) -> None:
+async def _receive(request: Request, upload: Upload, fields: tuple[str, ...],
+                   file_fields: tuple[str, ...]) -> None:
     mime, params = parse_options_header(request.headers.get("content-type", ""))
     mime = mime.lower()
     if mime == b"multipart/form-data":
         boundary = params.get(b"boundary")
         if not boundary or len(boundary) > 200:
             raise ApiError(400, "upload.malformed", "multipart/form-data without a boundary")
-        await _multipart(request, boundary, upload, fields)
+        await _multipart(request, boundary, upload, fields, file_fields)
     elif (mime in (t.encode() for t in RAW_TYPES) or mime.startswith(b"image/")
           or mime.startswith(b"video/")):
         async for chunk in request.stream():
@@ -162,8 +167,9 @@ class _Parsing:
 
 
 async def _multipart(request: Request, boundary: bytes, upload: Upload,
-                     fields: tuple[str, ...]) -> None:
+                     fields: tuple[str, ...], file_fields: tuple[str, ...]) -> None:
     state = _Parsing()
+    file_names = {f.encode("latin-1") for f in file_fields}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         state.field += data[start:end]
@@ -178,9 +184,10 @@ async def _multipart(request: Request, boundary: bytes, upload: Upload,
     def on_headers_finished() -> None:
         _, opts = parse_options_header(state.headers.get(b"content-disposition", b""))
         name = opts.get(b"name")
-        state.is_file = name == FILE_FIELD and not state.found
+        state.is_file = name in file_names and not state.found
         if state.is_file:
             state.found = True
+            upload.file_field = (name or b"").decode("latin-1")
         elif name is not None and name.decode("latin-1") in fields:
             state.text_field = name.decode("latin-1")
 
@@ -222,4 +229,5 @@ async def _multipart(request: Request, boundary: bytes, upload: Upload,
         raise ApiError(400, "upload.malformed", "malformed multipart body: it ends before "
                        "its closing boundary")
     if not state.found:
-        raise ApiError(422, "upload.no_file", "the multipart body has no 'file' field")
+        named = " or ".join(f"'{f}'" for f in file_fields)
+        raise ApiError(422, "upload.no_file", f"the multipart body has no {named} field")
