@@ -35,6 +35,7 @@ from veil.api.review import review
 from veil.api.review_page import review_page
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
+from veil.api.stopncii import stopncii
 from veil.api.text import text
 from veil.api.videos import videos
 from veil.api.webhooks import webhooks
@@ -51,7 +52,10 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
 * **review** (`review` key): decide disputed entries and review items (uploads kept,
   sealed, for a person to look at; the pictures only on the reviewer page, `/review`).
 * **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
-  webhooks and their dead letters.
+  webhooks and their dead letters, exchange partners.
+* **exchange** (`exchange` key, also as `x-functions-key`): Veil as a
+  StopNCII-compatible hub under `/stopncii/v1/` (fetch shared hashes, submit hashes
+  and feedback).
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
@@ -132,7 +136,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return errors.http_error(exc)
 
     routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
-               videos, pages, docs)
+               videos, stopncii, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

@@ -31,6 +31,7 @@ from veil.api.ratelimit import RateLimiter
 from veil.api.sessions import ReviewSessions
 from veil.config import Settings
 from veil.errors import VeilError
+from veil.exchange.hub import CaseRefs
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.flood import FloodWatch, Trip
 from veil.matching.live import Loader
@@ -85,7 +86,12 @@ class Services:
         self.work = anyio.CapacityLimiter(api.work_threads or cores)
         #: Seals review items' media (the key is read, or its file made, here: at start).
         self.media_sealer = load_sealer(settings)
-        self.purger = Purger(self.store, settings.review.purge_interval_s)
+        # review media past retention, and the exchange's tombstones past
+        # VEIL_EXCHANGE_TOMBSTONE_DAYS, on the same schedule
+        self.purger = Purger(self.store, settings.review.purge_interval_s,
+                             also=[self.store.purge_tombstones])
+        #: Partners' opaque case references (the hub's caseNumbers).
+        self.case_refs = CaseRefs(settings.home)
         self.review_sessions = ReviewSessions(settings.review.session_idle_min * 60,
                                               settings.review.session_max_h * 3600)
         #: Reviewer page log-ins, rate-limited per address like intake (guessing keys).
