@@ -42,9 +42,11 @@ case_token_header = APIKeyHeader(name="X-Case-Token", auto_error=False,
                                  description="The token returned when the case was created, "
                                  "or its code as the pages show it (XXXX-XXXX-…)")
 
-functions_key = APIKeyHeader(name="x-functions-key", auto_error=False, description=(
+functions_key = APIKeyHeader(name="x-functions-key", auto_error=False,
+                             scheme_name="x-functions-key", description=(
     "An exchange key, as StopNCII's clients send their function key"))
 subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False,
+                                scheme_name="Ocp-Apim-Subscription-Key",
                                 description="An exchange key, as StopNCII's clients send "
                                 "their subscription key")
 #: Headers that may carry an ``exchange`` key besides ``Authorization: Bearer``.
