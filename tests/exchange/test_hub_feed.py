@@ -109,7 +109,7 @@ def test_statuses_and_feedback(hubbed) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_submit_all_or_none(hubbed) -> None:  # type: ignore[no-untyped-def]
-    store, partner, refs = hubbed
+    store, partner, _refs = hubbed
     good = {"signalType": "StopNCIISignalType.ImagePDQ", "hashValue": pdq(7).upper(),
             "CSPFeedbacks": [{"feedbackValue": "Blocked", "tags": []}]}
     with pytest.raises(BadInput) as exc:

@@ -23,6 +23,7 @@ import asyncio
 import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -222,20 +223,22 @@ def require(scope: str, key_headers: tuple[APIKeyHeader, ...] = ()) -> Any:
     # async: a sync dependency would cost a thread hand-off on every request. ``bearer``
     # (and ``key_headers``) are there for the OpenAPI spec (its security schemes); the
     # key was checked already
+    async def dependency(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
+            bearer)) -> Principal:
+        return _authenticated(request, scope)
+
+    chosen: Callable[..., Awaitable[Principal]] = dependency
     if key_headers:
         first, second = key_headers
 
-        async def dependency(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
+        async def with_headers(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
                 bearer), _a: str | None = Depends(first),
                 _b: str | None = Depends(second)) -> Principal:
             return _authenticated(request, scope)
-    else:
-        async def dependency(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
-                bearer)) -> Principal:
-            return _authenticated(request, scope)
 
-    dependency.__name__ = f"require_{scope}"
-    return Depends(dependency)
+        chosen = with_headers
+    chosen.__name__ = f"require_{scope}"
+    return Depends(chosen)
 
 
 def _rate_limit(request: Request) -> None:

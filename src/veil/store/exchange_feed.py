@@ -304,7 +304,8 @@ class ExchangeFeed(StoreBase):
                     tq = tq.where(or_(t.at > after.at, and_(t.at == after.at, t.id > after.id)))
             q = q.order_by(Entry.updated_at, Entry.id).limit(limit + 1)
             tq = tq.order_by(t.at, t.id).limit(limit + 1)
-            rows = [FeedItem(ENTRY, i, at, sig, val, st) for i, at, sig, val, st in s.execute(q)]
+            rows = [FeedItem(ENTRY, i, at, sig, str(val), st)  # never NULL: see _served
+                    for i, at, sig, val, st in s.execute(q)]
             rows += [FeedItem(TOMBSTONE, i, at, sig, val, st)
                      for i, at, sig, val, st in s.execute(tq)]
             rows.sort(key=lambda r: (r.at, r.kind, r.id))
@@ -441,7 +442,7 @@ class ExchangeFeed(StoreBase):
             if s.scalar(select(t.id).where(t.at < cutoff).limit(1)) is None:
                 return 0
         with self._writing(topic=None) as s:
-            gone = s.execute(delete(t).where(t.at < cutoff)).rowcount
+            gone = s.connection().execute(delete(t).where(t.at < cutoff)).rowcount
             self._audit(s, actor, "exchange.tombstones_purged", count=gone)
         if gone:
             self._erase_tombstone_traces()
