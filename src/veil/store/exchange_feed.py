@@ -362,7 +362,11 @@ class ExchangeFeed(StoreBase):
                                   tags=list(tags), at=now))
         else:
             fb.value, fb.tags, fb.at = value, list(tags), now
-        e.updated_at = now  # the feed shows the new opinion (restamped at flush)
+        if e.status == EntryStatus.ACTIVE.value:
+            # the feed shows the new opinion (restamped at flush); a disputed or
+            # disabled entry keeps its stamp, which its cases' status page reads
+            # (``cases.shown_status``): the opinion shows with its next change
+            e.updated_at = now
 
     @database_errors
     def submit_hashes(self, partner: PartnerRecord, hashes: Sequence[SubmittedHash], *,
