@@ -165,8 +165,8 @@ def could_have_served(s: Session, e: Entry) -> bool:
 
 
 def still_served(s: Session, e: Entry) -> bool:
-    """Whether ``e`` is still in the feed of a victim bank (a consenting open case
-    holds it), or in a plain shared bank's."""
+    """Whether a consenting open case still holds ``e`` (a victim bank's entry stays in
+    the feed only while one does)."""
     return bool(s.scalar(select(exists(select(Entry.id).where(
         Entry.id == e.id, _shared_hold())))))
 
