@@ -339,7 +339,7 @@ class ExchangeFeed(StoreBase):
         if gone:
             still = {(sig, val) for sig, val in s.execute(
                 select(Entry.signal, Entry.value).where(
-                    served, Entry.value.in_({v for _, v in gone})))}
+                    served, Entry.value.in_(sorted({v for _, v in gone}))))}
         out = []
         for r in page:
             if r.kind == TOMBSTONE:
