@@ -56,9 +56,8 @@ class FetchHashesOut(BaseModel):
 
 
 class SubmitHashesOut(BaseModel):
-    count: int
-    added: int = Field(description="Hashes new to the partner's submit bank")
-    existing: int = Field(description="Hashes the bank had already")
+    count: int = Field(description=(
+        "Hashes taken (never whether the bank had them already)"))
 
 
 class SubmitFeedbackOut(BaseModel):

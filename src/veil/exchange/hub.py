@@ -281,8 +281,10 @@ def submit_hashes(store: BankStore, partner: PartnerRecord, body: SubmitHashes, 
             tags = _tags(fb.tags, where, problems)
         hashes.append(SubmittedHash(signal, value, feedback, tags or ()))
     _refuse(problems)
-    added, existing = store.submit_hashes(partner, hashes, actor=actor)
-    return {"count": len(hashes), "added": added, "existing": existing}
+    # how many were new stays in the audit log: told to the partner, it would say
+    # whether the bank (which may hold others' lists) already had a hash
+    store.submit_hashes(partner, hashes, actor=actor)
+    return {"count": len(hashes)}
 
 
 def submit_feedback(store: BankStore, partner: PartnerRecord, body: SubmitFeedback, *,
