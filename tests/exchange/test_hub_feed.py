@@ -194,3 +194,38 @@ def test_checkpoint_overlap_and_tokens(hubbed) -> None:  # type: ignore[no-untyp
             hub.PageToken.decode(bad)
     with pytest.raises(BadInput):
         hub.read_page(store, partner, refs, start_timestamp=-1, size=5, token=None)
+
+
+def test_stamps_follow_commit_order(hubbed) -> None:  # type: ignore[no-untyped-def]
+    # every changed entry is stamped at flush, under the generation's lock: the feed's
+    # order is the order changes committed in, whatever time the caller took before
+    store, partner, refs = hubbed
+    a = store.add_entry("shared", "pdq", pdq(1), actor="t")
+    case = store.create_case([CaseSignalIn("pdq", pdq(2), 90)], CONSENT, bank="victims",
+                             actor="t")
+    store.set_status(a.id, "disputed", actor="t")
+    store.withdraw_case(case.case_id, actor="t")
+    records, _ = walk(store, partner, refs)
+    assert [(r["hashValue"], r["hashStatus"]) for r in records] == [
+        (pdq(1), "Deleted"), (pdq(2), "Withdrawn")]
+    # a stamp a writer took before the lock (an old time) is replaced at flush
+    from datetime import UTC, datetime
+
+    from veil.store.models import Entry
+
+    before = utcnow()
+    with store._writing() as s:
+        e = s.get(Entry, a.id)
+        assert e is not None
+        e.updated_at = datetime(2000, 1, 1, tzinfo=UTC)
+    assert store.get_entry(a.id).updated_at >= before
+
+
+def test_tombstones_purge_on_the_review_purge_thread(store: Store) -> None:
+    from veil.review.retention import Purger
+
+    calls: list[int] = []
+    purger = Purger(store, 3600, also=[lambda: calls.append(store.purge_tombstones())])
+    purger.start()
+    purger.stop()
+    assert calls == [0]
