@@ -83,6 +83,14 @@ class BadInput(VeilError):
     code = "input.invalid"
 
 
+class Forbidden(VeilError):
+    """An authenticated caller asking for something its configuration does not allow
+    (an exchange partner with no bank to submit into)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class BadSnapshot(VeilError):
     """An index snapshot that is truncated, corrupt, of another format version or
     another signal type. It is never used: the index is rebuilt from the store."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from veil.api.services import Services
     from veil.config import Settings
 
-SCOPES = ("intake", "platform", "review", "admin")
+SCOPES = ("intake", "platform", "review", "admin", "exchange")
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 ATTEST = {"self_or_guardian": True, "intimate": True}
 

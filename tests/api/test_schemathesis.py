@@ -41,12 +41,17 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def fuzz_target(settings: Settings) -> Iterator[tuple[object, dict[str, str]]]:
     services = Services(settings)
     services.start(background=False)
-    key = services.store.create_api_key(["intake", "platform", "review", "admin"],
-                                        actor="fuzz")[1]
+    key = services.store.create_api_key(["intake", "platform", "review", "admin",
+                                         "exchange"], name="fuzz", actor="fuzz")[1]
     app = create_app(settings, services=services)
     with TestClient(app) as client:
         client.post("/v1/admin/banks", headers={"Authorization": f"Bearer {key}"},
-                    json={"name": "victims", "category": "victim_submitted"})
+                    json={"name": "victims", "category": "victim_submitted",
+                          "policy": {"share": True}})
+        client.post("/v1/admin/banks", headers={"Authorization": f"Bearer {key}"},
+                    json={"name": "inbox", "category": "imported"})
+        # the key is an exchange partner too: the hub's routes reach their handlers
+        services.store.set_partner("fuzz", ["victims"], "inbox", actor="fuzz")
         token = client.post("/v1/cases", json={
             "signals": [{"signal": "pdq", "value": PDQ, "quality": 90}],
             "attestation": ATTEST}).json()["case_token"]

@@ -302,7 +302,7 @@ def test_switching_language_keeps_the_chosen_photos(pages: Any, photos: list[Pat
     expect(page.locator(".top-links a")).to_have_attribute("href", "/case?lang=uk")
     assert page.text_content("#payload") == payload
     # nothing is ticked yet, and the raw view says so
-    assert json.loads(payload)["attestation"] == {"self_or_guardian": False, "intimate": False}
+    assert json.loads(payload)["attestation"] == UNTICKED
 
 
 def test_photos_can_be_dropped(pages: Any, photos: list[Path]) -> None:

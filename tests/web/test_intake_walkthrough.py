@@ -232,12 +232,14 @@ def test_the_raw_view_shows_the_attestation_as_ticked(pages: Any, photos: list[P
 
     assert shown() == UNTICKED
     page.check("#att-self")
-    assert shown() == {"self_or_guardian": True, "intimate": False}
+    assert shown() == {**UNTICKED, "self_or_guardian": True}
     page.check("#att-intimate")
-    assert shown() == {"self_or_guardian": True, "intimate": True}
+    assert shown() == {**UNTICKED, "self_or_guardian": True, "intimate": True}
     page.uncheck("#att-self")
-    assert shown() == {"self_or_guardian": False, "intimate": True}
+    assert shown() == {**UNTICKED, "intimate": True}
     page.check("#att-self")
+    page.check("#att-share")  # optional: sharing with partner platforms
+    assert shown() == {"self_or_guardian": True, "intimate": True, "share_with_partners": True}
     raw = payload.text_content()
     with page.expect_request("**/v1/cases") as sent:
         page.click("#send")

@@ -24,7 +24,7 @@ AXE = WEB_TESTS / "node_modules" / "axe-core" / "axe.min.js"
 AXE_HINT = ("axe-core is missing: run `npm ci --prefix tests/web` (it installs the "
             "version pinned in tests/web/package-lock.json; needs Debian's npm)")
 CATALOGS = Path(__file__).resolve().parents[2] / "src" / "veil" / "web" / "static" / "i18n"
-ATTESTATION = {"self_or_guardian": True, "intimate": True}
+ATTESTATION = {"self_or_guardian": True, "intimate": True, "share_with_partners": False}
 LANGS = ("en", "ru", "uk")
 LOCALES = {"en": "en-GB", "ru": "ru-RU", "uk": "uk-UA"}
 #: The two sizes the pages are checked at: a phone (touch, no mouse) and a desktop.
@@ -85,7 +85,7 @@ def server_signals(path: Path) -> dict[str, Any]:
 
 
 #: The attestation before the person ticks anything (what the raw view shows then).
-UNTICKED = {"self_or_guardian": False, "intimate": False}
+UNTICKED = {"self_or_guardian": False, "intimate": False, "share_with_partners": False}
 
 
 def expected_payload(paths: list[Path], attestation: dict[str, bool] = ATTESTATION

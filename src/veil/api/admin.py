@@ -40,6 +40,8 @@ from veil.api.schemas import (
     KeyIn,
     KeyList,
     KeyOut,
+    PartnerIn,
+    PartnerOut,
     PolicyPatch,
     QuarantineList,
     QuarantineOut,
@@ -48,6 +50,7 @@ from veil.api.schemas import (
 )
 from veil.api.services import ServicesDep
 from veil.store import BankInfo, EntryRecord, HashRow, ImportReport
+from veil.store.exchange_feed import PartnerRecord
 from veil.store.hashlist import parse_csv, parse_jsonl, write_hashlist
 from veil.store.interface import BankStore
 from veil.store.keys import ApiKeyRecord
@@ -393,3 +396,26 @@ def audit(services: ServicesDep,
         events=[AuditOut(id=a.id, at=a.at, actor=a.actor, action=a.action, bank=a.bank,
                          entry_id=a.entry_id, detail=a.detail) for a in events],
         next_before_id=events[-1].id if len(events) == limit else None)
+
+
+# -- exchange partners (the hub: /stopncii/v1/) ---------------------------------------------
+KeyName = Path(min_length=1, max_length=100, pattern=r"^[^\r\n\x00]+$")
+
+
+def partner_out(p: PartnerRecord) -> PartnerOut:
+    return PartnerOut(key_id=p.key_id, name=p.name, fetch_banks=list(p.fetch_banks),
+                      submit_bank=p.submit_bank)
+
+
+@admin.put("/v1/admin/exchange/partners/{key_name}", response_model=PartnerOut,
+           summary="Set what an exchange key may fetch from the hub and submit into it")
+def put_partner(body: PartnerIn, services: ServicesDep, actor: ActorDep,
+                key_name: str = KeyName) -> PartnerOut:
+    return partner_out(services.store.set_partner(key_name, body.fetch_banks,
+                                                  body.submit_bank, actor=actor))
+
+
+@admin.get("/v1/admin/exchange/partners/{key_name}", response_model=PartnerOut,
+           summary="What an exchange key may fetch from the hub and submit into it")
+def get_partner(services: ServicesDep, key_name: str = KeyName) -> PartnerOut:
+    return partner_out(services.store.get_partner(key_name))

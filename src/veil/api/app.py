@@ -37,6 +37,7 @@ from veil.api.review import review
 from veil.api.review_page import review_page
 from veil.api.routing import declared_routes, route_for
 from veil.api.services import Services
+from veil.api.stopncii import stopncii
 from veil.api.text import text
 from veil.api.videos import videos
 from veil.api.webhooks import webhooks
@@ -53,9 +54,12 @@ DESCRIPTION = """Hash banks against non-consensual intimate images (NCII).
 * **review** (`review` key): decide disputed entries and review items (uploads kept,
   sealed, for a person to look at; the pictures only on the reviewer page, `/review`).
 * **admin** (`admin` key): banks, policies, hash lists, entries, keys, audit log,
-  webhooks and their dead letters.
+  webhooks and their dead letters, exchange partners, the exchanges it pulls.
 * **hma**: Meta's Hasher-Matcher-Actioner routes and shapes (`/c/*`: `admin` key;
   `/m/*`, `/h/hash`: `platform` key). Media is sent, never fetched from a URL.
+* **exchange** (`exchange` key, also as `x-functions-key`): Veil as a
+  StopNCII-compatible hub under `/stopncii/v1/` (fetch shared hashes, submit hashes
+  and feedback).
 
 Errors are always `{"error": {"code": "...", "message": "..."}}`. See docs/api.md.
 """
@@ -136,7 +140,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return errors.http_error(exc)
 
     routers = (ops, public, case, platform, text, review, review_page, admin, webhooks,
-               exchanges, videos, hma_curation, hma_matching, pages, docs)
+               exchanges, videos, stopncii, hma_curation, hma_matching, pages, docs)
     for r in routers:
         app.include_router(r)
     app.state.veil_routes = declared_routes(*routers)

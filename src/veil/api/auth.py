@@ -10,6 +10,11 @@ the spec and check each route refuses what it should):
   client address; a key, if sent, must be valid and carry ``intake`` (partners
   such as helplines submitting for a victim), and then skips the rate limit.
 * ``case_holder``: ``X-Case-Token`` of a case, rate-limited like intake.
+* the ``exchange`` scope (the StopNCII-compatible hub) also takes its key as
+  ``x-functions-key`` or ``Ocp-Apim-Subscription-Key``, the headers StopNCII's
+  clients send (both at once, one of them perhaps not a Veil key): the first of
+  Bearer, ``x-functions-key``, ``Ocp-Apim-Subscription-Key`` that is a valid key
+  with the scope is the caller.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import math
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,6 +42,16 @@ bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: B
 case_token_header = APIKeyHeader(name="X-Case-Token", auto_error=False,
                                  description="The token returned when the case was created, "
                                  "or its code as the pages show it (XXXX-XXXX-…)")
+
+functions_key = APIKeyHeader(name="x-functions-key", auto_error=False,
+                             scheme_name="x-functions-key", description=(
+    "An exchange key, as StopNCII's clients send their function key"))
+subscription_key = APIKeyHeader(name="Ocp-Apim-Subscription-Key", auto_error=False,
+                                scheme_name="Ocp-Apim-Subscription-Key",
+                                description="An exchange key, as StopNCII's clients send "
+                                "their subscription key")
+#: Headers that may carry an ``exchange`` key besides ``Authorization: Bearer``.
+EXCHANGE_HEADERS = ("x-functions-key", "ocp-apim-subscription-key")
 
 #: The OpenAPI extension naming what a route needs: a scope, ``public`` or ``case``.
 SCOPE_EXT = "x-veil-scope"
@@ -159,26 +175,36 @@ def _client(request: Request) -> str:
 
 
 async def authenticate(keys: KeyCache, authorization: str | None, scope: str,
-                       client: str) -> Principal:
+                       client: str, alternatives: tuple[str, ...] = ()) -> Principal:
     """The caller of a route that needs ``scope``; raises 401 (no or unknown key) or
     403 (a key without the scope). Runs before the request body is read
-    (``authenticate.Authenticate``): an unauthenticated caller costs no buffering."""
+    (``authenticate.Authenticate``): an unauthenticated caller costs no buffering.
+    ``alternatives``: keys sent in other headers (the exchange's), tried after the
+    Bearer key; the first valid one with ``scope`` wins."""
     token = ""
     if authorization:
         kind, _, token = authorization.partition(" ")
         if kind.lower() != "bearer":
             token = ""
-    if not token.strip():
-        raise ApiError(401, "auth.missing", "this route needs an API key: send "
-                       "'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
-    record = await keys.lookup(token.strip())
-    if record is None:
+    candidates = [t for t in (token.strip(), *(a.strip() for a in alternatives)) if t]
+    if not candidates:
+        where = "'Authorization: Bearer <key>'" + (
+            " or x-functions-key / Ocp-Apim-Subscription-Key" if scope == "exchange" else "")
+        raise ApiError(401, "auth.missing", f"this route needs an API key: send {where}",
+                       {"WWW-Authenticate": "Bearer"})
+    under_scoped: ApiKeyRecord | None = None
+    for candidate in dict.fromkeys(candidates):
+        record = await keys.lookup(candidate)
+        if record is None:
+            continue
+        if scope in record.scopes:
+            return Principal(record, client)
+        under_scoped = under_scoped or record
+    if under_scoped is None:
         raise ApiError(401, "auth.invalid", "unknown or revoked API key",
                        {"WWW-Authenticate": "Bearer"})
-    if scope not in record.scopes:
-        raise ApiError(403, "auth.scope", f"this key lacks the '{scope}' scope "
-                       f"(it has: {', '.join(record.scopes)})")
-    return Principal(record, client)
+    raise ApiError(403, "auth.scope", f"this key lacks the '{scope}' scope "
+                   f"(it has: {', '.join(under_scoped.scopes)})")
 
 
 def _authenticated(request: Request, scope: str) -> Principal:
@@ -193,15 +219,26 @@ def _authenticated(request: Request, scope: str) -> Principal:
                    "'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
 
 
-def require(scope: str) -> Any:
+def require(scope: str, key_headers: tuple[APIKeyHeader, ...] = ()) -> Any:
     # async: a sync dependency would cost a thread hand-off on every request. ``bearer``
-    # is there for the OpenAPI spec (its security scheme); the key was checked already
+    # (and ``key_headers``) are there for the OpenAPI spec (its security schemes); the
+    # key was checked already
     async def dependency(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
             bearer)) -> Principal:
         return _authenticated(request, scope)
 
-    dependency.__name__ = f"require_{scope}"
-    return Depends(dependency)
+    chosen: Callable[..., Awaitable[Principal]] = dependency
+    if key_headers:
+        first, second = key_headers
+
+        async def with_headers(request: Request, _: HTTPAuthorizationCredentials | None = Depends(
+                bearer), _a: str | None = Depends(first),
+                _b: str | None = Depends(second)) -> Principal:
+            return _authenticated(request, scope)
+
+        chosen = with_headers
+    chosen.__name__ = f"require_{scope}"
+    return Depends(chosen)
 
 
 def _rate_limit(request: Request) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 
-from veil.api.auth import KEY_SCOPES, KeyCache, authenticate
+from veil.api.auth import EXCHANGE_HEADERS, KEY_SCOPES, KeyCache, authenticate
 from veil.api.errors import ApiError
 from veil.api.limits import ASGIApp, Receive, Scope, Send, send_error
 from veil.api.routing import route_for
@@ -33,13 +33,17 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         needed = route_for(scope).scope
-        authorization = Headers(scope=scope).get("authorization")
+        headers = Headers(scope=scope)
+        authorization = headers.get("authorization")
         if needed == "public" and authorization is not None:
             needed = "intake"  # a partner's key at intake: it must be a valid one
         if needed in KEY_SCOPES:
             client = (scope.get("client") or ("unknown", 0))[0]
             try:
-                principal = await authenticate(self.keys, authorization, needed, client)
+                alternatives = tuple(v for h in EXCHANGE_HEADERS if (v := headers.get(h))
+                                     ) if needed == "exchange" else ()
+                principal = await authenticate(self.keys, authorization, needed, client,
+                                               alternatives)
             except ApiError as exc:
                 await send_error(send, exc.status_code, exc.code, exc.message,
                                  {**(exc.headers or {}), "Connection": "close"})

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader
 from starlette.routing import Match
 
 from veil.api.auth import KEY_SCOPES, SCOPE_EXT, require
@@ -79,13 +80,15 @@ def declare(*, body: BodyKind | None = None, idempotent: bool | None = None,
 
 
 def router(scope: str, *, tag: str, extra_statuses: tuple[int, ...] = (),
-           include_in_schema: bool = True) -> APIRouter:
+           include_in_schema: bool = True,
+           key_headers: tuple[APIKeyHeader, ...] = ()) -> APIRouter:
     """A router whose every route needs ``scope`` (an API-key scope), or is ``public``
-    / ``case`` (token) when the route's own dependencies say so."""
+    / ``case`` (token) when the route's own dependencies say so. ``key_headers``: the
+    two other headers the key may come in (the exchange's), shown in the spec."""
     statuses = (*COMMON, *extra_statuses)
     if scope in KEY_SCOPES:
         statuses = (*statuses, 401, 403)
-        deps = [require(scope)]
+        deps = [require(scope, key_headers)]
     else:
         deps = []
 

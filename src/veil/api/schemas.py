@@ -194,6 +194,9 @@ class Policy(Strict):
         "own (default 0)"))
     enabled: bool | None = Field(None, description="false: the bank's entries match "
                                  "nothing (default true)")
+    share: bool | None = Field(None, description=(
+        "true: exchange partners whose key lists this bank may fetch it from the hub "
+        "(victims' hashes only where the case consented; default false)"))
 
 
 class BankIn(Strict):
@@ -268,12 +271,26 @@ class Decision(Strict):
 
 
 #: ``veil.store.vocabulary.SCOPES`` (a Literal cannot be built from it; a test checks)
-Scope = Literal["intake", "platform", "review", "admin"]
+Scope = Literal["intake", "platform", "review", "admin", "exchange"]
 
 
 class KeyIn(Strict):
-    scopes: list[Scope] = Field(min_length=1, max_length=4)
+    scopes: list[Scope] = Field(min_length=1, max_length=5)
     name: str = Field("", max_length=100, pattern=r"^[^\r\n\x00]*$")
+
+
+class PartnerIn(Strict):
+    fetch_banks: list[str] = Field(default_factory=list, max_length=100, description=(
+        "Banks the partner may fetch; each is served only while its policy shares it"))
+    submit_bank: str | None = Field(None, max_length=64, description=(
+        "The bank its SubmitHashes go into (none: it cannot submit)"))
+
+
+class PartnerOut(BaseModel):
+    key_id: int
+    name: str
+    fetch_banks: list[str]
+    submit_bank: str | None
 
 
 class KeyOut(BaseModel):

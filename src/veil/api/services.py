@@ -31,6 +31,7 @@ from veil.api.ratelimit import RateLimiter
 from veil.api.sessions import ReviewSessions
 from veil.config import Settings
 from veil.errors import VeilError
+from veil.exchange.hub import CaseRefs
 from veil.exchange.loop import ExchangeSyncer
 from veil.matching import LiveMatcher, load_matcher
 from veil.matching.flood import FloodWatch, Trip
@@ -86,7 +87,12 @@ class Services:
         self.work = anyio.CapacityLimiter(api.work_threads or cores)
         #: Seals review items' media (the key is read, or its file made, here: at start).
         self.media_sealer = load_sealer(settings)
-        self.purger = Purger(self.store, settings.review.purge_interval_s)
+        # review media past retention, and the exchange's tombstones past
+        # VEIL_EXCHANGE_TOMBSTONE_DAYS, on the same schedule
+        self.purger = Purger(self.store, settings.review.purge_interval_s,
+                             also=[self.store.purge_tombstones])
+        #: Partners' opaque case references (the hub's caseNumbers).
+        self.case_refs = CaseRefs(settings.home)
         #: Pulls the exchanges (veil exchange) every VEIL_EXCHANGE_SYNC_S.
         self.exchanges = ExchangeSyncer(self.store, settings,
                                         on_report=lambda r: self.metrics.count_sync(r))

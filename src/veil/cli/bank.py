@@ -99,6 +99,8 @@ def policy_text(stored: dict[str, object]) -> str:
     parts += [f"{s} ≤ {t}" for s, t in sorted(p.thresholds.items())]
     if p.priority:
         parts.append(f"priority {p.priority}")
+    if p.share:
+        parts.append("shared with exchange partners")
     return ", ".join(parts) or "-"
 
 
@@ -128,6 +130,10 @@ def policy_command(
         "is not above its own.", show_default=False),
     enabled: bool | None = typer.Option(None, "--enable/--disable", show_default=False,
                                         help="A disabled bank's entries match nothing."),
+    share: bool | None = typer.Option(None, "--share/--no-share", show_default=False,
+                                      help="Exchange partners whose key lists this bank may "
+                                      "fetch it from the hub (victims' hashes only where "
+                                      "the case consented)."),
     reset: bool = typer.Option(False, "--reset", help="Back to the defaults first (the "
                                "category's action, the service's thresholds, priority 0, "
                                "enabled)."),
@@ -145,6 +151,8 @@ def policy_command(
         changes["priority"] = priority
     if enabled is not None:
         changes["enabled"] = enabled
+    if share is not None:
+        changes["share"] = share
     with open_cli_store() as store:
         if reset:
             bank = store.update_bank_policy(name, changes, actor=cli_actor())
@@ -159,7 +167,7 @@ def policy_command(
     if as_json:
         print(json.dumps({"name": bank.name, "category": bank.category, "policy": bank.policy,
                           "action": action_for(bank.category, p), "priority": p.priority,
-                          "enabled": p.enabled}))
+                          "enabled": p.enabled, "share": p.share}))
         return
     verb = "policy of" if not (changes or reset) else "changed policy of"
     console.print(f"{verb} bank [bold]{escape(bank.name)}[/] ({bank.category}): "

@@ -1,4 +1,5 @@
-"""``veil keys …``: API keys of the service (create prints the key once; list; revoke).
+"""``veil keys …``: API keys of the service (create prints the key once; list; revoke;
+``partner``: what an ``exchange`` key may fetch from the hub and submit into).
 
 A revocation reaches a running ``veil serve`` within ``VEIL_API_KEY_CACHE_S``
 seconds (at once when revoked through the admin API).
@@ -74,3 +75,35 @@ def revoke_command(key_id: int = typer.Argument(..., help="The key's id (veil ke
         record = store.revoke_api_key(key_id, actor=cli_actor())
     console.print(f"revoked key {record.id}"
                   + (f" ({escape(record.name)})" if record.name else ""))
+
+
+@app.command("partner")
+@handles_errors
+def partner_command(
+    key_name: str = typer.Argument(..., help="The exchange key's name (veil keys create "
+                                   "--scope exchange --name NAME).", show_default=False),
+    fetch_bank: list[str] | None = typer.Option(
+        None, "--fetch-bank", "-f", help="A bank the partner may fetch (repeat; each is "
+        "served only while its policy shares it: veil bank policy B --share).",
+        show_default=False),
+    submit_bank: str | None = typer.Option(None, "--submit-bank", help="The bank its "
+                                           "SubmitHashes go into (none: it cannot submit).",
+                                           show_default=False),
+    show: bool = typer.Option(False, "--show", help="Only show the configuration."),
+    as_json: bool = typer.Option(False, "--json", help="Print it as JSON."),
+) -> None:
+    """Set (or --show) what an exchange partner's key may fetch and submit at the hub
+    (/stopncii/v1/, docs/exchange.md). Setting replaces the whole configuration."""
+    with open_cli_store() as store:
+        if show:
+            p = store.get_partner(key_name)
+        else:
+            p = store.set_partner(key_name, fetch_bank or [], submit_bank,
+                                  actor=cli_actor())
+    if as_json:
+        print(json.dumps({"key_id": p.key_id, "name": p.name,
+                          "fetch_banks": list(p.fetch_banks), "submit_bank": p.submit_bank}))
+        return
+    console.print(f"partner [bold]{escape(p.name)}[/] (key {p.key_id}): fetches "
+                  + (escape(", ".join(p.fetch_banks)) or "nothing") + "; submits into "
+                  + (escape(p.submit_bank) if p.submit_bank else "nothing"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from veil.store.interface import BankStore
@@ -28,11 +29,14 @@ def purge(store: BankStore, now: datetime | None = None) -> list[str]:
 
 
 class Purger:
-    """A daemon thread that purges every ``interval_s`` until ``stop``."""
+    """A daemon thread that purges every ``interval_s`` until ``stop``; ``also``: other
+    erasures due on a schedule (the exchange's tombstones), run after each purge."""
 
-    def __init__(self, store: BankStore, interval_s: float) -> None:
+    def __init__(self, store: BankStore, interval_s: float,
+                 also: Sequence[Callable[[], object]] = ()) -> None:
         self.store = store
         self.interval_s = interval_s
+        self.also = tuple(also)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -46,6 +50,11 @@ class Purger:
                     purge(self.store)
                 except Exception:  # logged; the next round retries
                     log.exception("review purge failed")
+                for task in self.also:
+                    try:
+                        task()
+                    except Exception:
+                        log.exception("scheduled erasure failed")
                 if self._stop.wait(self.interval_s):
                     return
 

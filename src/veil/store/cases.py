@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from veil.errors import BadInput, Conflict, NotFound
 from veil.signals import get as get_signal
 from veil.store.coltypes import UTCDateTime, utcnow
+from veil.store.exchange_feed import still_served, write_tombstone
 from veil.store.keys import key_hash, same_hash
 from veil.store.models import (
     Bank,
@@ -174,6 +175,7 @@ class Cases(StoreBase):
         token = secrets.token_urlsafe(32)
         case_id = uuid7()
         added: list[tuple[str, ActiveEntry]] = []
+        shared = attestation.get("share_with_partners") is True
         with self._writing() as s:
             b = s.scalars(select(Bank).where(Bank.name == bank)).one_or_none()
             created = b is None
@@ -189,8 +191,7 @@ class Cases(StoreBase):
                                code="intake.bank_misconfigured")
             s.add(Case(id=case_id, token_hash=key_hash(token), status="open",
                        attestation=dict(attestation), submitted_by=actor, created_at=now,
-                       updated_at=now,
-                       shared=attestation.get("share_with_partners") is True))
+                       updated_at=now, shared=shared))
             s.flush()
             seen: dict[tuple[str, str], int] = {}
             for n, (signal, value, quality) in enumerate(parsed, 1):
@@ -198,6 +199,12 @@ class Cases(StoreBase):
                 if entry_id is None:
                     entry_id = s.scalar(select(Entry.id).where(
                         Entry.bank_id == b.id, Entry.signal == signal, Entry.value == value))
+                    if entry_id is not None and shared:
+                        held = s.get(Entry, entry_id)
+                        # restamped at flush, so partners see the new case reference;
+                        # never a disputed entry's stamp, which its cases' status reads
+                        if held is not None and held.status == EntryStatus.ACTIVE:
+                            held.updated_at = now
                     if entry_id is None:
                         e = Entry(bank_id=b.id, signal=signal, value=value, quality=quality,
                                   status=EntryStatus.ACTIVE.value, source="intake", note=None,
@@ -296,13 +303,23 @@ class Cases(StoreBase):
                     EntryHolder.entry_id == entry_id, EntryHolder.holder == holder)).rowcount
                 others = s.scalar(select(func.count()).select_from(EntryHolder).where(
                     EntryHolder.entry_id == entry_id))
-                if others:
-                    continue  # held by another case or a non-case source: it stays
                 e = s.get(Entry, entry_id)
+                if others:
+                    # held by another case or a non-case source: it stays; but partners
+                    # this case let fetch it must delete it unless another consenting
+                    # case still shares it (then only its case references change)
+                    if case.shared and e is not None and e.value is not None:
+                        if still_served(s, e):
+                            if e.status == EntryStatus.ACTIVE:
+                                e.updated_at = now
+                        else:
+                            write_tombstone(s, e)
+                    continue
                 if e is None or e.status == EntryStatus.WITHDRAWN:
                     continue
                 bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id))
                 previous = e.status
+                write_tombstone(s, e)  # partners that fetched it learn to delete it
                 e.status = EntryStatus.WITHDRAWN.value
                 e.value = None
                 e.quality = None

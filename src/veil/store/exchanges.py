@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection
 
 from veil.errors import BadInput, Conflict, NotFound
 from veil.store.coltypes import UTCDateTime, utcnow
+from veil.store.exchange_feed import FEED_SIGNALS
 from veil.store.models import (
     CASE_REF_MAX,
     EXCHANGE_KINDS,
@@ -53,8 +54,10 @@ from veil.store.models import (
     Entry,
     Exchange,
     ExchangeReject,
+    ExchangeTombstone,
     SourceFeedback,
 )
+from veil.store.policy import BankPolicy
 from veil.store.transactions import StoreBase, check_actor, database_errors
 from veil.store.vocabulary import Category, EntryStatus, FeedbackStatus
 
@@ -170,6 +173,20 @@ def _stage(conn: Connection, page: Iterable[Incoming]) -> None:
     # than the statement
     conn.exec_driver_sql(f"INSERT INTO {_staging.name} (signal, value, quality, case_ref, "
                          f"gone) VALUES ({marks})", rows)
+
+
+def _tombstones(conn: Connection, bank_id: int, erasing: Any, now: datetime) -> None:
+    """Before erasing hashes of a bank this hub shares on (an exchange's list passed
+    along), keep them as tombstones so partners learn to delete them too
+    (``exchange_feed.write_tombstone`` for set statements)."""
+    policy = conn.execute(select(Bank.policy).where(Bank.id == bank_id)).scalar_one()
+    if not BankPolicy.stored(policy).share:
+        return
+    conn.execute(insert(ExchangeTombstone).from_select(
+        ["bank_id", "signal", "value", "status", "at"],
+        select(Entry.bank_id, Entry.signal, Entry.value, literal("withdrawn"),
+               literal(now, UTCDateTime))
+        .where(erasing, Entry.value.is_not(None), Entry.signal.in_(FEED_SIGNALS))))
 
 
 def _insert(conn: Connection) -> Any:
@@ -352,6 +369,7 @@ class Exchanges(StoreBase):
                            .in_(select(st.signal, st.value).where(st.gone == 1)))
                 mine = (Entry.bank_id == bank_id, Entry.value.is_not(None))
                 if any(r.gone for r in last.values()):
+                    _tombstones(conn, bank_id, and_(*mine, dropped), now)
                     counts.removed = conn.execute(update(Entry).where(*mine, dropped).values(
                         status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
                         updated_at=now, generation=generation)).rowcount
@@ -417,6 +435,7 @@ class Exchanges(StoreBase):
                          Entry.status != EntryStatus.WITHDRAWN.value,
                          Entry.updated_at < started_at)
             erased = {s for (s,) in conn.execute(select(Entry.signal).where(stale).distinct())}
+            _tombstones(conn, row[1], stale, now)
             removed = conn.execute(update(Entry).where(stale).values(
                 status=EntryStatus.WITHDRAWN.value, value=None, quality=None,
                 updated_at=now, generation=literal(generation, BigInteger))).rowcount

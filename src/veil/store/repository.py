@@ -22,6 +22,7 @@ from veil.signals import get as get_signal
 from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
+from veil.store.exchange_feed import ExchangeFeed, write_tombstone
 from veil.store.exchanges import Exchanges
 from veil.store.keys import ApiKeys
 from veil.store.models import (
@@ -99,12 +100,13 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges):
+class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges,
+            ExchangeFeed):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
     API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),
-    the webhook outbox (``outbox``) and review items (``reviews``) are mixed in from
-    their modules.
+    the webhook outbox (``outbox``), review items (``reviews``) and the hub's exchange
+    feed (``exchange_feed``) are mixed in from their modules.
     """
 
     def __enter__(self) -> Store:
@@ -417,6 +419,7 @@ class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges):
                 raise Conflict(f"entry {e.id} is already withdrawn")
             bank = s.scalar(select(Bank.name).where(Bank.id == e.bank_id)) or ""
             previous = e.status
+            write_tombstone(s, e)  # partners that fetched it learn to delete it
             e.status = EntryStatus.WITHDRAWN.value
             e.value = None
             e.quality = None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from veil.errors import BadInput, Conflict, NotFound
 from veil.signals.vpdq import VideoFrame, prune, unique_frames
 from veil.store.coltypes import utcnow
+from veil.store.exchange_feed import write_tombstone
 from veil.store.models import (
     HOLDER_ADD,
     SOURCE_MAX,
@@ -247,6 +248,7 @@ class Videos(StoreBase):
             now = utcnow()
             for e in s.scalars(select(Entry).where(Entry.id.in_(mine - others))):
                 if e.status != EntryStatus.WITHDRAWN:
+                    write_tombstone(s, e)
                     e.status = EntryStatus.WITHDRAWN.value
                     e.value = None
                     e.quality = None

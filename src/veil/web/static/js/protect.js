@@ -30,6 +30,7 @@ const el = {
   payload: $("payload"),
   attSelf: $("att-self"),
   attIntimate: $("att-intimate"),
+  attShare: $("att-share"),
   sendError: $("send-error"),
   send: $("send"),
   done: $("step-done"),
@@ -277,7 +278,11 @@ function payloadText(ready) {
     signals.push({ signal: "pdq", value: p.result.pdq, quality: p.result.quality });
     signals.push({ signal: "md5", value: p.result.md5 });
   }
-  const attestation = { self_or_guardian: el.attSelf.checked, intimate: el.attIntimate.checked };
+  const attestation = {
+    self_or_guardian: el.attSelf.checked,
+    intimate: el.attIntimate.checked,
+    share_with_partners: el.attShare.checked, // optional: never required to send
+  };
   return JSON.stringify({ signals, attestation }, null, 2);
 }
 
@@ -389,6 +394,7 @@ function clearPhotos() {
   el.photosBox.hidden = true;
   el.attSelf.checked = false;
   el.attIntimate.checked = false;
+  el.attShare.checked = false;
   idempotency = { body: null, key: null };
   lastAnnounce = "";
 }
@@ -538,7 +544,7 @@ function wire() {
     refresh();
   });
   el.send.addEventListener("click", send);
-  for (const box of [el.attSelf, el.attIntimate]) {
+  for (const box of [el.attSelf, el.attIntimate, el.attShare]) {
     box.addEventListener("change", () => {
       if (box.checked) box.removeAttribute("aria-invalid");
       renderReview(); // what will be sent shows the attestation as it is now
