@@ -51,10 +51,11 @@ test: test-deps lint $(AXE)
 
 # The store, CLI and API suites again, on a PostgreSQL server given by
 # VEIL_TEST_DATABASE_URL (.ci/run starts a throw-away cluster and sets it); the
-# suites marked slow, which do not depend on the database, ran once in `make test`.
+# suites marked slow, which do not depend on the database, ran once in `make test`;
+# the hub's feed queries (tests/exchange/test_hub_feed.py) are run on it too.
 test-postgres: $(STAMP)
 	@test -n "$$VEIL_TEST_DATABASE_URL" || { echo "set VEIL_TEST_DATABASE_URL"; exit 2; }
-	$(BIN)/pytest -q -m "not slow" tests/store tests/cli tests/api
+	$(BIN)/pytest -q -m "not slow" tests/store tests/cli tests/api tests/exchange/test_hub_feed.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py --images 20
