@@ -111,7 +111,9 @@ class FetchPage(BaseModel):
     nextPageToken: str | None = None
     nextSetTimestamp: int
     hasMoreRecords: bool
-    hashRecords: list[dict[str, Any]] = Field(default_factory=list)
+    #: Checked as a list here, each record later on its own (``Any``: validating
+    #: every record's keys here cost as much as the records' own checks)
+    hashRecords: list[Any] = Field(default_factory=list)
 
 
 class SubmittedRecord(BaseModel):
