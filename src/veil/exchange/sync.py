@@ -25,7 +25,7 @@ from veil.config import ExchangeSettings, Settings
 from veil.errors import VeilError
 from veil.exchange.credentials import credentials_for
 from veil.exchange.http import PeerError, PeerHttp
-from veil.exchange.peers import ListPeer, Peer, StopNCIIPeer, WalkEnd
+from veil.exchange.peers import ListPeer, Page, Peer, StopNCIIPeer, WalkEnd
 from veil.exchange.prefetch import prefetched
 from veil.store.coltypes import utcnow
 from veil.store.exchanges import ExchangeRecord
@@ -103,16 +103,37 @@ def _walk(store: BankStore, x: ExchangeRecord, peer: Peer, settings: ExchangeSet
     walk_started: datetime = utcnow()
     last_at = (x.checkpoint or {}).get("at")
     end = WalkEnd()
+    pending: list[Page] = []
+
+    def merge() -> None:
+        """The pages fetched since the last merge, in one transaction with the last
+        one's checkpoint (fewer, larger transactions: each dirties the unique index's
+        leaves once for many records)."""
+        if not pending:
+            return
+        records = [r for p in pending for r in p.records]
+        rejected = [r for p in pending for r in p.rejected]
+        counts = store.merge_exchange_page(
+            x.name, records, rejected,
+            {**pending[-1].checkpoint, "full_walk": full, "at": last_at}, touch=full)
+        pending.clear()
+        report.added += counts.added
+        report.removed += counts.removed
+        report.unchanged += counts.unchanged
+        report.rejected += counts.rejected
+
     try:
-        for page in prefetched(peer.pages(None if full else x.checkpoint, end)):
-            counts = store.merge_exchange_page(
-                x.name, page.records, page.rejected,
-                {**page.checkpoint, "full_walk": full, "at": last_at}, touch=full)
-            report.pages += 1
-            report.added += counts.added
-            report.removed += counts.removed
-            report.unchanged += counts.unchanged
-            report.rejected += counts.rejected
+        try:
+            held = 0
+            for page in prefetched(peer.pages(None if full else x.checkpoint, end)):
+                report.pages += 1
+                pending.append(page)
+                held += len(page.records) + len(page.rejected)
+                if held >= settings.merge_records:
+                    merge()
+                    held = 0
+        finally:
+            merge()  # what came before a failure is merged, with its checkpoint
     except (PeerError, VeilError) as exc:
         report.error = exc.message
         report.warnings = end.warnings

@@ -362,8 +362,6 @@ class Exchanges(StoreBase):
                 raise NotFound(f"no exchange named {name!r}")
             exchange_id, bank_id, old_counts = x[0], x[1], x[2]
             if last:
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA cache_size = -65536")
                 _stage(conn, last.values())
                 st = _staging.c
                 listed = (tuple_(Entry.signal, Entry.value)
