@@ -53,6 +53,11 @@ def test_add_sync_status_rejects_remove(database_url: str,
         r = runner.invoke(app, ["exchange", "sync", "hub"])
         assert r.exit_code == 1 and "401" in r.stderr
 
+        # a refetch walks the whole list again
+        assert runner.invoke(app, ["exchange", "refetch", "hub"]).exit_code == 0
+        r = runner.invoke(app, ["exchange", "sync", "hub"])
+        assert r.exit_code == 0 and "hub: full walk" in " ".join(r.stderr.split()), r.output
+
     assert runner.invoke(app, ["exchange", "disable", "hub"]).exit_code == 0
     r = runner.invoke(app, ["exchange", "sync"])
     assert r.exit_code == 0 and "no enabled exchanges" in r.stderr

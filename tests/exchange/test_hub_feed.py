@@ -229,3 +229,27 @@ def test_tombstones_purge_on_the_review_purge_thread(store: Store) -> None:
     purger.start()
     purger.stop()
     assert calls == [0]
+
+
+def test_sharing_a_bank_late_sends_its_older_entries_and_unsharing_deletes_them(
+        hubbed) -> None:  # type: ignore[no-untyped-def]
+    store, partner, refs = hubbed
+    store.add_entry("private", "pdq", pdq(300), actor="t")
+    store.create_case([CaseSignalIn("pdq", pdq(301), 90)], NO_CONSENT, bank="victims",
+                      actor="t")
+    first, pages = walk(store, partner, refs)
+    assert pdq(300) not in {r["hashValue"] for r in first}
+    checkpoint = pages[-1]["nextSetTimestamp"]
+    # the partner resumes from its checkpoint after the bank is shared: it gets the
+    # bank's older entries too
+    store.update_bank_policy("private", {"share": True}, actor="t", merge=True)
+    later, _ = walk(store, partner, refs, start=checkpoint)
+    assert {r["hashValue"]: r["hashStatus"] for r in later
+            if r["hashValue"] == pdq(300)} == {pdq(300): "Active"}
+    # unshared again: the partner is told to delete what it was served
+    store.update_bank_policy("private", {"share": False}, actor="t", merge=True)
+    store.update_bank_policy("victims", {"share": False}, actor="t", merge=True)
+    gone, _ = walk(store, partner, refs, start=checkpoint)
+    statuses = {r["hashValue"]: r["hashStatus"] for r in gone}
+    assert statuses[pdq(300)] == "Deleted"
+    assert pdq(301) not in statuses  # never served (no consent): never named either

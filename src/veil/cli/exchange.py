@@ -1,5 +1,5 @@
 """``veil exchange …``: hash lists this node pulls into its banks (add, list, status,
-sync, rejects, enable/disable, remove). docs/exchange.md.
+sync, refetch, rejects, enable/disable, remove). docs/exchange.md.
 
 ``veil serve`` syncs every enabled exchange every ``VEIL_EXCHANGE_SYNC_S`` seconds;
 ``veil exchange sync`` runs one sync now, in this process.
@@ -129,6 +129,17 @@ def sync_command(
                 err_console.print(f"[red]failed[/] {line}: {escape(r.error or '')}")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("refetch")
+@handles_errors
+def refetch_command(name: str = NAME_ARG) -> None:
+    """Walk the peer's whole list at the next sync (after it shares more with you)."""
+    from veil.cli.opening import open_cli_store
+
+    with open_cli_store() as store:
+        store.request_full_walk(name, actor=cli_actor())
+    err_console.print(f"exchange {escape(name)}: the next sync walks the whole list")
 
 
 @app.command("rejects")

@@ -25,12 +25,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from veil.errors import BadInput, Conflict, Forbidden, NotFound
-from veil.store.coltypes import utcnow
+from veil.store.coltypes import UTCDateTime, utcnow
+from veil.store.generations import GENERATION
 from veil.store.models import (
     HOLDER_ADD,
     ApiKey,
@@ -181,6 +194,28 @@ def write_tombstone(s: Session, e: Entry, *, status: str = "withdrawn") -> None:
                                 status=status, at=utcnow()))
 
 
+def sharing_changed(s: Session, bank: Bank, *, shared: bool) -> None:
+    """A bank's ``share`` flipped, inside the transaction that flips it.
+
+    Shared now: its entries are stamped anew, so partners already past them in the
+    feed receive them (the feed is ordered by ``updated_at``). Unshared: every hash
+    partners could have fetched becomes a ``deleted`` tombstone, so they delete it
+    rather than keep matching a list this hub no longer shares."""
+    now = utcnow()
+    if shared:
+        s.execute(update(Entry).where(Entry.bank_id == bank.id, Entry.value.is_not(None))
+                  .values(updated_at=now, generation=s.info[GENERATION]))
+        return
+    served = and_(Entry.bank_id == bank.id, Entry.value.is_not(None),
+                  Entry.status == EntryStatus.ACTIVE.value, Entry.signal.in_(FEED_SIGNALS))
+    if bank.category == Category.VICTIM_SUBMITTED:
+        served = and_(served, _shared_hold())
+    s.execute(insert(ExchangeTombstone).from_select(
+        ["bank_id", "signal", "value", "status", "at"],
+        select(Entry.bank_id, Entry.signal, Entry.value, literal("deleted"),
+               literal(now, UTCDateTime)).where(served)))
+
+
 def _partner_record(p: ExchangePartner, key_name: str, submit: str | None) -> PartnerRecord:
     return PartnerRecord(p.key_id, key_name, tuple(p.fetch_banks), submit)
 
@@ -286,14 +321,18 @@ class ExchangeFeed(StoreBase):
         limit = max(1, limit)
         with self._reading() as s:
             plain, victim = _served_banks(s, partner.fetch_banks)
-            if not plain and not victim:
+            # tombstones of every bank the partner lists, shared now or not: a bank
+            # no longer shared leaves "deleted" tombstones of what it served
+            listed = list(s.scalars(select(Bank.id).where(
+                Bank.name.in_(list(partner.fetch_banks))))) if partner.fetch_banks else []
+            if not listed:
                 return [], after, False
             served = _served(plain, victim)
             q = (select(Entry.id, Entry.updated_at, Entry.signal, Entry.value, Entry.status)
                  .where(served, Entry.updated_at >= start))
             t = ExchangeTombstone
             tq = (select(t.id, t.at, t.signal, t.value, t.status)
-                  .where(t.bank_id.in_([*plain, *victim]), t.at >= start))
+                  .where(t.bank_id.in_(listed), t.at >= start))
             if after is not None:
                 if after.kind == ENTRY:
                     q = q.where(or_(Entry.updated_at > after.at,

@@ -285,6 +285,16 @@ class Exchanges(StoreBase):
             return _record(x, bank)
 
     @database_errors
+    def request_full_walk(self, name: str, *, actor: str) -> None:
+        """The next sync walks the peer's whole list (and erases what it no longer
+        lists): after the peer shared more with this node, or to check its state."""
+        actor = check_actor(actor)
+        with self._writing(topic=None) as s:
+            x, bank = self._exchange(s, name)
+            x.checkpoint = {**(x.checkpoint or {}), "full_walk": True}
+            self._audit(s, actor, "exchange.refetch", bank=bank, exchange=name)
+
+    @database_errors
     def remove_exchange(self, name: str, *, actor: str) -> None:
         """Stop pulling (the bank and its entries stay: remove or disable the bank for
         that)."""

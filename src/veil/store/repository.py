@@ -22,7 +22,7 @@ from veil.signals import get as get_signal
 from veil.store import importer
 from veil.store.cases import Cases
 from veil.store.coltypes import utcnow
-from veil.store.exchange_feed import ExchangeFeed, write_tombstone
+from veil.store.exchange_feed import ExchangeFeed, sharing_changed, write_tombstone
 from veil.store.exchanges import Exchanges
 from veil.store.keys import ApiKeys
 from veil.store.models import (
@@ -203,6 +203,8 @@ class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges,
             new = (BankPolicy.stored(previous).merged(dict(policy)) if replacement is None
                    else replacement)
             policy = new.checked(self.settings).as_stored()
+            if new.share != BankPolicy.stored(previous).share:
+                sharing_changed(s, bank, shared=new.share)
             bank.policy = policy
             self._audit(s, actor, "bank.policy", bank=name, previous=previous, policy=policy)
             s.flush()
