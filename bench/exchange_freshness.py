@@ -4,8 +4,8 @@ Two real ``veil serve`` on loopback (separate homes, SQLite): A serves its victi
 bank to partner B (``/stopncii/v1``); B pulls it with ``veil exchange`` (kind
 ``veil``) every ``--sync-s`` seconds. Each trial submits a new case on A at a random
 moment of B's cycle and polls B's ``/v1/match`` every 20 ms until the hash matches
-through the pulled bank; then the case is withdrawn and the time until B stops
-matching is taken too. It prints the median and p99 of both against HMA's documented
+through the pulled bank; then, at another random moment, the case is withdrawn and
+the time until B stops matching is taken too. It prints the median and p99 of both against HMA's documented
 goal of 10 minutes from a hash's arrival to a match, and the load average.
 
     .venv/bin/python bench/exchange_freshness.py               # 30 trials, ~2 min
@@ -129,6 +129,9 @@ def main() -> None:
                                 "share_with_partners": True}})
             r.raise_for_status()
             arrive.append(until(functools.partial(matches, value), 600))
+            # a random moment of B's cycle again: right after the match B has just
+            # synced, so withdrawing at once would always wait a whole interval
+            time.sleep(rng.uniform(0, args.sync_s))
             client.delete(a + "/v1/cases/me",
                           headers={"X-Case-Token": r.json()["case_token"]}).raise_for_status()
             leave.append(until(functools.partial(gone, value), 600))
