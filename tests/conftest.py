@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from empty_db import empty_database
 from veil.config import Settings, load_settings
 from veil.store import Store, open_store
 
@@ -41,22 +42,6 @@ def photos(shared_data: Path) -> list[Path]:
     return files
 
 
-def _empty_database(url: str) -> None:
-    from sqlalchemy import MetaData, create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            else:
-                meta = MetaData()
-                meta.reflect(conn)
-                meta.drop_all(conn)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private VEIL_HOME and an empty database for one test.
@@ -69,7 +54,7 @@ def veil_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VEIL_HOME", str(home))
     url = os.environ.get("VEIL_TEST_DATABASE_URL")
     if url:
-        _empty_database(url)
+        empty_database(url)
         monkeypatch.setenv("VEIL_DATABASE_URL", url)
     else:
         monkeypatch.delenv("VEIL_DATABASE_URL", raising=False)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, create_engine, text
 from threatexchange.exchanges.clients.stopncii.api import (
     StopNCIIAPI,
     StopNCIICaseStatus,
@@ -29,6 +28,7 @@ from threatexchange.exchanges.collab_config import CollaborationConfigBase
 from threatexchange.exchanges.impl.stop_ncii_api import StopNCIISignalExchangeAPI
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
+from empty_db import empty_database
 from served import free_port, stop, wait_ready
 from veil.config import load_settings
 from veil.store import open_store
@@ -63,26 +63,12 @@ class Hub:
                 store.add_entry("shared", "pdq", v, actor="test")
 
 
-def _empty(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            else:
-                meta = MetaData()
-                meta.reflect(conn)
-                meta.drop_all(conn)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     home = tmp_path_factory.mktemp("hub") / "veil-home"
     url = os.environ.get("VEIL_TEST_DATABASE_URL") or f"sqlite:///{home / 'veil.db'}"
     if os.environ.get("VEIL_TEST_DATABASE_URL"):
-        _empty(url)
+        empty_database(url)
     env = {**os.environ, "VEIL_HOME": str(home), "VEIL_DATABASE_URL": url,
            "VEIL_EXCHANGE_PAGE_SIZE": "2", "VEIL_API_INTAKE_RATE_PER_MIN": "100000",
            "VEIL_API_INTAKE_BURST": "100000"}
