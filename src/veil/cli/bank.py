@@ -372,15 +372,21 @@ def _target(store: object, name: str, value: str | None, signal: str, entry_id: 
     return (name, st.name, parse_typed(st, value))
 
 
+# the arguments that say which entry: disable, enable and withdraw take the same
+ENTRY_BANK = typer.Argument(..., help="Bank holding the entry.", show_default=False)
+ENTRY_VALUE = typer.Argument(None, help="The entry's hash, as hex.", show_default=False)
+ENTRY_SIGNAL = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE.")
+ENTRY_ID = typer.Option(None, "--id", help="The entry's id instead of its hash.",
+                        show_default=False)
+
+
 @app.command("disable")
 @handles_errors
 def disable_command(
-    name: str = typer.Argument(..., help="Bank holding the entry.", show_default=False),
-    value: str | None = typer.Argument(None, help="The entry's hash, as hex.",
-                                       show_default=False),
-    signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE."),
-    entry_id: int | None = typer.Option(None, "--id", help="The entry's id instead.",
-                                        show_default=False),
+    name: str = ENTRY_BANK,
+    value: str | None = ENTRY_VALUE,
+    signal: str = ENTRY_SIGNAL,
+    entry_id: int | None = ENTRY_ID,
     reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log "
                                       "and in the note to the entry's source list.",
                                       show_default=False),
@@ -401,12 +407,10 @@ def disable_command(
 @app.command("enable")
 @handles_errors
 def enable_command(
-    name: str = typer.Argument(..., help="Bank holding the entry.", show_default=False),
-    value: str | None = typer.Argument(None, help="The entry's hash, as hex.",
-                                       show_default=False),
-    signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE."),
-    entry_id: int | None = typer.Option(None, "--id", help="The entry's id instead.",
-                                        show_default=False),
+    name: str = ENTRY_BANK,
+    value: str | None = ENTRY_VALUE,
+    signal: str = ENTRY_SIGNAL,
+    entry_id: int | None = ENTRY_ID,
     reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log.",
                                       show_default=False),
 ) -> None:
@@ -420,12 +424,10 @@ def enable_command(
 @app.command("withdraw")
 @handles_errors
 def withdraw_command(
-    name: str = typer.Argument(..., help="Bank holding the entry.", show_default=False),
-    value: str | None = typer.Argument(None, help="The hash to withdraw, as hex.",
-                                       show_default=False),
-    signal: str = typer.Option("pdq", "--signal", "-s", help="Signal type of VALUE."),
-    entry_id: int | None = typer.Option(None, "--id", help="Withdraw by entry id instead.",
-                                        show_default=False),
+    name: str = ENTRY_BANK,
+    value: str | None = ENTRY_VALUE,
+    signal: str = ENTRY_SIGNAL,
+    entry_id: int | None = ENTRY_ID,
     reason: str | None = typer.Option(None, "--reason", help="Recorded in the audit log.",
                                       show_default=False),
 ) -> None:

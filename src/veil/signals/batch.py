@@ -8,7 +8,6 @@ Warnings a decoder raises while reading a file become that file's warnings.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from veil.media.library_warnings import collecting
 from veil.media.source import Media
 from veil.media.video import CONTAINERS, SNIFF_BYTES, is_animated, sniff
 from veil.signals.base import Signal
+from veil.signals.digests import file_digest
 from veil.signals.registry import get
 from veil.signals.vpdq import VideoHash, hash_video
 
@@ -91,11 +91,7 @@ def _digests(signal_names: tuple[str, ...], md5: str, path: Path) -> tuple[Signa
         if name == "md5":
             out.append(Signal("md5", md5))
         else:
-            digest = hashlib.new(name)
-            with path.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-            out.append(Signal(name, digest.hexdigest()))
+            out.append(Signal(name, file_digest(path, name)))
     return tuple(out)
 
 

@@ -4,10 +4,26 @@ and ``sha256``. They match only byte-identical files; distance is 0 or ``bits``.
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
+from contextlib import nullcontext
+from pathlib import Path
+from typing import BinaryIO, ClassVar
 
 from veil.media.source import Media
 from veil.signals.base import Signal, SignalType
+
+#: Bytes read at a time when a digest streams a file.
+CHUNK = 1 << 20
+
+
+def file_digest(source: Path | BinaryIO, algorithm: str) -> str:
+    """``algorithm``'s hex digest of a file's bytes, read in ``CHUNK``s (a video may
+    be gigabytes); a file object is read from its start."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    with source.open("rb") if isinstance(source, Path) else nullcontext(source) as fh:
+        fh.seek(0)
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class _Digest(SignalType):

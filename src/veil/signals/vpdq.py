@@ -13,12 +13,9 @@ against ``pdqhash`` on the RGB frame the hash drifts by a few bits at most
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -27,6 +24,7 @@ from veil.errors import BadHash, BadInput
 from veil.media.video import Decoded, LumaFrame, Source, VideoInfo, sampled_frames
 from veil.signals import pdq_core
 from veil.signals.base import Signal, SignalType
+from veil.signals.digests import file_digest
 from veil.signals.hexhash import hamming_hex, parse_hex
 from veil.signals.pdq import compute_pdq, from_buffer
 
@@ -39,8 +37,6 @@ if TYPE_CHECKING:
 QUERY_MATCH_PERCENT = 80.0
 #: ... and this share of the banked video's (P_c).
 CANDIDATE_MATCH_PERCENT = 0.0
-#: Bytes read at a time for the file's MD5.
-_MD5_CHUNK = 1 << 20
 
 
 class VPDQ(SignalType):
@@ -123,12 +119,7 @@ def hash_frames(frames: Iterable[LumaFrame]) -> Iterator[VideoFrame]:
 
 def file_md5(source: Source) -> str:
     """MD5 of the file's bytes: the video hash StopNCII exchanges."""
-    md5 = hashlib.md5(usedforsecurity=False)
-    with source.open("rb") if isinstance(source, Path) else nullcontext(source) as fh:
-        fh.seek(0)
-        while chunk := fh.read(_MD5_CHUNK):
-            md5.update(chunk)
-    return md5.hexdigest()
+    return file_digest(source, "md5")
 
 
 def hash_video(path: Source, fmt: str, limits: VideoLimits, *,
