@@ -82,3 +82,24 @@ def test_exchange_routes_need_the_admin_scope(client: TestClient,
                                               auth: Callable[[str], dict[str, str]]) -> None:
     assert client.get("/v1/admin/exchanges", headers=auth("platform")).status_code == 403
     assert client.get("/v1/admin/exchanges/none", headers=auth("admin")).status_code == 404
+
+
+def test_the_service_keeps_answering_while_a_partner_stalls(
+        client: TestClient, services: Services,
+        auth: Callable[[str], dict[str, str]]) -> None:
+    with running_partner() as partner:
+        partner.stall_s = 3.0
+        partner.faults = ["stall"] * 20
+        services.store.add_exchange("slow", kind="stopncii", url=partner.url,
+                                    bank="slow-list", credentials="env:PEER_KEYS",
+                                    actor="t")
+        services.exchanges.wake()
+        wait_for(lambda: bool(partner.requests))  # a sync is waiting on the partner
+        started = time.monotonic()
+        for _ in range(5):
+            r = client.post("/v1/match", headers=auth("platform"),
+                            json={"signals": [{"signal": "pdq", "value": "ab" * 32}]})
+            assert r.status_code == 200
+            assert client.get("/healthz").status_code == 200
+        assert time.monotonic() - started < 2.5  # never behind the stalled fetch
+        assert services.store.get_exchange("slow").last_success_at is None
