@@ -63,6 +63,8 @@ def test_add_sync_status_rejects_remove(database_url: str,
     assert r.exit_code == 0 and "no enabled exchanges" in r.stderr
     assert runner.invoke(app, ["exchange", "enable", "hub"]).exit_code == 0
     assert runner.invoke(app, ["exchange", "remove", "hub"]).exit_code == 0
+    r = runner.invoke(app, ["exchange", "purge"])
+    assert r.exit_code == 0 and "erased 0 tombstone(s)" in r.stderr
     assert runner.invoke(app, ["exchange", "list", "--json"]).stdout == ""
 
 

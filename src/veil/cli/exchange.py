@@ -1,5 +1,5 @@
 """``veil exchange …``: hash lists this node pulls into its banks (add, list, status,
-sync, refetch, rejects, enable/disable, remove). docs/exchange.md.
+sync, refetch, rejects, enable/disable, remove) and the hub's tombstones (purge). docs/exchange.md.
 
 ``veil serve`` syncs every enabled exchange every ``VEIL_EXCHANGE_SYNC_S`` seconds;
 ``veil exchange sync`` runs one sync now, in this process.
@@ -140,6 +140,18 @@ def refetch_command(name: str = NAME_ARG) -> None:
     with open_cli_store() as store:
         store.request_full_walk(name, actor=cli_actor())
     err_console.print(f"exchange {escape(name)}: the next sync walks the whole list")
+
+
+@app.command("purge")
+@handles_errors
+def purge_command() -> None:
+    """Erase the hub's withdrawal tombstones older than VEIL_EXCHANGE_TOMBSTONE_DAYS
+    (veil serve does it every VEIL_REVIEW_PURGE_INTERVAL_S)."""
+    from veil.cli.opening import open_cli_store
+
+    with open_cli_store() as store:
+        n = store.purge_tombstones()
+    err_console.print(f"erased {n} tombstone(s)")
 
 
 @app.command("rejects")
