@@ -5,8 +5,9 @@ bank to partner B (``/stopncii/v1``); B pulls it with ``veil exchange`` (kind
 ``veil``) every ``--sync-s`` seconds. Each trial submits a new case on A at a random
 moment of B's cycle and polls B's ``/v1/match`` every 20 ms until the hash matches
 through the pulled bank; then, at another random moment, the case is withdrawn and
-the time until B stops matching is taken too. It prints the median and p99 of both against HMA's documented
-goal of 10 minutes from a hash's arrival to a match, and the load average.
+the time until B stops matching is taken too. It prints the median and p99 of both
+against HMA's documented goal of 10 minutes from a hash's arrival to a match, and
+the load average.
 
     .venv/bin/python bench/exchange_freshness.py               # 30 trials, ~2 min
     .venv/bin/python bench/exchange_freshness.py --sync-s 30   # the default interval
