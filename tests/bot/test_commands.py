@@ -5,7 +5,10 @@ from __future__ import annotations
 from bot_support import Harness, scenario
 from fake_telegram import ADMIN, GROUP, USER, FakeTelegram
 
+from veil.bot.scanner import LocalScanner, review_keeper
 from veil.bot.state import BotState
+from veil.config import Settings
+from veil.store import Store
 
 
 def _answers(fake: FakeTelegram) -> list[str]:
@@ -67,5 +70,24 @@ def test_a_report_as_a_reply_tells_the_admins(harness: Harness) -> None:
         assert thanks["text"] == "Thank you. The admins have been told."
         assert usage["text"] == "Reply to a message with /veil_report."
         assert "look at this" not in notice["text"]
+
+    scenario(run)
+
+
+def test_a_reported_picture_becomes_a_review_item_where_the_store_keeps_them(
+        harness: Harness, store: Store, settings: Settings) -> None:
+    assert isinstance(harness.scanner, LocalScanner)
+    harness.scanner = LocalScanner(harness.scanner.matcher, review_keeper(store, settings))
+
+    async def run(fake: FakeTelegram) -> None:
+        suspect = fake.photo("clean", harness.clean)  # matches nothing: a person's report
+        fake.post(text="/veil_report", reply_to_message=suspect, user=ADMIN)
+        await harness.run_all(fake, harness.runner(fake, admin_chat=-999))
+        [item] = store.review_items()
+        assert item.source == "report" and item.report_reason == "reported in a Telegram chat"
+        notice = next(p for p in fake.called("sendMessage") if p["chat_id"] == "-999")
+        assert f"review item {item.id}" in notice["text"]
+        sealed = store.sealed_review_media(item.id, actor="test")
+        assert sealed is not None and harness.clean[:64] not in sealed
 
     scenario(run)

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot_support import Harness, scenario
 from fake_telegram import ADMIN, GROUP, USER, FakeTelegram
 
+from veil.bot.scanner import LocalScanner, review_keeper
 from veil.config import Settings
 from veil.store import Store
 
@@ -248,6 +249,28 @@ def test_a_review_match_is_shown_to_the_admins_and_left(harness: Harness,
         assert fake.deleted() == [] and fake.called("banChatMember") == []
         [notice] = _notices(fake)
         assert notice.startswith("Please look at message 1") and "bank 'ncii'" in notice
+
+    store.update_bank_policy("ncii", {"action": "review"}, actor="test")
+    harness.reload(store)
+    scenario(run)
+
+
+def test_a_review_match_becomes_a_sealed_review_item_where_the_store_keeps_them(
+        harness: Harness, store: Store, settings: Settings) -> None:
+    assert isinstance(harness.scanner, LocalScanner)
+    harness.scanner = LocalScanner(harness.scanner.matcher, review_keeper(store, settings))
+
+    async def run(fake: FakeTelegram) -> None:
+        fake.photo("banked", harness.banked)
+        fake.photo("clean", harness.clean)
+        await harness.run_all(fake, harness.runner(fake))
+        assert fake.deleted() == []
+        [item] = store.review_items()
+        assert item.platform == "telegram-bot" and item.verdict["decision"] == "review"
+        [notice] = _notices(fake)
+        assert f"review item {item.id}" in notice and "bank 'ncii'" in notice
+        sealed = store.sealed_review_media(item.id, actor="test")
+        assert sealed is not None and harness.banked[:64] not in sealed
 
     store.update_bank_policy("ncii", {"action": "review"}, actor="test")
     harness.reload(store)

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 
 from bot_support import Harness, scenario
-from fake_telegram import FakeTelegram
+from fake_telegram import ADMIN, FakeTelegram
 
 from served import free_port, stop, wait_ready
 from veil.bot.scanner import RemoteScanner
@@ -46,6 +47,26 @@ def test_the_remote_mode_scans_through_veil_serve(harness: Harness, store: Store
                 await harness.run_all(fake, again)
                 assert again.metrics.media.labels("error")._value.get() == 1
                 assert fake.deleted() == [banked["message_id"]]
+                # a review verdict: the service keeps the picture as a review item
+                # (VEIL_REVIEW_FROM_VERDICTS) and the admins are told its id
+                await harness.scanner.close()
+                harness.scanner = RemoteScanner(url, key)
+                store.update_bank_policy("ncii", {"action": "review"}, actor="test")
+                await asyncio.sleep(1.5)  # the service's index sync (1 s) picks it up
+                fake.photo("banked", harness.banked)
+                third = harness.runner(fake, mode="remote")
+                await harness.run_all(fake, third)
+                [item] = store.review_items()
+                assert any(f"review item {item.id}" in p["text"]
+                           for p in fake.called("sendMessage"))
+                # /veil_report: POST /v1/reports keeps the reported picture
+                suspect = fake.photo("clean", harness.clean)
+                fake.post(text="/veil_report", reply_to_message=suspect, user=ADMIN)
+                await harness.run_all(fake, harness.runner(fake, mode="remote"))
+                reported = [i for i in store.review_items() if i.source == "report"]
+                assert len(reported) == 1
+                assert any(f"review item {reported[0].id}" in p["text"]
+                           for p in fake.called("sendMessage"))
             finally:
                 await harness.scanner.close()
 

@@ -9,7 +9,7 @@ import signal
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
 from veil.bot.runner import Runner, serve_metrics
-from veil.bot.scanner import LocalScanner, RemoteScanner, Scanner
+from veil.bot.scanner import LocalScanner, RemoteScanner, Scanner, review_keeper
 from veil.bot.state import BotState
 from veil.bot.webhook import check_secret, run_webhook
 from veil.config import Settings
@@ -41,7 +41,10 @@ async def run_bot(settings: Settings) -> None:
         await asyncio.to_thread(live.load)
         # bank changes made by the CLI or a service on the same store reach the bot
         live.start_polling(settings.api.index_sync_ms / 1000)
-        scanner = LocalScanner(live)
+        # a review verdict keeps the picture, sealed, for the reviewers (as the
+        # service's /v1/scan does; VEIL_REVIEW_FROM_VERDICTS=false: the admins only)
+        keeper = review_keeper(store, settings) if settings.review.from_verdicts else None
+        scanner = LocalScanner(live, keeper)
     runner = Runner(conf, scanner, state, text_threshold=settings.text_threshold)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

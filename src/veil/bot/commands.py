@@ -1,5 +1,6 @@
-"""The commands: ``/veil_status``, ``/veil_policy``, ``/veil_report`` (as a reply) and
-``/veil_help``, answered in the user's language. Only the chat's admins (asked with
+"""The commands: ``/veil_status``, ``/veil_policy``, ``/veil_report`` (as a reply: the
+reported picture becomes a review item where the service keeps them, and the admins
+are told) and ``/veil_help``, answered in the user's language. Only the chat's admins (asked with
 ``getChatMember`` every time: rights change) may change the policy.
 """
 
@@ -10,9 +11,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from veil.bot import texts
-from veil.bot.moderation import Context, sender_name
+from veil.bot import media, texts
+from veil.bot.moderation import Context, fetch, sender_name
 from veil.bot.observe import event
+from veil.bot.scanner import ScanFailed, Undecodable
 from veil.bot.state import POLICIES
 
 
@@ -64,11 +66,32 @@ async def report_command(message: Message, veil: Context) -> None:
         await message.answer(texts.say("report_usage", lang))
         return
     reporter = message.from_user.id if message.from_user else "?"
-    event("reported", chat=message.chat.id, message=reported.message_id, by=reporter)
+    item = await _keep_reported(reported, veil)
+    event("reported", chat=message.chat.id, message=reported.message_id, by=reporter,
+          review_item=item)
     await veil.notify(message.chat.id, texts.say(
-        "reported", veil.state.chat(message.chat.id).lang, reporter=reporter,
-        message=reported.message_id, user=sender_name(reported)))
+        "reported_kept" if item else "reported", veil.state.chat(message.chat.id).lang,
+        reporter=reporter, message=reported.message_id, user=sender_name(reported),
+        item=item))
     await message.answer(texts.say("report_done", lang))
+
+
+async def _keep_reported(reported: Message, veil: Context) -> str | None:
+    """The reported message's first picture as a review item, where the service keeps
+    them (its id); None otherwise: the admins are told either way."""
+    ids = {"chat": reported.chat.id, "message": reported.message_id}
+    for target in media.targets(reported):
+        data = await fetch(veil, target, ids)
+        if data is None:
+            continue
+        try:
+            return await veil.scanner.report(data, "reported in a Telegram chat")
+        except (Undecodable, ScanFailed) as exc:
+            event("report_not_kept", error=str(exc), **ids)
+            return None
+        finally:
+            data = b""  # dropped here: the service keeps its own sealed copy
+    return None
 
 
 def make_router() -> Router:

@@ -6,7 +6,8 @@ names it shows (sender, inline bot, forwarded-from) and the descriptions of the
 channels it comes from, go through the advert detector (``veil.text.detector``).
 ``block`` or a flagged advert: the message is deleted, the admins are told why
 (reasons, never the picture or the text) and the chat's policy is applied to the
-sender; ``review``: the admins are told and the message stays.
+sender; ``review``: the admins are told and the message stays, and where the service
+keeps review items the picture becomes one (sealed, for its reviewers).
 """
 
 from __future__ import annotations
@@ -139,29 +140,36 @@ async def _delete(veil: Context, message: Message) -> bool:
     return True
 
 
+async def fetch(veil: Context, target: media.Target, ids: dict[str, int]) -> bytes | None:
+    """A picture's bytes, in memory; None (counted and logged, never raised) when it
+    has no file, is over the Bot API's limit or cannot be fetched."""
+    if target.file_id is None:
+        veil.metrics.media.labels("unchecked").inc()
+        event("media_unchecked", kind=target.kind, **ids)
+        return None
+    cap = veil.settings.max_file_bytes
+    if target.size is not None and target.size > cap:
+        veil.metrics.media.labels("too_large").inc()
+        event("media_too_large", kind=target.kind, size=target.size, **ids)
+        return None
+    try:
+        return await media.download(veil.bot, target.file_id, cap)
+    except media.TooLarge as exc:
+        veil.metrics.media.labels("too_large").inc()
+        event("media_too_large", kind=target.kind, size=str(exc), **ids)
+    except TelegramAPIError as exc:
+        veil.metrics.media.labels("error").inc()
+        event("media_fetch_failed", kind=target.kind, error=type(exc).__name__, **ids)
+    return None
+
+
 async def check_pictures(veil: Context, message: Message) -> tuple[media.Target, Outcome] | None:
     """The most severe outcome among the message's pictures (None: nothing matched)."""
     worst: tuple[media.Target, Outcome] | None = None
     ids = {"chat": message.chat.id, "message": message.message_id}
     for target in media.targets(message):
-        if target.file_id is None:
-            veil.metrics.media.labels("unchecked").inc()
-            event("media_unchecked", kind=target.kind, **ids)
-            continue
-        cap = veil.settings.max_file_bytes
-        if target.size is not None and target.size > cap:
-            veil.metrics.media.labels("too_large").inc()
-            event("media_too_large", kind=target.kind, size=target.size, **ids)
-            continue
-        try:
-            data = await media.download(veil.bot, target.file_id, cap)
-        except media.TooLarge as exc:
-            veil.metrics.media.labels("too_large").inc()
-            event("media_too_large", kind=target.kind, size=str(exc), **ids)
-            continue
-        except TelegramAPIError as exc:
-            veil.metrics.media.labels("error").inc()
-            event("media_fetch_failed", kind=target.kind, error=type(exc).__name__, **ids)
+        data = await fetch(veil, target, ids)
+        if data is None:
             continue
         try:
             outcome = await veil.scanner.scan(data)
@@ -246,10 +254,11 @@ async def moderate(message: Message, veil: Context) -> None:
                 user=sender_name(message), reasons=reasons,
                 action=texts.action_words(action, lang)))
             return
-        event("picture_review", **ids)
+        event("picture_review", review_item=outcome.review_item, **ids)
         await veil.notify(chat.id, texts.say(
-            "review", lang, kind=target.kind, message=message.message_id,
-            user=sender_name(message), reasons=reasons))
+            "review_kept" if outcome.review_item else "review", lang, kind=target.kind,
+            message=message.message_id, user=sender_name(message), reasons=reasons,
+            item=outcome.review_item))
     counted = ((message_text(message), "text", veil.metrics.texts),
                (names_text(message), "names", veil.metrics.names))
     for text, found_in, counter in counted:

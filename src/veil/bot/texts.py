@@ -85,6 +85,27 @@ _TEXTS: dict[str, dict[str, str]] = {
         "uk": "Перегляньте повідомлення {message} від користувача {user}: {kind}, можливо, "
               "з банку: {reasons}. Veil його не видаляв.",
     },
+    "review_kept": {
+        "en": "Please look at message {message} from user {user}: a {kind} that may be a "
+              "banked picture: {reasons}. Veil left it in place and kept it, sealed, for "
+              "the service's reviewers (review item {item}).",
+        "ru": "Посмотрите сообщение {message} от пользователя {user}: {kind}, возможно, из "
+              "банка: {reasons}. Veil его не удалял и сохранил, в зашифрованном виде, для "
+              "модераторов сервиса (элемент проверки {item}).",
+        "uk": "Перегляньте повідомлення {message} від користувача {user}: {kind}, можливо, "
+              "з банку: {reasons}. Veil його не видаляв і зберіг, у зашифрованому вигляді, "
+              "для модераторів сервісу (елемент перевірки {item}).",
+    },
+    "reported_kept": {
+        "en": "User {reporter} reported message {message} from user {user}; its picture "
+              "is kept, sealed, for the service's reviewers (review item {item}).",
+        "ru": "Пользователь {reporter} пожаловался на сообщение {message} от пользователя "
+              "{user}; изображение сохранено, в зашифрованном виде, для модераторов "
+              "сервиса (элемент проверки {item}).",
+        "uk": "Користувач {reporter} поскаржився на повідомлення {message} від користувача "
+              "{user}; зображення збережено, у зашифрованому вигляді, для модераторів "
+              "сервісу (елемент перевірки {item}).",
+    },
     "reported": {
         "en": "User {reporter} reported message {message} from user {user} for review.",
         "ru": "Пользователь {reporter} пожаловался на сообщение {message} от пользователя "
