@@ -54,6 +54,7 @@ from veil.store.models import (
     Entry,
     EntryHolder,
     EntryMatchCount,
+    StoreState,
     case_holder,
 )
 from veil.store.records import ActiveEntry
@@ -378,6 +379,12 @@ class Cases(StoreBase):
                           .exists())
         with self._writing(topic=None) as s:
             conn = s.connection()
+            if conn.dialect.name == "postgresql":
+                # wait for the writers' lock (without taking a generation: nothing an
+                # index reflects changes): a case's transaction updates its signals'
+                # rows in its own order, these statements in entry order, and two such
+                # orders can deadlock (seen under CI's load); SQLite has one writer
+                s.execute(select(StoreState.id).where(StoreState.id == 1).with_for_update())
             for chunk in chunks(sorted(counts), MATCH_COUNT_CHUNK):
                 # one read: which ids name an entry, and which of those an active case
                 # signal carries
