@@ -38,7 +38,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from veil.errors import BadInput, Conflict, Forbidden, NotFound
@@ -488,20 +487,8 @@ class ExchangeFeed(StoreBase):
             gone = s.connection().execute(delete(t).where(t.at < cutoff)).rowcount
             self._audit(s, actor, "exchange.tombstones_purged", count=gone)
         if gone:
-            self._erase_tombstone_traces()
+            self._erase_table_traces("exchange_tombstones")
         return int(gone)
-
-    def _erase_tombstone_traces(self) -> None:
-        """What ``_erase_traces`` does for withdrawn entries, for the tombstones' table."""
-        if self.engine.dialect.name == "postgresql":
-            try:
-                with self.engine.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "VACUUM exchange_tombstones")
-            except DBAPIError as exc:
-                log.warning("purged tombstones not vacuumed yet: %s", exc.orig)
-        else:
-            self._erase_traces()
 
     def feed_tombstone_count(self) -> int:
         """Tombstones kept now (for tests and ``veil exchange`` status)."""

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
 
 from veil.errors import Conflict, NotFound, VeilError
 from veil.store.coltypes import utcnow
@@ -267,17 +266,5 @@ class ReviewItems(StoreBase):
                 self._audit(s, actor, "review.purge", item=row.id)
             ids = [row.id for row in due]
         if ids:
-            self._erase_review_traces()
+            self._erase_table_traces("review_media")
         return ids
-
-    def _erase_review_traces(self) -> None:
-        """What ``_erase_traces`` does for hashes, for the purged media's table."""
-        if self.engine.dialect.name == "postgresql":
-            try:
-                with self.engine.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "VACUUM review_media")
-            except DBAPIError as exc:
-                log.warning("purged review media not vacuumed yet: %s", exc.orig)
-        else:
-            self._erase_traces()

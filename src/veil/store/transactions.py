@@ -221,6 +221,20 @@ class StoreBase:
                 return
             self._erasure_pending = False
 
+    def _erase_table_traces(self, table: str) -> None:
+        """``_erase_traces`` for rows deleted from ``table`` (purged review media,
+        expired tombstones): PostgreSQL vacuums that table; SQLite truncates its WAL.
+        A failure is logged; the rows stay deleted."""
+        if self.engine.dialect.name != "postgresql":
+            self._erase_traces()
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    f"VACUUM {table}")
+        except DBAPIError as exc:
+            log.warning("%s not vacuumed yet: %s", table, exc.orig)
+
     @staticmethod
     def _bump(s: Session | Connection) -> int:
         """Take the next generation for this transaction; returns it."""
