@@ -1,11 +1,13 @@
 """Where a whole ``veil scan`` process spends its time, phase by phase.
 
-Runs, in fresh processes (the OS file cache warm, numba's kernel cache written by a
-warm-up run), the steps ``veil scan --json DIR`` takes, in its order, with a clock
-between them: interpreter start, the CLI's imports, settings, the store's imports
-and opening (schema check), the matching/index imports, the index load, hashing in
-the worker pool, and the verdicts (the first one loads numba's cached kernels).
-Each step's imports are what that step adds to the ones before it. It then times,
+Runs, in fresh processes (the OS file cache warm after a warm-up run), the steps
+``veil scan --json DIR`` takes, in its order, with a clock between them:
+interpreter start, the CLI's imports, settings, the matching/index/hashing imports,
+the start of the worker pool (forked, handed the first files), the store's imports
+and opening (schema check) and the index load while the workers hash, the wait for
+the rest of the hashing, and the verdicts. Each step's imports are what that step
+adds to the ones before it; the steps after the fork share the cores with the
+workers, so their times are wall time under that load. It then times,
 in isolation, what some alternatives would cost, so changes outside the hashing
 code can be weighed before they are made:
 
@@ -43,26 +45,27 @@ mark("import veil.cli")
 from veil.config import load_settings
 settings = load_settings()
 mark("import veil.config + load_settings")
+from veil.matching import BankMatcher, start_scan
+from veil.media.discover import Skipped
+mark("import matching, index, signals, inspect")
+workers = int(sys.argv[2])
+hashing = start_scan([Path(sys.argv[1])], settings, workers=workers)
+mark(f"fork {workers} workers, hand out the first files")
 import veil.store.database, veil.store.repository
-mark("import store (SQLAlchemy, alembic)")
+mark("import store (SQLAlchemy, ORM), workers hashing")
 from veil.store import open_store
 store = open_store(settings)
 mark("open store (schema check)")
-from veil.matching import BankMatcher
-from veil.media.discover import Skipped
-mark("import matching + index (numba)")
 matcher = BankMatcher.load(settings, store)
-store.close()
 mark(f"load banks + index ({len(matcher):,} entries)")
-from veil.signals.batch import hash_paths
-files = [f for f in hash_paths([Path(sys.argv[1])], settings.media, matcher.scan_names(),
-                               workers=int(sys.argv[2])) if not isinstance(f, Skipped)]
-mark(f"hash {len(files)} files, {sys.argv[2]} workers")
-matcher.verdict(files[0])
-mark("first verdict (numba kernel cache load)")
-for f in files[1:]:
-    matcher.verdict(f)
-mark(f"other {len(files) - 1} verdicts")
+done = [r for r in hashing.results(matcher.scan_names()) if not isinstance(r, Skipped)]
+mark(f"wait for the rest of the {len(done)} files")
+for file, seen in done:
+    matcher.verdict(file).observing(seen or ())
+mark(f"{len(done)} verdicts")
+hashing.close()
+store.close()
+mark("pool shutdown, store closed")
 print(json.dumps([(a, t2 - t1) for (_, t1), (a, t2) in zip(t, t[1:])]))
 '''
 

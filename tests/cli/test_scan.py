@@ -156,3 +156,23 @@ def test_a_home_that_is_a_file_is_one_clear_line(tmp_path: Path,
     r = runner.invoke(app, ["scan", str(tmp_path)])
     assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
     assert r.stderr.startswith(f"error store.home_unusable cannot use {home} as VEIL_HOME: ")
+
+
+def test_a_bank_of_another_signal_is_scanned_for_files_hashed_before_it_was_known(
+        scene: Path, photos: list[Path]) -> None:
+    # the workers start on the always-scanned signals before the banks are read: the
+    # files they were handed then are hashed again once a bank turns out to hold dHash
+    from veil.signals import get
+
+    dhash = get("dhash").compute(Media.from_path(photos[3], MediaLimits()))
+    with open_store(load_settings()) as store:
+        store.create_bank("d", "confirmed_ncii", actor="t")
+        store.add_entry("d", "dhash", dhash.value, actor="t")
+    res = runner.invoke(app, ["scan", str(scene), "--json", "--workers", "2"])
+    assert res.exit_code == 1, res.output
+    rows = _json_lines(res.stdout)
+    assert len(rows) == 8
+    assert all([s["signal"] for s in r["signals"]] == ["pdq", "md5", "dhash"] for r in rows)
+    matched = {Path(r["file"]).name: {m["signal"] for m in r["matches"]} for r in rows
+               if r["matches"]}
+    assert matched == {"p0.jpg": {"pdq"}, "p3.jpg": {"dhash"}}

@@ -183,6 +183,7 @@ def test_hash_paths_gives_each_worker_its_share(tmp_path: Path,
         def __enter__(self) -> Pool:
             return self
         def __exit__(self, *exc: object) -> None: ...
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None: ...
         def submit(self, fn, item, limits, *rest):  # type: ignore[no-untyped-def]
             from concurrent.futures import Future
             seen.append(limits.memory_ceiling_bytes)

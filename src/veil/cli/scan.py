@@ -1,7 +1,8 @@
 """``veil scan PATH…``: hash media files and match them against the banks.
 
-Files are hashed in worker processes (one per core by default) and decided in this
-process (``veil.matching.scan_paths``: the same path as ``POST /v1/scan``); results
+Files are hashed in worker processes (one per core by default), started before the
+store is opened, and decided in this process (``veil.matching.start_scan`` and
+``scan_results``: the same path as ``POST /v1/scan``); results
 stream out in input order. Every file is accounted for: decided, an error, or
 skipped with its reason. A path that does not exist or cannot be read is an error.
 """
@@ -32,6 +33,8 @@ from veil.cli.unhashed import problem_cells, problem_json, problem_kind
 if TYPE_CHECKING:
     from veil.config import Settings
     from veil.matching import BankMatcher
+    from veil.matching.scanning import Hashed
+    from veil.signals.batch import HashingPool
 
 
 def _shown(path: str) -> str:
@@ -63,20 +66,26 @@ def scan_command(
 def run_scan(paths: list[Path], *, as_json: bool, threshold: int | None, dihedral: bool,
              workers: int | None, show_clean: bool, settings: Settings | None = None) -> int:
     from veil.config import load_settings
+    from veil.matching import start_scan
 
     settings = settings or load_settings()
-    with open_matcher(settings) as matcher:
-        return _scan(paths, matcher, settings, as_json=as_json, threshold=threshold,
-                     dihedral=dihedral, workers=workers, show_clean=show_clean)
+    # The hashing workers start before the store is imported: they are forked from
+    # this process as it is now (the hashing modules loaded, SQLAlchemy not, no thread
+    # yet) and hash the first files on every core while this process imports
+    # SQLAlchemy, opens the store and loads the index, work that otherwise left the
+    # other core idle for a third of a scan.
+    with start_scan(paths, settings, workers=worker_count(settings, workers),
+                    dihedral=dihedral) as hashing, open_matcher(settings) as matcher:
+        return _scan(hashing, matcher, as_json=as_json, threshold=threshold,
+                     show_clean=show_clean)
 
 
-def _scan(paths: list[Path], matcher: BankMatcher, settings: Settings, *, as_json: bool,
-          threshold: int | None, dihedral: bool, workers: int | None,
-          show_clean: bool) -> int:
+def _scan(hashing: HashingPool[Hashed], matcher: BankMatcher, *, as_json: bool,
+          threshold: int | None, show_clean: bool) -> int:
     from rich.table import Table
 
     from veil.cli.output import table_console
-    from veil.matching import scan_paths
+    from veil.matching import scan_results
     from veil.media.discover import Skipped
 
     overrides = {} if threshold is None else {"pdq": matcher.threshold("pdq", threshold)}
@@ -86,8 +95,7 @@ def _scan(paths: list[Path], matcher: BankMatcher, settings: Settings, *, as_jso
     table.add_column("why", overflow="fold", ratio=3)
     counts = {"block": 0, "review": 0, "allow": 0, "error": 0, "skipped": 0}
     with progress_bar("scanning") as advance:
-        for item in scan_paths(paths, matcher, workers=worker_count(settings, workers),
-                               dihedral=dihedral, thresholds=overrides):
+        for item in scan_results(hashing, matcher, thresholds=overrides):
             advance()
             if isinstance(item, Skipped) or item.verdict is None:
                 problem = item if isinstance(item, Skipped) else item.file

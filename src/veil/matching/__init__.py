@@ -19,7 +19,14 @@ satisfies it), so it never imports ``veil.store`` (the policy model comes throug
 from veil.matching.live import LiveMatcher, load_matcher
 from veil.matching.loading import LoadedBank, MatchSource, load_indexes
 from veil.matching.matcher import BankMatcher, CatchUp
-from veil.matching.scanning import ScanResult, scan_bytes, scan_paths, scan_video
+from veil.matching.scanning import (
+    ScanResult,
+    scan_bytes,
+    scan_paths,
+    scan_results,
+    scan_video,
+    start_scan,
+)
 
 __all__ = [
     "BankMatcher",
@@ -32,5 +39,7 @@ __all__ = [
     "load_matcher",
     "scan_bytes",
     "scan_paths",
+    "scan_results",
     "scan_video",
+    "start_scan",
 ]

@@ -2,7 +2,8 @@
 
 ``hash_bytes`` raises ``VeilError`` for bad media (what the service wants);
 ``hash_file`` turns errors into data (what a worker process returns); ``hash_paths``
-walks folders and hashes their files in worker processes, in order, memory bounded.
+walks folders and hashes their files in worker processes, in order, memory bounded
+(``HashingPool``: the same, started before its results are wanted).
 Warnings a decoder raises while reading a file become that file's warnings.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from veil.config import MediaLimits
 from veil.errors import MediaTooLarge, MediaUnsupported, VeilError
@@ -29,6 +31,8 @@ from veil.signals.vpdq import VideoHash, hash_video
 
 #: Files in flight per worker: enough to keep every core busy, no more in memory.
 IN_FLIGHT_PER_WORKER = 4
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,26 +180,87 @@ def _held_to_size(found: Iterator[Path | Skipped],
         yield item
 
 
+class HashingPool(Generic[T]):
+    """The files under ``paths``, each run through ``task`` in ``workers`` processes and
+    yielded in discovery order (with what was skipped, and why), in flat memory.
+
+    The work starts when the pool is made, not when results are first asked for: the
+    worker processes are forked then, from the process as it is at that moment, and
+    handed the first ``ahead`` files per worker at once, so every core hashes while the
+    caller does something else (``veil scan`` imports and opens the store meanwhile).
+    ``results`` then keeps ``IN_FLIGHT_PER_WORKER`` files per worker in flight. A task
+    is ``task(path, limits, signal_names, dihedral)`` (``hash_file``, or a function
+    of the caller's around it). With one worker, nothing starts early: each file is
+    hashed in this process as it is asked for."""
+
+    def __init__(self, paths: list[Path], limits: MediaLimits, signal_names: tuple[str, ...],
+                 task: Callable[[Path, MediaLimits, tuple[str, ...], bool], T], *,
+                 workers: int, dihedral: bool = False, ahead: int = IN_FLIGHT_PER_WORKER):
+        self._found = _held_to_size(discover(paths, max_bytes=max(limits.max_bytes,
+                                                                  limits.video.max_bytes)),
+                                    limits)
+        self._names, self._task, self._dihedral = signal_names, task, dihedral
+        self._window = workers * IN_FLIGHT_PER_WORKER
+        self._pending: deque[tuple[Future[T], Path] | Skipped] = deque()
+        self._pool: ProcessPoolExecutor | None = None
+        self._limits = limits
+        if workers > 1:
+            self._limits = budget.share(limits, workers)
+            self._pool = ProcessPoolExecutor(max_workers=workers)
+            self._fill(workers * max(ahead, IN_FLIGHT_PER_WORKER))
+
+    def __enter__(self) -> HashingPool[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers; files not yet started are dropped (a caller that stops
+        early, or fails, does not wait for the rest to be hashed)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _submit(self, path: Path) -> Future[T]:
+        assert self._pool is not None
+        return self._pool.submit(self._task, path, self._limits, self._names, self._dihedral)
+
+    def _fill(self, window: int) -> None:
+        while len(self._pending) < window:
+            item = next(self._found, None)
+            if item is None:
+                return
+            self._pending.append(item if isinstance(item, Skipped) else
+                                 (self._submit(item), item))
+
+    def results(self, signal_names: tuple[str, ...] | None = None) -> Iterator[T | Skipped]:
+        """Every file's result in discovery order. ``signal_names``: the signals wanted,
+        if the caller knows better now than when it made the pool; files already handed
+        out for other signals are then hashed again."""
+        if signal_names is not None and signal_names != self._names:
+            self._names = signal_names
+            for i, item in enumerate(self._pending):
+                if not isinstance(item, Skipped):
+                    item[0].cancel()
+                    self._pending[i] = (self._submit(item[1]), item[1])
+        if self._pool is None:
+            for found in self._found:
+                yield found if isinstance(found, Skipped) else self._task(
+                    found, self._limits, self._names, self._dihedral)
+            return
+        while True:
+            self._fill(self._window)
+            if not self._pending:
+                return
+            head = self._pending.popleft()
+            yield head if isinstance(head, Skipped) else head[0].result()
+
+
 def hash_paths(paths: list[Path], limits: MediaLimits, signal_names: tuple[str, ...], *,
                workers: int, dihedral: bool = False) -> Iterator[FileSignals | Skipped]:
     """Hash every media file under ``paths`` in ``workers`` processes, yielding results
     (and what was skipped, and why) in discovery order."""
-    found = _held_to_size(discover(paths, max_bytes=max(limits.max_bytes,
-                                                        limits.video.max_bytes)), limits)
-    if workers <= 1:
-        for item in found:
-            yield item if isinstance(item, Skipped) else hash_file(
-                item, limits, signal_names, dihedral)
-        return
-    window = workers * IN_FLIGHT_PER_WORKER
-    limits = budget.share(limits, workers)
-    pending: deque[Future[FileSignals] | Skipped] = deque()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for item in found:
-            pending.append(item if isinstance(item, Skipped) else pool.submit(
-                hash_file, item, limits, signal_names, dihedral))
-            while len(pending) >= window:
-                head = pending.popleft()
-                yield head if isinstance(head, Skipped) else head.result()
-        for head in pending:
-            yield head if isinstance(head, Skipped) else head.result()
+    with HashingPool(paths, limits, signal_names, hash_file, workers=workers,
+                     dihedral=dihedral) as pool:
+        yield from pool.results()
