@@ -41,6 +41,8 @@ def mark(name):
 import typer, rich
 mark("import typer, rich")
 from veil.cli import app
+import atexit, gc
+atexit.register(gc.freeze)  # as the CLI's callback does: no last collection at exit
 mark("import veil.cli")
 from veil.config import load_settings
 settings = load_settings()

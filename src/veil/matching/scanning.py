@@ -111,7 +111,8 @@ def start_scan(paths: list[Path], settings: Settings, *, workers: int,
 
 
 def scan_results(hashing: HashingPool[Hashed], matcher: BankMatcher, *,
-           thresholds: Mapping[str, int] | None = None) -> Iterator[ScanResult | Skipped]:
+                 thresholds: Mapping[str, int] | None = None,
+                 ) -> Iterator[ScanResult | Skipped]:
     """Each file's verdict (or its error, or why it was skipped), in discovery order."""
     for item in hashing.results(matcher.scan_names()):
         if isinstance(item, Skipped):
