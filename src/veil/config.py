@@ -400,10 +400,12 @@ class ExchangeSettings(BaseSettings):
     page_size: int = Field(1000, ge=1, le=10000, description=(
         "Records asked for per page when pulling; also the hub's largest page (a "
         "partner asking for more gets this many)."))
-    merge_records: int = Field(50000, ge=1, le=1_000_000, description=(
+    merge_records: int = Field(250_000, ge=1, le=10_000_000, description=(
         "Records fetched before they are merged in one transaction with the last "
-        "page's checkpoint (a walk's end merges what is left at once). Larger batches "
-        "amortise the bank index's random writes; each batch is held in memory."))
+        "page's checkpoint (a walk's end merges what is left at once). Larger merges "
+        "pass over the bank's hash index fewer times; the records wait in a temporary "
+        "table on disk, so memory does not grow with this, but a crash loses the "
+        "progress of the merge under way (its pages are fetched again)."))
     timeout_s: float = Field(30.0, gt=0, le=600, description=(
         "Seconds one request to a peer may take before it counts as failed."))
     max_page_bytes: int = Field(32 * 2**20, ge=2**16, description=(

@@ -136,6 +136,24 @@ def test_an_update_walk_resumes_at_the_page_it_stopped(
     assert values(xstore) == {pdq(i) for i in (*range(7), *range(10, 17))}
 
 
+def test_a_walk_merges_every_merge_records_with_the_checkpoint_of_its_last_page(
+        xstore: Store, xsettings: Settings, partner: Partner) -> None:
+    """Pages of three, merges of at least four: pages 1-2 merge together, page 3
+    (the walk's end) alone; a failure on page 5 of the next walk merges page 4."""
+    xsettings = xsettings.with_(exchange=xsettings.exchange.model_copy(
+        update={"merge_records": 4}))
+    r = sync_exchange(xstore, "hub", xsettings)
+    assert r.ok and (r.pages, r.added) == (3, 7), r
+    assert xstore.get_exchange("hub").counts["pages"] == 2  # two merges
+    partner.records += [record(pdq(i), ts=1_700_000_200) for i in range(10, 17)]
+    partner.faults = [None, None, "500", "500", "500"]
+    r = sync_exchange(xstore, "hub", xsettings)
+    assert not r.ok and r.added == 6, r
+    x = xstore.get_exchange("hub")
+    assert x.checkpoint is not None and x.checkpoint["page_token"] == "p6"
+    assert values(xstore) == {pdq(i) for i in (*range(7), *range(10, 16))}
+
+
 def test_a_stalled_peer_times_out(xstore: Store, xsettings: Settings,
                                   partner: Partner) -> None:
     partner.stall_s = 1.0

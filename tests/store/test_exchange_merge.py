@@ -148,3 +148,60 @@ def test_a_reviewers_decision_on_an_imported_match_becomes_feedback(xstore: Stor
                                   status="decided", actor="reviewer")
     due = xstore.exchange_feedback_due("peer")
     assert [(d.value, d.kind) for d in due] == [(h(1), "confirmed")]
+
+
+def test_a_walk_that_stages_many_pages_merges_as_page_by_page_merges_would(
+        xstore: Store) -> None:
+    """``exchange_walk`` stages pages on disk and merges them at once: repeats across
+    pages (the later record wins), withdrawals, rejects and an admin's disabled entry
+    come out as merging each page on its own leaves them."""
+    xstore.add_exchange("twin", kind="veil", url="http://127.0.0.1:9/stopncii/v1",
+                        bank="twin-list", credentials=None, actor="test")
+    for name, bank in (("peer", "peer-list"), ("twin", "twin-list")):
+        xstore.merge_exchange_page(name, [Incoming("pdq", h(i), False) for i in (0, 1, 8, 9)],
+                                   [], {})
+        off = next(e for e in xstore.list_entries(bank=bank) if e.value == h(9))
+        xstore.disable_entry(off.id, actor="admin", reason="false positive")
+    pages = [
+        [Incoming("pdq", h(i), False, case_ref="c-1") for i in range(5)],
+        [Incoming("pdq", h(1), True), Incoming("pdq", h(5), False),
+         Incoming("pdq", h(0), False, case_ref="c-2"), Incoming("pdq", h(9), False)],
+        [Incoming("pdq", h(1), False), Incoming("pdq", h(6), True), Incoming("pdq", h(8), True)],
+        [Incoming("pdq", h(2), True), Incoming("pdq", h(3), True),
+         Incoming("pdq", h(3), False, case_ref="c-1")],
+    ]
+    bad = [Rejected("bad hex", '{"hashValue": "zz"}')]
+    for n, page in enumerate(pages):
+        xstore.merge_exchange_page("peer", page, bad if n == 2 else [], {"page": n},
+                                   touch=True)
+    with xstore.exchange_walk("twin") as walk:
+        for page in pages:
+            walk.stage(page)
+        assert walk.staged == sum(map(len, pages))
+        counts = walk.merge(bad, {"page": 3}, touch=True)
+        assert walk.staged == 0
+    # h(2), added and withdrawn again within the walk, never became an entry
+    assert (counts.added, counts.removed, counts.rejected) == (3, 1, 1)
+
+    def state(bank: str) -> dict[str, tuple[str, str | None]]:
+        return {str(e.value): (e.status, e.case_ref)
+                for e in xstore.list_entries(bank=bank, limit=100) if e.value is not None}
+
+    assert state("twin-list") == state("peer-list")
+    assert state("twin-list") == {
+        h(0): ("active", None), h(1): ("active", None), h(3): ("active", "c-1"),
+        h(4): ("active", "c-1"), h(5): ("active", None), h(9): ("disabled", None)}
+    assert [r.reason for r in xstore.exchange_rejects("twin")] == ["bad hex"]
+    assert xstore.get_exchange("twin").checkpoint == {"page": 3}
+    withdrawn = xstore.list_entries(bank="twin-list", status="withdrawn")
+    assert len(withdrawn) == 1 and withdrawn[0].value is None  # h(8), erased
+
+
+def test_what_a_walk_staged_but_did_not_merge_is_dropped(xstore: Store) -> None:
+    with xstore.exchange_walk("peer") as walk:
+        walk.stage([Incoming("pdq", h(1), False)])
+    assert live(xstore) == {}
+    with xstore.exchange_walk("peer") as walk:  # a fresh staging table
+        walk.stage([Incoming("pdq", h(2), False)])
+        assert walk.merge([], {}).added == 1
+    assert live(xstore) == {h(2): "active"}

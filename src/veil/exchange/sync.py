@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -28,7 +30,7 @@ from veil.exchange.http import PeerError, PeerHttp
 from veil.exchange.peers import ListPeer, Page, Peer, StopNCIIPeer, WalkEnd
 from veil.exchange.prefetch import prefetched
 from veil.store.coltypes import utcnow
-from veil.store.exchanges import ExchangeRecord
+from veil.store.exchanges import ExchangeRecord, Rejected, WalkMerge
 from veil.store.interface import BankStore
 
 log = logging.getLogger("veil.exchange")
@@ -103,37 +105,10 @@ def _walk(store: BankStore, x: ExchangeRecord, peer: Peer, settings: ExchangeSet
     walk_started: datetime = utcnow()
     last_at = (x.checkpoint or {}).get("at")
     end = WalkEnd()
-    pending: list[Page] = []
-
-    def merge() -> None:
-        """The pages fetched since the last merge, in one transaction with the last
-        one's checkpoint (fewer, larger transactions: each dirties the unique index's
-        leaves once for many records)."""
-        if not pending:
-            return
-        records = [r for p in pending for r in p.records]
-        rejected = [r for p in pending for r in p.rejected]
-        counts = store.merge_exchange_page(
-            x.name, records, rejected,
-            {**pending[-1].checkpoint, "full_walk": full, "at": last_at}, touch=full)
-        pending.clear()
-        report.added += counts.added
-        report.removed += counts.removed
-        report.unchanged += counts.unchanged
-        report.rejected += counts.rejected
-
     try:
-        try:
-            held = 0
-            for page in prefetched(peer.pages(None if full else x.checkpoint, end)):
-                report.pages += 1
-                pending.append(page)
-                held += len(page.records) + len(page.rejected)
-                if held >= settings.merge_records:
-                    merge()
-                    held = 0
-        finally:
-            merge()  # what came before a failure is merged, with its checkpoint
+        with store.exchange_walk(x.name) as walk:
+            _merge_pages(walk, peer.pages(None if full else x.checkpoint, end),
+                         full=full, last_at=last_at, settings=settings, report=report)
     except (PeerError, VeilError) as exc:
         report.error = exc.message
         report.warnings = end.warnings
@@ -151,6 +126,41 @@ def _walk(store: BankStore, x: ExchangeRecord, peer: Peer, settings: ExchangeSet
         store.record_exchange_fetch(x.name, error=None if note is None else
                                     f"warning: {note}", checkpoint=final, success=True)
     report.ok = True
+
+
+def _merge_pages(walk: WalkMerge, pages: Iterator[Page], *, full: bool,
+                 last_at: object, settings: ExchangeSettings, report: SyncReport) -> None:
+    """Stage each page as it comes and merge what is staged, in one transaction with
+    the last staged page's checkpoint, every ``merge_records`` records (fewer, larger
+    transactions: each passes over the bank's unique index once), and whenever
+    ``max_rejects`` refused records wait (they wait in memory; the staged ones on
+    disk)."""
+    rejected: list[Rejected] = []
+    checkpoint: dict[str, Any] | None = None
+
+    def merge() -> None:
+        if checkpoint is None:
+            return
+        counts = walk.merge(rejected, {**checkpoint, "full_walk": full, "at": last_at},
+                            touch=full)
+        rejected.clear()
+        report.added += counts.added
+        report.removed += counts.removed
+        report.unchanged += counts.unchanged
+        report.rejected += counts.rejected
+
+    try:
+        for page in prefetched(pages):
+            report.pages += 1
+            walk.stage(page.records)
+            rejected.extend(page.rejected)
+            checkpoint = page.checkpoint
+            if (walk.staged + len(rejected) >= settings.merge_records
+                    or len(rejected) >= max(1, settings.max_rejects)):
+                merge()
+                checkpoint = None
+    finally:
+        merge()  # what came before a failure is merged, with its checkpoint
 
 
 def _send_feedback(store: BankStore, name: str, peer: Peer, report: SyncReport) -> None:

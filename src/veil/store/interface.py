@@ -7,6 +7,7 @@ engine, sessions or ORM models behind it; ``Store`` satisfies it (a test checks)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol, Self
 
@@ -27,6 +28,7 @@ from veil.store.exchanges import (
     PageCounts,
     Rejected,
     RejectRecord,
+    WalkMerge,
 )
 from veil.store.keys import ApiKeyRecord
 from veil.store.outbox import DeliveryRecord, DueDelivery, WebhookTargets
@@ -193,6 +195,7 @@ class BankStore(Protocol):
     def record_exchange_fetch(self, name: str, *, error: str | None,
                               checkpoint: dict[str, Any] | None = None,
                               success: bool = False) -> None: ...
+    def exchange_walk(self, name: str) -> AbstractContextManager[WalkMerge]: ...
     def merge_exchange_page(self, name: str, records: Sequence[Incoming],
                             rejected: Sequence[Rejected], checkpoint: dict[str, Any], *,
                             touch: bool = False) -> PageCounts: ...
