@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
-from veil.text.features import CHAR_NGRAMS, char_ngrams, vector, word_features
+from veil.text.features import CHAR_NGRAMS, char_ngrams, features, vector, word_features
 from veil.text.normalize import normalize
 
 TRAIN = Path(__file__).parents[1] / "data" / "text" / "train"
@@ -41,8 +41,19 @@ def test_word_features_are_scikit_learns_word_unigrams_and_pairs() -> None:
 
 
 def test_a_vector_weighs_repeats_sublinearly_and_has_unit_length() -> None:
-    # "ab ab": six char n-grams and the word twice each (1 + ln 2), the pair once (1)
+    # "ab ab": six char n-grams and the word twice each (1 + ln 2); the pair and the
+    # two 4-grams across the space ("ab a", "b ab") once (1)
     values = sorted(vector("ab ab").values())
     repeated = 1 + math.log(2)
-    norm = math.sqrt(7 * repeated**2 + 1)
-    assert values == pytest.approx([1 / norm] + [repeated / norm] * 7)
+    norm = math.sqrt(7 * repeated**2 + 3)
+    assert values == pytest.approx([1 / norm] * 3 + [repeated / norm] * 7)
+
+
+def test_four_grams_across_words_and_copies_for_service_and_hint_words() -> None:
+    assert [f for f in features("no towel") if f.startswith("c:")] == [
+        "c:no t", "c:o to"]
+    plain, hinted, named = (features(t) for t in (
+        "send a photo", "send a photo uncensored", "send a photo undress"))
+    assert not any(f[:2] in ("S|", "H|") for f in plain)
+    assert "H|w:photo" in hinted and not any(f.startswith("S|") for f in hinted)
+    assert "S|w:photo" in named and not any(f.startswith("H|") for f in named)

@@ -1,4 +1,5 @@
-"""Text → a sparse vector: character n-grams inside words and word pairs, hashed.
+"""Text → a sparse vector: character n-grams inside words and across them, words and
+word pairs, hashed.
 
 Character n-grams (2 to 5, inside each word padded with a space, as scikit-learn's
 ``char_wb`` analyzer makes them; ``tests/text`` holds this to it) carry inflected
@@ -40,6 +41,15 @@ SERVICE_WORDS = re.compile(
     r"|роздяг\w*|голи\w*|голяком|оголен\w*|без одяг\w*|під одяг\w*|домалю\w*"
     rf"|{_REMOVE_UK} (?:\w+ )?{_GARMENTS_UK}|{_REMOVE_UK} все"
     r"|рентген\w*|emclothes emno")
+#: Words that hint at the service without naming it: what an advert that avoids the
+#: service words says instead ("18+ version", "uncensored", "what's underneath").
+HINT_WORDS = re.compile(
+    r"\b(?:18|em18|nsfw|uncensored|unfilter\w*|without filters?|no filters?|reveal\w*"
+    r"|underneath|uncover\w*|no censorship|censorship|spicy|private version"
+    r"|нсфв|цензур\w*|без цензур\w*|откровенн\w*|раскры\w*|без ткан\w*|без фильтр\w*"
+    r"|под (?:ней|платьем|свитером|формой)"
+    r"|цензур\w*|відверт\w*|розкри\w*|без тканин\w*|без фільтр\w*"
+    r"|під (?:нею|сукнею|светром|формою))\b")
 CHAR_NGRAMS = (2, 5)
 _WORDS = re.compile(r"\w+")
 
@@ -72,10 +82,25 @@ def features(text: str) -> list[str]:
     "раздеть", "без одягу" …) the word features once more, marked ``S|``. A linear
     model cannot weigh "free, send a photo, @…_bot" differently with and without a
     word for undressing; these copies let it: an advert for a background remover and
-    an advert for an undressing bot share everything else."""
+    an advert for an undressing bot share everything else. Texts that only hint
+    ("18+ version", "uncensored", "what's underneath") get their own copies, ``H|``.
+    Character 4-grams across word boundaries come last."""
     words = word_features(text)
     named = [f"S|{w}" for w in words] + ["S|"] if SERVICE_WORDS.search(text) else []
-    return char_ngrams(text) + words + named
+    if not named and HINT_WORDS.search(text):
+        named = [f"H|{w}" for w in words] + ["H|"]
+    return char_ngrams(text) + words + named + [f"c:{g}" for g in _cross_grams(text)]
+
+
+def _cross_grams(text: str) -> list[str]:
+    """Character 4-grams that span a word boundary ("r th", "f cl"): short phrases
+    ("no towel", "под свитером") that word pairs miss when a word is inflected."""
+    out = []
+    for i in range(len(text) - 3):
+        g = text[i:i + 4]
+        if " " in g[1:3]:
+            out.append(g)
+    return out
 
 
 def vector(text: str) -> dict[int, float]:

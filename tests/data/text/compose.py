@@ -5,7 +5,7 @@ Every fragment below was written by hand for Veil; the script only combines them
 "undressing" service offers, never anything explicit. Negatives are the hard cases:
 news about such bots, victims asking for help, advocates, ordinary photo editors,
 clothing shops and everyday chat that share the ads' words. The held-out set
-(``heldout/``) was written separately, by another author, and is not made here.
+(``heldout2/``) was written separately, by another author, and is not made here.
 
 Run: ``python tests/data/text/compose.py`` (then ``python -m veil.text.train``).
 """
