@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"veil", "veil.errors"},
     {"veil.config"},
     {"veil.media", "veil.web"},
-    {"veil.signals", "veil.inspect", "veil.text"},
+    {"veil.signals", "veil.inspect", "veil.text", "veil.regions"},
     {"veil.index", "veil.store"},
     {"veil.verdict"},
     {"veil.matching", "veil.evaluation"},
