@@ -174,13 +174,18 @@ def _positives(k: int) -> list[dict[str, Any]]:
         for c in _STATE["cands"]:
             b = _STATE["banks"][c.name][k]
             qf = c.query(img)
-            row[c.name] = c.score(b, qf)
-            if c.name == "orb":
-                m = compare.compare(b, qf)
-                row["orb_kind"] = m.kind if m else None
-                row["orb_iou"] = (D.iou((m.differing.x, m.differing.y, m.differing.w,
-                                         m.differing.h), q.box)
-                                  if m and q.box and m.differing else (0.0 if m else None))
+            if c.name != "orb":
+                row[c.name] = c.score(b, qf)
+                continue
+            # one comparison gives both the score and the match at the operating
+            # point: RANSAC is seeded alike on every call, so the default threshold
+            # would only drop matches below it
+            found = compare.compare(b, qf, min_inliers=0)
+            row["orb"] = float(found.inliers) if found else 0.0
+            m = found if found and found.inliers >= compare.MIN_INLIERS else None
+            row["orb_kind"] = m.kind if m else None
+            row["orb_iou"] = (D.iou(m.differing, q.box) if m and q.box and m.differing
+                              else (0.0 if m else None))
         rows.append(row)
     return rows
 

@@ -63,7 +63,7 @@ def test_a_derived_copy_agrees_and_shows_where_it_differs(pictures: list[Image.I
     assert m.kind == "derived"
     assert m.differing is not None
     truth = d.box
-    assert D.iou((m.differing.x, m.differing.y, m.differing.w, m.differing.h), truth) >= 0.3
+    assert D.iou(m.differing, truth) >= 0.3
     # the agreeing part is mostly outside what was replaced
     assert m.agree_share > m.differ_share / 2
 
