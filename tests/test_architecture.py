@@ -19,8 +19,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: list[set[str]] = [
     {"veil", "veil.errors"},
     {"veil.config"},
-    {"veil.media", "veil.web"},
-    {"veil.signals", "veil.inspect", "veil.text", "veil.regions"},
+    {"veil.media", "veil.web", "veil.sealing"},
+    {"veil.regions"},
+    {"veil.signals", "veil.inspect", "veil.text"},
     {"veil.index", "veil.store"},
     {"veil.verdict"},
     {"veil.matching", "veil.evaluation"},

@@ -437,6 +437,27 @@ def _default_home() -> Path:
     return Path.home() / ".veil"
 
 
+class RegionSettings(BaseSettings):
+    """Region signals: edited copies and derived fakes of protected photos
+    (``VEIL_REGIONS_<NAME>``; docs/derived.md)."""
+
+    model_config = _settings_config("VEIL_REGIONS_")
+
+    categories: list[str] = Field(["protected_photo", "victim_submitted"], description=(
+        "Bank categories whose photos keep a region signal beside PDQ (veil protect, "
+        "intake): a person's own photos, whose edited and derived copies are what "
+        "region matching catches. Other banks hold hashes only."))
+    key: SecretStr = Field(SecretStr(""), description=(
+        "The key that seals region signals at rest (AES-256-GCM): 32 random bytes, "
+        "base64. A region signal holds keypoint positions and descriptors, more than a "
+        "hash (docs/security.md). Empty: a key file, home/region-signals.key, made "
+        "owner-only on first use; set this instead (from a secret store) so a copy of "
+        "the database alone holds nothing usable. Never printed or logged."))
+    candidates: int = Field(8, ge=1, le=64, description=(
+        "Banked photos whose region signal is verified (RANSAC) per upload, the best "
+        "of the candidate index: verification is what costs, a few ms each."))
+
+
 class Settings(BaseSettings):
     """Everything configurable, with its default and why (``VEIL_<FIELD>``)."""
 
@@ -455,6 +476,8 @@ class Settings(BaseSettings):
         "The Telegram bot (VEIL_BOT_…)."))
     review: ReviewSettings = Field(default_factory=ReviewSettings, description=(
         "Review items and the reviewer page (VEIL_REVIEW_…)."))
+    regions: RegionSettings = Field(default_factory=RegionSettings, description=(
+        "Region signals of protected photos (VEIL_REGIONS_…)."))
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings, description=(
         "Webhook deliveries (VEIL_WEBHOOK_…)."))
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings, description=(

@@ -14,6 +14,9 @@ the flood quarantines (docs/policies.md):
    query is a known false match of theirs. Another signal type (an identical-bytes
    MD5, say) is other evidence and is not suppressed;
 3. a match of a quarantined bank or entry is ``review`` whatever its policy says;
+   so is a region match of kind ``derived`` (a large part of a banked photo
+   replaced, the rest kept: ``derived_from_protected``), while an edited copy
+   (kind ``copy``) gets its bank's action;
 4. the decision is the most severe action left; ``allow`` when none is.
 """
 
@@ -31,15 +34,16 @@ from veil.store.policy import BankPolicy
 
 Decision = Literal["block", "review", "allow"]
 #: What became of a match: it counted; an allowlist match suppressed it; its bank or
-#: entry is quarantined (so it counts as review).
-Outcome = Literal["counted", "suppressed", "quarantined"]
+#: entry is quarantined (so it counts as review); it is a derived copy of a banked
+#: photo (so it counts as review: ``DERIVED_FROM_PROTECTED``).
+Outcome = Literal["counted", "suppressed", "quarantined", "derived"]
 _SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
 #: A bank's policy as ``decide`` takes it: typed, as stored (a dict), or none.
 PolicyLike = BankPolicy | Mapping[str, object] | None
 
-__all__ = ["DEFAULT_ACTION", "NO_QUARANTINES", "BankPolicy", "Decision", "DisabledNote", "Match",
-           "Note", "Outcome", "PolicyLike", "Quarantines", "Verdict", "action_for", "decide",
-           "policy_of"]
+__all__ = ["DEFAULT_ACTION", "DERIVED_FROM_PROTECTED", "NO_QUARANTINES", "BankPolicy", "Decision",
+           "DisabledNote", "Match", "Note", "Outcome", "PolicyLike", "Quarantines",
+           "RegionBox", "RegionEvidence", "Verdict", "action_for", "decide", "policy_of"]
 
 #: What a match in a bank of each category does when the bank sets no action.
 #: Protected photos are a person's own pictures: a near copy may be an innocent
@@ -73,6 +77,49 @@ class VideoMatch(BaseModel):
         "Where in the banked video they are: [start, end] seconds"))
 
 
+class RegionBox(BaseModel):
+    """A rectangle in the upload's pixels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+#: Why a derived copy of a protected photo is reviewed, whatever the bank's action.
+DERIVED_FROM_PROTECTED = "derived_from_protected"
+
+
+class RegionEvidence(BaseModel):
+    """How a banked photo sits in the upload, by its region signal (docs/derived.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["copy", "derived"] = Field(description=(
+        "copy: the banked photo, edited (cropped, framed, captioned, tilted, "
+        "screenshotted); derived: a large part of it was replaced, the rest kept"))
+    score: float = Field(description="0-1: how sure the pairing is (not how much differs)")
+    points: int = Field(description="Keypoints of the banked photo that agree")
+    agreeing: RegionBox = Field(description="Where the banked photo's content is")
+    differing: RegionBox | None = Field(None, description=(
+        "Where its content was replaced or removed (keep it blurred when reviewing)"))
+    agree_share: float = Field(description="Share of the banked photo's visible cells "
+                                           "that agree")
+    differ_share: float = Field(description="Share of them that differ")
+    width: int = Field(description="The upload's width in pixels (the boxes' frame)")
+    height: int = Field(description="The upload's height in pixels")
+
+    def differing_fraction(self) -> dict[str, float] | None:
+        """The differing box as fractions of the picture (what a review item keeps)."""
+        d = self.differing
+        if d is None or self.width <= 0 or self.height <= 0:
+            return None
+        return {"x": d.x / self.width, "y": d.y / self.height,
+                "w": d.w / self.width, "h": d.h / self.height}
+
+
 class Match(BaseModel):
     """One bank entry within the threshold of one query signal."""
 
@@ -93,9 +140,18 @@ class Match(BaseModel):
     video: VideoMatch | None = Field(None, description=(
         "For a video matched under the vPDQ rule: the shares of frames and where they "
         "are (entry_id and distance are then its closest frame's)"))
+    region: RegionEvidence | None = Field(None, description=(
+        "For a region match (signal region): its kind, where the banked photo agrees "
+        "and where it differs (distance: the banked keypoints that did not agree)"))
 
     def evidence(self) -> str:
         """How close, in words: what a reason line starts with."""
+        r = self.region
+        if r is not None:
+            what = ("a derived copy: part of the banked photo replaced"
+                    if r.kind == "derived" else "an edited copy of the banked photo")
+            return (f"region: {r.points} keypoints agree, {r.differ_share:.0%} of the "
+                    f"banked photo differs ({what})")
         st = get_signal(self.signal)
         v = self.video
         if v is not None and self.signal != "vpdq":
@@ -209,6 +265,10 @@ class Verdict(BaseModel):
         if outcome == "quarantined":
             return _bounded(f"{head} → review: quarantined by flood protection until an "
                             f"admin decides ({self.policy_actions[i]} otherwise)")
+        if outcome == "derived":
+            return _bounded(f"{head} → review ({DERIVED_FROM_PROTECTED}): a person must "
+                            f"look, the differing region kept blurred "
+                            f"({self.policy_actions[i]} for a copy)")
         return _bounded(f"{head} → {self.actions[i]}")
 
     def iter_reasons(self) -> Iterator[str]:
@@ -339,6 +399,10 @@ def decide(matches: Iterable[Match], policies: Mapping[str, PolicyLike],
             outcome, by, counted = "suppressed", cover[1], act
         elif quarantines.covers(m):
             outcome, counted = "quarantined", "review"
+        elif m.region is not None and m.region.kind == "derived":
+            # a new picture made from a banked one: neither an innocent re-share nor
+            # the banked picture itself, so a person decides (docs/derived.md)
+            outcome, counted = "derived", "review"
         else:
             outcome, counted = "counted", act
         if outcome != "suppressed" and _SEVERITY[counted] > _SEVERITY[decision]:

@@ -48,6 +48,7 @@ from veil.api.services import Services, ServicesDep
 from veil.api.upload import RAW_TYPES, Upload, read_upload
 from veil.config import MediaLimits
 from veil.errors import SignalError
+from veil.regions.features import EXTRACTORS
 from veil.signals import Signal, SignalType, all_types
 from veil.signals import get as get_signal
 from veil.signals.batch import hash_bytes
@@ -371,7 +372,8 @@ async def hma_lookup_file(
             "Veil's addition: a tighter PDQ threshold in bits, as /v1/scan's")),
 ) -> JSONResponse:
     matcher = services.live.matcher  # 503 while the index loads, before reading the body
-    names = tuple(n for n in matcher.scan_names() if get_signal(n).of_stills)
+    names = tuple(n for n in matcher.scan_names()
+                  if n not in EXTRACTORS and get_signal(n).of_stills)
     signals, video = await _hashed(request, services, names, None)
     # one upload: decided on all its signals together (quality floors included), as
     # /v1/scan and /v1/match's uploads[] decide it

@@ -1,7 +1,9 @@
 """``veil protect --bank NAME FILE|FOLDER…``: bank photos and videos from files.
 
 Each file gets every signal the bank uses (PDQ and MD5 always, plus any other type
-the bank already holds); a video is banked by its vPDQ frames — sampled at
+the bank already holds, plus a region signal in the categories that keep one,
+``VEIL_REGIONS_CATEGORIES``: a person's own photos, whose edited and derived copies
+it finds; docs/derived.md); a video is banked by its vPDQ frames — sampled at
 ``VEIL_VIDEO_BANK_SECONDS_PER_HASH`` (every frame by default) and pruned — and its
 MD5. The bank is created if missing (category ``protected_photo`` unless
 ``--category`` says otherwise). Nothing but hashes is kept.
@@ -43,6 +45,9 @@ def protect_command(
     from veil.config import load_settings
     from veil.errors import BadInput, Conflict, NotFound
     from veil.media.discover import Skipped
+    from veil.regions.compare import MIN_INLIERS
+    from veil.regions.features import BANK as REGION
+    from veil.regions.sealing import load_region_sealer
     from veil.signals import get
     from veil.signals.batch import hash_paths
     from veil.store import open_store
@@ -57,12 +62,17 @@ def protect_command(
     counts = {"banked": 0, "already": 0, "error": 0, "skipped": 0}
     with open_store(settings) as store:
         try:
-            store.get_bank(bank)
+            bank_category = store.get_bank(bank).category
         except NotFound:
             store.create_bank(bank, category.value, {}, actor=actor)
+            bank_category = category.value
             err_console.print(f"created bank [bold]{escape(bank)}[/] ({category.value})")
         wanted = tuple(dict.fromkeys((*STILL_SIGNALS, *store.bank_signals(bank))))
         still = tuple(n for n in wanted if get(n).of_stills)
+        regions = bank_category in settings.regions.categories
+        if regions:
+            still += (REGION,)
+            sealer = load_region_sealer(settings)
         with progress_bar("protecting") as advance:
             for item in hash_paths(paths, limits, still,
                                    workers=worker_count(settings, workers)):
@@ -114,6 +124,21 @@ def protect_command(
                             added.append({"signal": s.type, "entry_id": e.id})
                         except Conflict:
                             notes.append(f"{s.type}: already in the bank")
+                    if regions and item.video is None:
+                        features = item.features.get(REGION)
+                        pdq = next((s for s in item.signals if s.type == "pdq"), None)
+                        entry_id = None if pdq is None else store.pdq_entry_id(bank, pdq.value)
+                        if features is None or len(features) < MIN_INLIERS:
+                            notes.append("region: too few corners in the picture for a region "
+                                         "signal (it would not match); PDQ only")
+                        elif entry_id is not None:
+                            if store.attach_regions(
+                                    [(entry_id, sealer.seal_features(entry_id, features),
+                                      len(features))], actor=actor):
+                                added.append({"signal": REGION, "entry_id": entry_id,
+                                              "points": len(features)})
+                            else:
+                                notes.append(f"{REGION}: already in the bank")
                 if added:
                     counts["banked"] += 1
                 elif notes:

@@ -40,6 +40,7 @@ from veil.matching.loading import (
     load_indexes,
     load_quarantines,
 )
+from veil.matching.regions import RegionSet, RegionSource
 from veil.matching.video import (
     VPDQ,
     VideoRule,
@@ -48,6 +49,8 @@ from veil.matching.video import (
     match_video,
 )
 from veil.media.video import ANIMATIONS
+from veil.regions.features import QUERY as REGION_QUERY
+from veil.regions.sealing import load_region_sealer
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
 from veil.signals.vpdq import VideoFrame
@@ -76,7 +79,7 @@ class BankMatcher:
     def __init__(self, indexes: dict[str, HammingIndex], banks: dict[str, LoadedBank],
                  settings: Settings, *, banks_watermark: int = 0,
                  quarantines: Quarantines = NO_QUARANTINES,
-                 videos: VideoSource | None = None) -> None:
+                 videos: VideoSource | None = None, regions: RegionSet | None = None) -> None:
         check_settings(settings)
         self.indexes = indexes
         self.banks = banks
@@ -87,6 +90,8 @@ class BankMatcher:
         self.videos = videos
         #: The store watermark ``banks`` reflects (each index records its own).
         self.banks_watermark = banks_watermark
+        #: Banked photos' region signals (None: the source keeps none).
+        self.regions = regions
 
     @classmethod
     def load(cls, settings: Settings, source: MatchSource, *, snapshots: bool = True,
@@ -99,18 +104,28 @@ class BankMatcher:
         quarantines = load_quarantines(source)
         indexes = load_indexes(settings, source, signals=signals, snapshots=snapshots)
         videos = cast(VideoSource, source) if hasattr(source, "frame_links") else None
+        regions = None
+        if hasattr(source, "iter_sealed_regions") and (signals is None or "region" in signals):
+            regions = RegionSet.load(cast(RegionSource, source),
+                                     lambda: load_region_sealer(settings),
+                                     candidates=settings.regions.candidates, watermark=mark)
         return cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines,
-                   videos=videos)
+                   videos=videos, regions=regions)
 
     # -- what is loaded ------------------------------------------------------------------
     def scan_names(self) -> tuple[str, ...]:
         """Signals a scan computes: the types every scan reports, and those some bank
         holds."""
-        return tuple(t.name for t in all_types()
-                     if t.always_scanned or len(self.indexes.get(t.name, ())))
+        hashes = tuple(t.name for t in all_types()
+                       if t.always_scanned or len(self.indexes.get(t.name, ())))
+        # an upload's region features only where some photo is banked with a region
+        return (*hashes, REGION_QUERY) if self.regions else hashes
 
     def sizes(self) -> dict[str, int]:
-        return {n: len(i) for n, i in self.indexes.items()}
+        sizes = {n: len(i) for n, i in self.indexes.items()}
+        if self.regions is not None:
+            sizes["region"] = len(self.regions)
+        return sizes
 
     def __len__(self) -> int:
         return sum(self.sizes().values())
@@ -210,6 +225,9 @@ class BankMatcher:
                     self.indexes.get(pdq.name), file.video.frames,
                     self.threshold(pdq, (thresholds or {}).get(pdq.name)),
                     self.settings.quality_floor(pdq) or 0)
+        query = file.features.get(REGION_QUERY)
+        if query is not None and self.regions:
+            found += self.regions.search(query)
         for s in file.signals:
             st = get(s.type)
             if st.name == VPDQ:
@@ -269,6 +287,14 @@ class BankMatcher:
             index.watermark = upto
             if withdrawn:
                 snapshot_path(self.settings.home, signal).unlink(missing_ok=True)
+        if self.regions is not None:
+            if self.regions.watermark > upto:
+                raise StoreError(f"the region signals are at store generation "
+                                 f"{self.regions.watermark} but the store is at {upto}; "
+                                 "restart the service to rebuild them",
+                                 code="index.ahead_of_store")
+            a, r = self.regions.catch_up(cast(RegionSource, source), upto)
+            added, removed = added + a, removed + r
         reloaded = self.banks_watermark < upto
         if reloaded:
             self.banks = load_banks(source)

@@ -12,6 +12,7 @@ implementation; Veil only chooses which keypoints to keep.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -123,6 +124,15 @@ def query_features(media: Media) -> Features:
     return for_query(grey_at(media, query_side((h, w))))
 
 
+#: The names under which ``veil.signals.batch`` computes region features beside
+#: hashes: ``region`` is what a bank keeps of a photo (``veil protect``), and
+#: ``region-query`` what an upload is searched with (a scan, when a bank holds
+#: region signals). Features are not hashes: they travel in ``FileSignals.features``.
+BANK = "region"
+QUERY = "region-query"
+EXTRACTORS: dict[str, Callable[[Media], Features]] = {}
+
+
 def grey_at(media: Media, side: int) -> np.ndarray:
     """The picture in grey, decoded by the JPEG codec at the smallest scale (1/2–1/8)
     that still leaves its longer side at least ``side``: a 12 MP photo's features
@@ -171,3 +181,6 @@ def spread(found: Sequence[cv2.KeyPoint], *, keep: int, grid: int,
 def _empty(size: tuple[int, int], scale: float) -> Features:
     return Features(np.zeros((0, 2), np.float32), np.zeros((0, DESCRIPTOR_BYTES), np.uint8),
                     size, scale)
+
+
+EXTRACTORS.update({BANK: bank_features, QUERY: query_features})

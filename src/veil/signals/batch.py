@@ -24,6 +24,7 @@ from veil.media.discover import Skipped, discover
 from veil.media.library_warnings import collecting
 from veil.media.source import Media
 from veil.media.video import CONTAINERS, SNIFF_BYTES, is_animated, sniff
+from veil.regions.features import EXTRACTORS, Features
 from veil.signals.base import Signal
 from veil.signals.digests import file_digest
 from veil.signals.registry import get
@@ -47,6 +48,8 @@ class FileSignals:
     variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: A video's (or an animation's) vPDQ frames and MD5; None for a still image.
     video: VideoHash | None = None
+    #: Region features asked for by name (``veil.regions.features.EXTRACTORS``).
+    features: dict[str, Features] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -58,8 +61,13 @@ def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = 
     """Compute ``signal_names`` (with their variants, where offered, if ``dihedral``)."""
     sigs = []
     variants: dict[str, tuple[str, ...]] = {}
+    features: dict[str, Features] = {}
     with collecting() as raised, media.decoding():
         for name in signal_names:
+            extract = EXTRACTORS.get(name)
+            if extract is not None:
+                features[name] = extract(media)
+                continue
             st = get(name)
             if dihedral and st.variants:
                 found = st.compute_variants(media)
@@ -68,7 +76,7 @@ def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = 
             else:
                 sigs.append(st.compute(media))
     return FileSignals(label or media.name or "", tuple(sigs), media.format, media.size,
-                       (*media.warnings, *raised), variants=variants)
+                       (*media.warnings, *raised), variants=variants, features=features)
 
 
 def _hash_read(read: Callable[[], Media], signal_names: tuple[str, ...], dihedral: bool,
@@ -89,6 +97,8 @@ def _digests(signal_names: tuple[str, ...], md5: str, path: Path) -> tuple[Signa
     exact digest a bank holds; perceptual image signals do not apply to a video."""
     out = []
     for name in signal_names:
+        if name in EXTRACTORS:
+            continue  # a picture's, not a video's
         st = get(name)
         if not st.exact_digest:
             continue

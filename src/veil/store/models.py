@@ -488,6 +488,24 @@ class VideoFrameRow(Base):
     quality: Mapped[int]
 
 
+class RegionSignal(Base):
+    """A banked photo's region signal (``veil.regions.blob``), sealed with the region
+    key (``veil.regions.sealing``), which is not in the database. It belongs to the
+    photo's ``pdq`` entry: it is matched while that entry is active, and deleted when
+    the entry's hash is erased (withdrawn: a trigger of migration 0010 deletes it,
+    whichever statement erased the value)."""
+
+    __tablename__ = "region_signals"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Keypoints in the blob: what a listing shows without opening it.
+    points: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # -- hash exchange (veil.exchange): the hub's partners, the exchanges this node pulls --
 EXCHANGE_KINDS = ("stopncii", "veil", "hma")
 PARTNER_MAX = 100

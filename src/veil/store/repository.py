@@ -52,6 +52,7 @@ from veil.store.records import (
     ImportReport,
     QuarantineRecord,
 )
+from veil.store.regions import Regions
 from veil.store.reviews import ReviewItems
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
@@ -101,12 +102,13 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
 
 
 class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges,
-            ExchangeFeed):
+            ExchangeFeed, Regions):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
     API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),
     the webhook outbox (``outbox``), review items (``reviews``) and the hub's exchange
-    feed (``exchange_feed``) are mixed in from their modules.
+    feed (``exchange_feed``) and region signals (``regions``) are mixed in from their
+    modules.
     """
 
     def __enter__(self) -> Store:

@@ -1,0 +1,131 @@
+"""The banked photos' region signals as one searchable set, kept current like the
+hash indexes (docs/derived.md).
+
+A region signal belongs to a ``pdq`` entry (``veil.store.regions``): it is loaded
+opened (``RegionSealer``) into a ``RegionIndex`` keyed by entry id, and follows the
+``pdq`` change feed: an entry no longer active leaves the index, an active one
+changed since the index's watermark is (re)read with its region signal, if it has
+one. An upload's region features (``FileSignals.features``) are searched for a few
+candidates, each verified geometrically; a verified one is a ``Match`` of signal
+``region`` whose ``distance`` is the banked keypoints that did not agree, so that,
+as for hashes, smaller is closer and ``threshold`` is the most that may fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from veil.regions.compare import MIN_INLIERS, RegionMatch
+from veil.regions.features import Features
+from veil.regions.index import RegionIndex
+from veil.regions.sealing import RegionSealer
+from veil.verdict import Match, RegionBox, RegionEvidence
+
+if TYPE_CHECKING:
+    from veil.store.records import EntryChange
+    from veil.store.regions import SealedRegion
+
+#: The signal name region matches carry (what a bank keeps, ``veil.regions.features``).
+REGION = "region"
+#: The entries region signals belong to.
+PDQ = "pdq"
+
+
+class RegionSource(Protocol):
+    """What the region set is loaded from and kept current with (``Store``)."""
+
+    def iter_sealed_regions(self) -> Iterable[Sequence[SealedRegion]]: ...
+
+    def sealed_regions(self, entry_ids: Iterable[int]) -> Sequence[SealedRegion]: ...
+
+    def changes(self, signal: str, *, after: int, upto: int) -> Iterable[EntryChange]: ...
+
+
+class RegionSet:
+    """Every active banked photo's region signal, searchable."""
+
+    def __init__(self, opener: Callable[[], RegionSealer], *, candidates: int) -> None:
+        # the key is read (or made) only when a region signal is: a store without
+        # any needs no key file
+        self._opener = opener
+        self._sealer: RegionSealer | None = None
+        self.candidates = candidates
+        self.index = RegionIndex()
+        #: entry id → (bank, category, keypoints banked)
+        self.entries: dict[int, tuple[str, str, int]] = {}
+        #: The store generation this set reflects.
+        self.watermark = 0
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @classmethod
+    def load(cls, source: RegionSource, opener: Callable[[], RegionSealer], *,
+             candidates: int, watermark: int) -> RegionSet:
+        """Every active region signal of ``source``, as of ``watermark`` (read before)."""
+        regions = cls(opener, candidates=candidates)
+        for page in source.iter_sealed_regions():
+            regions._add(page)
+        regions.watermark = watermark
+        return regions
+
+    def _add(self, rows: Sequence[SealedRegion]) -> int:
+        if not rows:
+            return 0
+        if self._sealer is None:
+            self._sealer = self._opener()
+        keys, found = [], []
+        for row in rows:
+            features = self._sealer.open_features(row.entry_id, row.sealed)
+            self.remove(row.entry_id)
+            self.entries[row.entry_id] = (row.bank, row.category, len(features))
+            keys.append(row.entry_id)
+            found.append(features)
+        self.index.add_many(keys, found)
+        return len(keys)
+
+    def remove(self, entry_id: int) -> bool:
+        if self.entries.pop(entry_id, None) is None:
+            return False
+        self.index.remove(entry_id)
+        return True
+
+    def catch_up(self, source: RegionSource, upto: int) -> tuple[int, int]:
+        """Apply the ``pdq`` changes in (watermark, upto]: (added, removed)."""
+        if self.watermark >= upto:
+            return 0, 0
+        removed = 0
+        changed: list[int] = []
+        for c in source.changes(PDQ, after=self.watermark, upto=upto):
+            if c.active:
+                changed.append(c.entry_id)
+            else:
+                removed += self.remove(c.entry_id)
+        added = self._add(source.sealed_regions(changed)) if changed else 0
+        self.watermark = upto
+        return added, removed
+
+    def search(self, query: Features) -> list[Match]:
+        """The banked photos verified in the upload, as matches (best first)."""
+        if not self.entries or len(query) == 0:
+            return []
+        out = []
+        for entry_id, found in self.index.search(query, limit=self.candidates):
+            bank, category, points = self.entries[entry_id]
+            out.append(Match(signal=REGION, entry_id=entry_id, bank=bank, category=category,
+                             distance=max(0, points - found.inliers),
+                             threshold=max(0, points - MIN_INLIERS),
+                             region=evidence(found, query)))
+        return out
+
+
+def evidence(found: RegionMatch, query: Features) -> RegionEvidence:
+    """A verified pairing as the verdict reports it."""
+    qw, qh = query.work_size
+    return RegionEvidence(
+        kind="derived" if found.kind == "derived" else "copy", score=round(found.score, 3),
+        points=found.inliers, agreeing=RegionBox(**found.agreeing.as_dict()),
+        differing=None if found.differing is None else RegionBox(**found.differing.as_dict()),
+        agree_share=round(found.agree_share, 3), differ_share=round(found.differ_share, 3),
+        width=round(qw * query.scale), height=round(qh * query.scale))
