@@ -7,6 +7,9 @@ token it returns is the only way to see or withdraw the case.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
@@ -15,7 +18,9 @@ from veil.api.errors import ApiError
 from veil.api.routing import declare, router
 from veil.api.schemas import CaseCreated, CaseIn, CaseSignalOut, CaseStatus
 from veil.api.services import Services, ServicesDep
-from veil.errors import SignalError
+from veil.errors import BadInput, SignalError
+from veil.regions import blob
+from veil.regions.features import Features
 from veil.signals import all_types
 from veil.signals import get as get_signal
 from veil.store.cases import CaseSignalIn, CaseView
@@ -81,10 +86,13 @@ def create_case(body: CaseIn, services: ServicesDep,
         raise ApiError(422, "input.too_many", f"a case holds at most {limit} signals")
     accepted = intake_signals()
     rows = []
+    regions: dict[int, Features] = {}
     for i, s in enumerate(body.signals):
         if s.signal not in accepted:
             raise ApiError(422, "intake.signal", f"signals[{i}]: intake accepts "
                            f"{', '.join(accepted)}, not {s.signal!r}")
+        if s.region is not None:
+            regions[i + 1] = _region(i, s.signal, s.region)
         st = get_signal(s.signal)
         try:
             value = st.parse(s.value)
@@ -105,10 +113,39 @@ def create_case(body: CaseIn, services: ServicesDep,
     created = services.store.create_case(rows, body.attestation.model_dump(),
                                          bank=settings.api.victim_bank, actor=principal.actor)
     view = services.store.case_view(created.case_id)
+    if regions:
+        _attach_regions(services, view, regions, principal.actor)
     out = CaseCreated(case_id=created.case_id, case_token=created.token, status=view.status,
                       signals=_view(view, services))
     return JSONResponse(out.model_dump(mode="json"), status_code=201,
                         headers={"Cache-Control": "no-store"})
+
+
+def _region(i: int, signal: str, text: str) -> Features:
+    """A submitted region signal, read strictly (it is matched against every upload)."""
+    if signal != "pdq":
+        raise ApiError(422, "intake.region", f"signals[{i}]: a region signal goes with "
+                       f"the photo's pdq hash, not with {signal}")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "region.malformed", f"signals[{i}]: the region signal is not "
+                       "standard base64") from None
+    try:
+        return blob.decode(data)
+    except BadInput as exc:
+        raise ApiError(422, exc.code, f"signals[{i}]: {exc.message}") from None
+
+
+def _attach_regions(services: Services, view: CaseView, regions: dict[int, Features],
+                    actor: str) -> None:
+    """Seal each region signal for its photo's pdq entry and attach it (after the case
+    is stored: the seal names the entry). An entry that has one keeps it."""
+    sealer = services.region_sealer
+    entry_of = {s.n: s.entry_id for s in view.signals}
+    services.store.attach_regions(
+        [(entry_of[n], sealer.seal_features(entry_of[n], f), len(f))
+         for n, f in regions.items() if n in entry_of], actor=actor)
 
 
 @case.get("/v1/cases/me", response_model=CaseStatus,

@@ -60,10 +60,22 @@ class Attestation(Strict):
         "withdraws them there as well)"))
 
 
+#: Longest region signal intake takes, in base64: a browser's blob holds 256
+#: keypoints (8,713 bytes); room for that, not for a blob the service never makes.
+REGION_B64_MAX = 11_620
+
+
+class CaseSignalIn(SignalIn):
+    region: str | None = Field(None, max_length=REGION_B64_MAX, description=(
+        "On a pdq signal only: the photo's region signal, standard base64 of the blob "
+        "the intake page computes (keypoints and descriptors, never pixels), so that "
+        "edited copies and derived fakes of the photo are found too (docs/derived.md)"))
+
+
 class CaseIn(Strict):
     # at most VEIL_API_MAX_CASE_SIGNALS (checked by the route: the schema cannot
     # depend on the environment it is read in; the body cap bounds parsing)
-    signals: list[SignalIn] = Field(min_length=1)
+    signals: list[CaseSignalIn] = Field(min_length=1)
     attestation: Attestation
 
 

@@ -37,6 +37,7 @@ from veil.matching import LiveMatcher, load_matcher
 from veil.matching.flood import FloodWatch, Trip
 from veil.matching.live import Loader
 from veil.media.spool import clear_spool
+from veil.regions.sealing import load_region_sealer
 from veil.review.retention import Purger
 from veil.review.sealing import load_sealer
 from veil.signals import check_settings
@@ -87,6 +88,8 @@ class Services:
         self.work = anyio.CapacityLimiter(api.work_threads or cores)
         #: Seals review items' media (the key is read, or its file made, here: at start).
         self.media_sealer = load_sealer(settings)
+        #: Seals the region signals victims submit (the same key the matcher opens with).
+        self.region_sealer = load_region_sealer(settings)
         # review media past retention, and the exchange's tombstones past
         # VEIL_EXCHANGE_TOMBSTONE_DAYS, on the same schedule
         self.purger = Purger(self.store, settings.review.purge_interval_s,

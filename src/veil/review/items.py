@@ -20,6 +20,7 @@ from veil.store.cases import uuid7
 from veil.store.coltypes import utcnow
 from veil.store.interface import BankStore
 from veil.store.reviews import NewReviewItem, ReviewItemRecord
+from veil.verdict import RegionEvidence
 
 Source = Literal["scan", "review_request", "report"]
 
@@ -50,9 +51,22 @@ def create_item(store: BankStore, sealer: MediaSealer, settings: Settings, *,
         media_type=media_type(fmt), media_bytes=len(data),
         act_by=now + timedelta(hours=review.act_within_h),
         retain_until=now + timedelta(days=review.retention_days),
-        report_reason=report_reason, report_notes=report_notes)
+        report_reason=report_reason, report_notes=report_notes,
+        region=differing_region(verdict))
     return store.add_review_item(new, sealer.seal(item_id, data),
                                  max_queue_bytes=review.max_queue_bytes)
+
+
+def differing_region(verdict: dict[str, Any]) -> dict[str, float] | None:
+    """The differing region of the verdict's first derived match (fractions of the
+    picture), which the reviewer page keeps blurred; None when no match is derived."""
+    for m in verdict.get("matches") or ():
+        found = m.get("region") if isinstance(m, dict) else None
+        if isinstance(found, dict) and found.get("kind") == "derived":
+            region = RegionEvidence.model_validate(found).differing_fraction()
+            if region is not None:
+                return region
+    return None
 
 
 def describe(item: ReviewItemRecord, now: datetime | None = None) -> dict[str, Any]:

@@ -425,7 +425,7 @@ class ReviewItem(Base):
     #: ``entry:<id>`` (the reviewer page never shows two items of one subject in a row).
     subjects: Mapped[list[str]] = mapped_column(Json)
     #: The differing region of a derived match (``{"x", "y", "w", "h"}`` as fractions
-    #: of the picture). Always NULL today: no signal type matches parts of images yet.
+    #: of the picture): the reviewer page keeps it blurred (docs/derived.md).
     region: Mapped[dict[str, Any] | None] = mapped_column(Json)
     #: A user report's reason and notes, as the platform forwarded them.
     report_reason: Mapped[str | None] = mapped_column(String(SOURCE_MAX))

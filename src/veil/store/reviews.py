@@ -60,6 +60,8 @@ class NewReviewItem:
     retain_until: datetime
     report_reason: str | None = None
     report_notes: str | None = None
+    #: The differing region of a derived match, as fractions of the picture.
+    region: dict[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +140,7 @@ class ReviewItems(StoreBase):
                             subjects.append(subject)
             row = ReviewItem(
                 id=new.id, created_at=utcnow(), source=new.source, platform=new.platform,
-                verdict=new.verdict, signals=new.signals, subjects=subjects, region=None,
+                verdict=new.verdict, signals=new.signals, subjects=subjects, region=new.region,
                 report_reason=new.report_reason, report_notes=new.report_notes,
                 media_type=new.media_type, media_bytes=new.media_bytes, act_by=new.act_by,
                 retain_until=new.retain_until, status="open", decisions=[], purged_at=None)
