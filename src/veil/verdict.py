@@ -150,8 +150,9 @@ class Match(BaseModel):
         if r is not None:
             what = ("a derived copy: part of the banked photo replaced"
                     if r.kind == "derived" else "an edited copy of the banked photo")
+            mirrored = ", mirrored left to right" if self.variant else ""
             return (f"region: {r.points} keypoints agree, {r.differ_share:.0%} of the "
-                    f"banked photo differs ({what})")
+                    f"banked photo differs ({what}{mirrored})")
         st = get_signal(self.signal)
         v = self.video
         if v is not None and self.signal != "vpdq":

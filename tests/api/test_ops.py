@@ -45,7 +45,8 @@ def test_ready_only_once_the_index_is_loaded(settings: Settings) -> None:
             gate.set()
             services._loader.join(10)  # type: ignore[union-attr]
             assert client.get("/readyz").json() == {"status": "ready", "index": {
-                "pdq": 1, "md5": 0, "sha256": 0, "phash": 0, "dhash": 0, "vpdq": 0}}
+                "pdq": 1, "md5": 0, "sha256": 0, "phash": 0, "dhash": 0, "vpdq": 0,
+                "region": 0}}
             r = client.post("/v1/match", headers={"Authorization": f"Bearer {key}"},
                             json={"signals": [{"signal": "pdq", "value": PDQ}]})
             assert r.json()["results"][0]["decision"] == "block"

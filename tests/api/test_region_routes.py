@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from api_support import ATTEST
-from derived_pictures import derived, edited, region_b64
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from derived_pictures import derived, edited, region_b64
 from veil.api.services import Services
 from veil.signals.batch import hash_bytes
 
@@ -72,6 +72,14 @@ def test_a_victims_region_signal_finds_edited_and_derived_copies_until_withdrawn
     assert region is not None and region["y"] > 0.1 and region["y"] + region["h"] > 0.9
     assert 0 < region["w"] <= 1 and 0 < region["h"] <= 1
 
+    def on_disk(needle: bytes) -> list[str]:
+        return [p.name for p in services.settings.home.rglob("*")
+                if p.is_file() and needle in p.read_bytes()]
+
+    sqlite = services.settings.database_url.startswith("sqlite")
+    needle = bytes(sealed)[32:96]
+    if sqlite:
+        assert on_disk(needle)  # what the search below must no longer find
     # withdrawn: the signal is deleted (not only unmatched), and copies pass
     r = client.delete("/v1/cases/me", headers={"X-Case-Token": case["case_token"]})
     assert r.status_code == 200
@@ -79,6 +87,9 @@ def test_a_victims_region_signal_finds_edited_and_derived_copies_until_withdrawn
     with services.store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM region_signals")).scalar_one() == 0
     assert scan(client, auth, edited(photo))["decision"] == "allow"
+    if sqlite:
+        # nor are its sealed bytes left in the database file or its WAL
+        assert not on_disk(needle), "the withdrawn region signal is still on disk"
 
 
 @pytest.mark.parametrize(("signal", "region", "code"), [

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from derived_pictures import derived, edited
 from typer.testing import CliRunner
 
+from derived_pictures import derived, edited
 from veil.cli import app
 
 runner = CliRunner()

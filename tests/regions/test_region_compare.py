@@ -104,3 +104,24 @@ def test_a_large_jpeg_is_decoded_reduced(pictures: list[Image.Image]) -> None:
     assert media.decoded == ["1/4"]
     q = features.query_features(Media.from_bytes(buf.getvalue(), MediaLimits()))
     assert compare.compare(f, q) is not None
+
+
+def test_an_exact_copy_agrees_everywhere(pictures: list[Image.Image]) -> None:
+    img = pictures[0]
+    m = compare.compare(_banked(img), features.for_query(_grey(img)))
+    assert m is not None and m.kind == "copy" and m.differing is None
+    assert m.inliers > 200 and m.differ_share == 0 and m.score == 1.0
+
+
+def test_a_quadrant_replaced_is_found_where_it_was_replaced(pictures: list[Image.Image]) -> None:
+    img, donor = pictures[0], pictures[3]
+    w, h = img.size
+    quadrant = (w // 2, h // 2, w - w // 2, h - h // 2)
+    edited = img.copy()
+    edited.paste(donor.resize((w, h)).crop((w // 2, h // 2, w, h)), (w // 2, h // 2))
+    out = io.BytesIO()
+    edited.save(out, "JPEG", quality=85)
+    m = compare.compare(_banked(img), features.for_query(_grey(out.getvalue())))
+    assert m is not None and m.differing is not None
+    assert D.iou(m.differing, quadrant) >= 0.5
+    assert 0.1 <= m.differ_share <= 0.3  # a quarter of the picture, give or take a cell

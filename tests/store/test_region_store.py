@@ -5,11 +5,13 @@ loaded matcher by the change feed."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from derived_pictures import derived, edited
+from PIL import Image, ImageOps
 from sqlalchemy import text, update
 
+from derived_pictures import derived, edited
 from veil.config import Settings
 from veil.matching import BankMatcher
 from veil.media.source import Media
@@ -76,9 +78,10 @@ def test_a_loaded_matcher_follows_attachments_and_withdrawals(
     assert matcher.regions is not None and len(matcher.regions) == 0
     assert not (settings.home / KEY_FILE).exists()  # no region signal, no key file
 
-    def found(data: bytes) -> list[str]:
-        file = hash_bytes(data, settings.media, matcher.scan_names())
-        return [m.region.kind for m in matcher.verdict(file).matches if m.region]
+    def found(data: bytes, *, dihedral: bool = False) -> list[str]:
+        file = hash_bytes(data, settings.media, matcher.scan_names(), dihedral=dihedral)
+        return [m.region.kind + (" mirrored" if m.variant else "")
+                for m in matcher.verdict(file).matches if m.region]
 
     assert QUERY not in matcher.scan_names()
     entry = banked(store, settings, photos[0])
@@ -87,6 +90,12 @@ def test_a_loaded_matcher_follows_attachments_and_withdrawals(
     assert found(edited(photos[0])) == ["copy"]
     assert found(derived(photos[0])) == ["derived"]
     assert found(photos[2].read_bytes()) == []
+    # ORB turns with a picture but does not mirror: a mirrored copy needs a dihedral scan
+    mirror = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(edited(photos[0])))).save(mirror, "JPEG")
+    assert found(mirror.getvalue()) == []
+    assert found(mirror.getvalue(), dihedral=True) == ["copy mirrored"]
+    assert found(edited(photos[0]), dihedral=True) == ["copy"]
     store.withdraw(entry, actor="test")
     matcher.catch_up(store)
     assert len(matcher.regions) == 0 and found(edited(photos[0])) == []

@@ -50,6 +50,7 @@ from veil.matching.video import (
 )
 from veil.media.video import ANIMATIONS
 from veil.regions.features import QUERY as REGION_QUERY
+from veil.regions.features import QUERY_MIRRORED as REGION_QUERY_MIRRORED
 from veil.regions.sealing import load_region_sealer
 from veil.signals import SignalType, all_types, check_settings, get
 from veil.signals.batch import FileSignals
@@ -227,7 +228,7 @@ class BankMatcher:
                     self.settings.quality_floor(pdq) or 0)
         query = file.features.get(REGION_QUERY)
         if query is not None and self.regions:
-            found += self.regions.search(query)
+            found += self.regions.search(query, file.features.get(REGION_QUERY_MIRRORED))
         for s in file.signals:
             st = get(s.type)
             if st.name == VPDQ:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from veil.regions.compare import MIN_INLIERS, RegionMatch
+from veil.regions.compare import MIN_INLIERS, Box, RegionMatch
 from veil.regions.features import Features
 from veil.regions.index import RegionIndex
 from veil.regions.sealing import RegionSealer
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 REGION = "region"
 #: The entries region signals belong to.
 PDQ = "pdq"
+#: A match found in the upload's mirror image (the name PDQ's variant has).
+MIRRORED = "mirrored_left_right"
 
 
 class RegionSource(Protocol):
@@ -106,26 +108,37 @@ class RegionSet:
         self.watermark = upto
         return added, removed
 
-    def search(self, query: Features) -> list[Match]:
-        """The banked photos verified in the upload, as matches (best first)."""
-        if not self.entries or len(query) == 0:
-            return []
-        out = []
-        for entry_id, found in self.index.search(query, limit=self.candidates):
-            bank, category, points = self.entries[entry_id]
-            out.append(Match(signal=REGION, entry_id=entry_id, bank=bank, category=category,
-                             distance=max(0, points - found.inliers),
-                             threshold=max(0, points - MIN_INLIERS),
-                             region=evidence(found, query)))
-        return out
+    def search(self, query: Features, mirrored: Features | None = None) -> list[Match]:
+        """The banked photos verified in the upload (and, given the mirrored upload's
+        features, in its mirror image), as matches, each banked photo once."""
+        best: dict[int, Match] = {}
+        for features, flipped in ((query, False), (mirrored, True)):
+            if features is None or not self.entries or len(features) == 0:
+                continue
+            for entry_id, found in self.index.search(features, limit=self.candidates):
+                bank, category, points = self.entries[entry_id]
+                m = Match(signal=REGION, entry_id=entry_id, bank=bank, category=category,
+                          distance=max(0, points - found.inliers),
+                          threshold=max(0, points - MIN_INLIERS),
+                          variant=MIRRORED if flipped else None,
+                          region=evidence(found, features, flipped=flipped))
+                if entry_id not in best or m.distance < best[entry_id].distance:
+                    best[entry_id] = m
+        return sorted(best.values(), key=lambda m: m.distance)
 
 
-def evidence(found: RegionMatch, query: Features) -> RegionEvidence:
-    """A verified pairing as the verdict reports it."""
+def evidence(found: RegionMatch, query: Features, *, flipped: bool = False) -> RegionEvidence:
+    """A verified pairing as the verdict reports it; ``flipped``: ``query`` is the
+    upload mirrored, and its boxes are mirrored back into the upload's pixels."""
     qw, qh = query.work_size
+    width, height = round(qw * query.scale), round(qh * query.scale)
+
+    def box(b: Box) -> RegionBox:
+        return RegionBox(x=width - b.x - b.w if flipped else b.x, y=b.y, w=b.w, h=b.h)
+
     return RegionEvidence(
         kind="derived" if found.kind == "derived" else "copy", score=round(found.score, 3),
-        points=found.inliers, agreeing=RegionBox(**found.agreeing.as_dict()),
-        differing=None if found.differing is None else RegionBox(**found.differing.as_dict()),
+        points=found.inliers, agreeing=box(found.agreeing),
+        differing=None if found.differing is None else box(found.differing),
         agree_share=round(found.agree_share, 3), differ_share=round(found.differ_share, 3),
-        width=round(qw * query.scale), height=round(qh * query.scale))
+        width=width, height=height)

@@ -51,6 +51,8 @@ BANK_GRID = 4
 QUERY_POINTS = 1000
 QUERY_GRID = 6
 QUERY_MAX_SIDE = 1024
+#: Shortest working side worth searching: ORB's 31-pixel patch must fit.
+MIN_SIDE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +91,23 @@ def extract(grey: np.ndarray, *, keep: int, grid: int, side: int = WORK_SIDE) ->
 
     small, scale = working_picture(grey, side)
     h, w = small.shape
+    if min(h, w) < MIN_SIDE:
+        # a strip (a 2×4000 banner): no patch fits, and ORB's pyramid would shrink a
+        # side to nothing; it has no region signal, only its hashes
+        return _empty((w, h), scale)
     orb = cv2.ORB.create(nfeatures=DETECT_POINTS, scaleFactor=SCALE_FACTOR,
                          nlevels=N_LEVELS, fastThreshold=FAST_THRESHOLD, edgeThreshold=15,
                          patchSize=31)
-    found = orb.detect(small, None)
-    chosen = spread(found, keep=keep, grid=grid, size=(w, h))
-    if not chosen:
+    try:
+        found = orb.detect(small, None)
+        chosen = spread(found, keep=keep, grid=grid, size=(w, h))
+        if not chosen:
+            return _empty((w, h), scale)
+        kept, desc = orb.compute(small, chosen)
+    except cv2.error:
+        # OpenCV refusing a picture Veil decoded must not fail the scan: its hashes
+        # still stand, it just has no region signal
         return _empty((w, h), scale)
-    kept, desc = orb.compute(small, chosen)
     if desc is None or not kept:
         return _empty((w, h), scale)
     points = np.array([k.pt for k in kept], dtype=np.float32).reshape(-1, 2)
@@ -131,6 +142,19 @@ def query_features(media: Media) -> Features:
 BANK = "region"
 QUERY = "region-query"
 EXTRACTORS: dict[str, Callable[[Media], Features]] = {}
+#: What a dihedral scan (``?dihedral=true``, ``veil scan --dihedral``) adds to an
+#: extractor: ORB turns with a picture but does not mirror with it, so a mirrored
+#: copy is searched with the features of the upload mirrored back (its points in
+#: that mirrored frame: the matcher flips the boxes it reports).
+QUERY_MIRRORED = "region-query-mirrored"
+MIRRORED: dict[str, tuple[str, Callable[[Media], Features]]] = {}
+
+
+def mirrored_query_features(media: Media) -> Features:
+    """The features of the upload mirrored left to right."""
+    w, h = media.stored_size
+    grey = grey_at(media, query_side((h, w)))
+    return for_query(np.ascontiguousarray(grey[:, ::-1]))
 
 
 def grey_at(media: Media, side: int) -> np.ndarray:
@@ -184,3 +208,4 @@ def _empty(size: tuple[int, int], scale: float) -> Features:
 
 
 EXTRACTORS.update({BANK: bank_features, QUERY: query_features})
+MIRRORED[QUERY] = (QUERY_MIRRORED, mirrored_query_features)

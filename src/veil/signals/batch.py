@@ -24,7 +24,7 @@ from veil.media.discover import Skipped, discover
 from veil.media.library_warnings import collecting
 from veil.media.source import Media
 from veil.media.video import CONTAINERS, SNIFF_BYTES, is_animated, sniff
-from veil.regions.features import EXTRACTORS, Features
+from veil.regions.features import EXTRACTORS, MIRRORED, Features
 from veil.signals.base import Signal
 from veil.signals.digests import file_digest
 from veil.signals.registry import get
@@ -67,6 +67,9 @@ def hash_media(media: Media, signal_names: tuple[str, ...], *, dihedral: bool = 
             extract = EXTRACTORS.get(name)
             if extract is not None:
                 features[name] = extract(media)
+                if dihedral and name in MIRRORED:
+                    mirrored, extract = MIRRORED[name]
+                    features[mirrored] = extract(media)
                 continue
             st = get(name)
             if dihedral and st.variants:

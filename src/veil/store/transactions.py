@@ -199,7 +199,8 @@ class StoreBase:
         copies of changed rows. SQLite: checkpoint the WAL into the database file and
         truncate it (``secure_delete`` has zeroed the freed cells). PostgreSQL:
         ``VACUUM`` the entries table, which removes the old row version and its index
-        entries (docs/security.md says what remains in the WAL and backups). A failure
+        entries, and the region signals' (an erased pdq entry's signal is deleted with
+        it; docs/security.md says what remains in the WAL and backups). A failure
         is logged and left pending: the eraser thread retries it, else the next
         erasure or ``close``. The withdrawal itself stands."""
         with self._erasure_lock:
@@ -215,7 +216,7 @@ class StoreBase:
                             return
                     elif conn.dialect.name == "postgresql":
                         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                            "VACUUM entries")
+                            "VACUUM entries, region_signals")
             except DBAPIError as exc:
                 log.warning("old row versions not erased yet: %s", exc.orig)
                 return
