@@ -10,9 +10,7 @@ benign corpus photos are written to $VEIL_SCREENSHOTS when it is set
 from __future__ import annotations
 
 import io
-import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,8 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import expect
 from web_support import axe_problems, server_signals, tab_to
+
+from derived_pictures import derived, region_b64
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = os.environ.get("VEIL_SCREENSHOTS")
@@ -36,18 +36,21 @@ def _reencoded(path: Path, quality: int) -> bytes:
 
 
 def _queue(server: Any, photos: list[Path]) -> dict[str, str]:
-    """Three items, in this order: an unrelated photo, then two copies of one person's
-    protected photo (a case holds its hash). Returns their ids by name."""
-    victim = photos[40]
-    signals = server_signals(victim)
-    r = httpx.post(server.base + "/v1/cases", timeout=10, json={
-        "signals": [{"signal": "pdq", "value": signals["pdq"], "quality": signals["quality"]}],
-        "attestation": {"self_or_guardian": True, "intimate": True}})
-    assert r.status_code == 201, r.text
+    """Three items, in this order: a derived copy of another person's photo (half of
+    it flattened: its case sent the photo's region signal), then two copies of one
+    person's protected photo (a case holds its hash). Returns their ids by name."""
+    victim, other = photos[40], photos[60]
+    for photo, region in ((victim, None), (other, region_b64(other))):
+        signals = server_signals(photo)
+        pdq = {"signal": "pdq", "value": signals["pdq"], "quality": signals["quality"]}
+        r = httpx.post(server.base + "/v1/cases", timeout=10, json={
+            "signals": [pdq | ({"region": region} if region else {})],
+            "attestation": {"self_or_guardian": True, "intimate": True}})
+        assert r.status_code == 201, r.text
     ids = {}
     auth = {"Authorization": f"Bearer {server.platform_key}",
             "Content-Type": "application/octet-stream"}
-    for name, data in (("other", photos[60].read_bytes()),
+    for name, data in (("other", derived(other)),
                        ("case-1", _reencoded(victim, 85)), ("case-2", _reencoded(victim, 70))):
         r = httpx.post(server.base + "/v1/scan?review=1", content=data, headers=auth, timeout=30)
         assert r.status_code == 200, r.text
@@ -114,11 +117,11 @@ def test_review_flow_blurred_reveal_decide_break_by_keyboard(
         review_pages: Any, review_server: Any, photos: list[Path]) -> None:
     pages = review_pages
     ids = _queue(review_server, photos)
-    # a differing region (no signal finds one yet: set in the database as a derived
-    # match would) stays blurred while the rest is revealed
-    with sqlite3.connect(review_server.home / "veil.db") as db:
-        db.execute("UPDATE review_items SET region = ? WHERE id = ?",
-                   (json.dumps({"x": 0.5, "y": 0.25, "w": 0.4, "h": 0.5}), ids["other"]))
+    # the derived copy's differing region (found by the region signal) stays blurred
+    # while the rest is revealed
+    r = httpx.get(review_server.base + f"/v1/review/items/{ids['other']}", timeout=10,
+                  headers={"Authorization": f"Bearer {review_server.review_key}"})
+    assert r.status_code == 200 and r.json()["region"]["h"] > 0.3, r.text
     ctx = pages.context(device_scale_factor=1, timezone_id="UTC")
     page = _log_in(pages, review_server, ctx)
     cookies = ctx.cookies()
@@ -126,7 +129,7 @@ def test_review_flow_blurred_reveal_decide_break_by_keyboard(
         ("veil_review", True, "Strict", "/review")]
     assert page.evaluate("() => document.cookie") == ""  # not readable by scripts
 
-    # 1. the unrelated photo, blurred and grey
+    # 1. the derived copy, blurred and grey
     assert _shown_id(page) == ids["other"]
     expect(page.locator("#deadline")).to_contain_text("Act within 47 h")
     style = _filter(page)
