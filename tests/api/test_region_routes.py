@@ -44,6 +44,9 @@ def test_a_victims_region_signal_finds_edited_and_derived_copies_until_withdrawn
     photo = photos[0]
     case = submit(client, services, photo)
     assert services.store.region_count() == 1
+    metrics = client.get("/metrics").text
+    assert 'veil_index_entries{signal="region"} 1.0' in metrics
+    assert "veil_region_signals_unreadable 0.0" in metrics
     # sealed at rest: the blob's descriptors are nowhere in the database's rows
     raw = base64.b64decode(region_b64(photo))
     with services.store.engine.connect() as conn:

@@ -99,3 +99,25 @@ def test_a_loaded_matcher_follows_attachments_and_withdrawals(
     store.withdraw(entry, actor="test")
     matcher.catch_up(store)
     assert len(matcher.regions) == 0 and found(edited(photos[0])) == []
+
+
+def test_a_signal_sealed_under_another_key_is_skipped_not_fatal(
+        store: Store, settings: Settings, photos: list[Path]) -> None:
+    import os
+
+    from veil.regions.sealing import RegionSealer
+
+    good = banked(store, settings, photos[0])
+    data = photos[1].read_bytes()
+    pdq = hash_bytes(data, settings.media, ("pdq",)).signals[0]
+    e = store.add_entry("mine", "pdq", pdq.value, quality=pdq.quality, actor="test")
+    foreign = RegionSealer(os.urandom(32))  # another node's key
+    features = bank_features(Media.from_bytes(data, settings.media))
+    store.attach_regions([(e.id, foreign.seal_features(e.id, features), len(features))],
+                         actor="test")
+    matcher = BankMatcher.load(settings, store, snapshots=False)
+    assert matcher.regions is not None
+    assert set(matcher.regions.entries) == {good} and matcher.regions.unreadable == {e.id}
+    store.withdraw(e.id, actor="test")
+    matcher.catch_up(store)
+    assert matcher.regions.unreadable == set()

@@ -29,11 +29,13 @@ LAG_PROBE_S = 0.25
 class _IndexCollector(Collector):
     def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool],
                  sync_age: Callable[[], float | None],
-                 quarantines: Callable[[], Quarantines]) -> None:
+                 quarantines: Callable[[], Quarantines],
+                 unreadable: Callable[[], int]) -> None:
         self.sizes = sizes
         self.ready = ready
         self.sync_age = sync_age
         self.quarantines = quarantines
+        self.unreadable = unreadable
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         entries = GaugeMetricFamily("veil_index_entries", "Active entries in the live index",
@@ -56,12 +58,16 @@ class _IndexCollector(Collector):
         active.add_metric(["bank"], len(q.banks))
         active.add_metric(["entry"], len(q.entries))
         yield active
+        # above 0: this node's region key differs from the one that sealed them
+        yield GaugeMetricFamily("veil_region_signals_unreadable", "Banked region signals "
+                                "this node could not open (skipped)", value=self.unreadable())
 
 
 class Metrics:
     def __init__(self, sizes: Callable[[], dict[str, int]], ready: Callable[[], bool],
                  sync_age: Callable[[], float | None] = lambda: None,
-                 quarantines: Callable[[], Quarantines] = Quarantines) -> None:
+                 quarantines: Callable[[], Quarantines] = Quarantines,
+                 unreadable: Callable[[], int] = lambda: 0) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "veil_http_request_duration_seconds", "Time to answer a request",
@@ -98,7 +104,8 @@ class Metrics:
             "veil_exchange_last_success_timestamp_seconds", "When this process last "
             "finished a sync of the exchange without error (Unix time)", ["exchange"],
             registry=self.registry)
-        self.registry.register(_IndexCollector(sizes, ready, sync_age, quarantines))
+        self.registry.register(_IndexCollector(sizes, ready, sync_age, quarantines,
+                                               unreadable))
 
     async def watch_loop(self) -> None:
         """Measure the event loop's lag until cancelled (runs for the app's lifetime)."""

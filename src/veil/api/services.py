@@ -79,7 +79,7 @@ class Services:
             self.store, settings.webhooks, self.sealer,
             on_outcome=lambda outcome: self.metrics.webhook_deliveries.labels(outcome).inc())
         self.metrics = Metrics(self.live.sizes, lambda: self.live.ready, self.live.sync_age,
-                               self._quarantines)
+                               self._quarantines, self.live.regions_unreadable)
         self.flood = FloodWatch(settings.flood)
         cores = os.cpu_count() or 1
         #: Uploads decoded at once (each holds its decoded pixels).

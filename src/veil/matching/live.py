@@ -133,3 +133,8 @@ class LiveMatcher:
     def sizes(self) -> dict[str, int]:
         m = self._matcher
         return m.sizes() if m is not None else {}
+
+    def regions_unreadable(self) -> int:
+        """Region signals that did not open (a region key not shared between nodes)."""
+        m = self._matcher
+        return len(m.regions.unreadable) if m is not None and m.regions is not None else 0

@@ -13,18 +13,23 @@ as for hashes, smaller is closer and ``threshold`` is the most that may fail.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from veil.errors import BadInput
 from veil.regions.compare import MIN_INLIERS, Box, RegionMatch
 from veil.regions.features import Features
 from veil.regions.index import RegionIndex
 from veil.regions.sealing import RegionSealer
+from veil.sealing import SealBroken
 from veil.verdict import Match, RegionBox, RegionEvidence
 
 if TYPE_CHECKING:
     from veil.store.records import EntryChange
     from veil.store.regions import SealedRegion
+
+log = logging.getLogger("veil.matching")
 
 #: The signal name region matches carry (what a bank keeps, ``veil.regions.features``).
 REGION = "region"
@@ -58,6 +63,8 @@ class RegionSet:
         self.entries: dict[int, tuple[str, str, int]] = {}
         #: The store generation this set reflects.
         self.watermark = 0
+        #: Entries whose region signal did not open (docs/deploy.md: a key not shared).
+        self.unreadable: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -79,7 +86,15 @@ class RegionSet:
             self._sealer = self._opener()
         keys, found = [], []
         for row in rows:
-            features = self._sealer.open_features(row.entry_id, row.sealed)
+            try:
+                features = self._sealer.open_features(row.entry_id, row.sealed)
+            except (SealBroken, BadInput) as exc:
+                # another node's key (VEIL_REGIONS_KEY not shared) or a damaged row:
+                # that photo's edited copies go unfound, every other still matches
+                self.unreadable.add(row.entry_id)
+                log.error("region signal of entry %s skipped: %s", row.entry_id, exc)
+                continue
+            self.unreadable.discard(row.entry_id)
             self.remove(row.entry_id)
             self.entries[row.entry_id] = (row.bank, row.category, len(features))
             keys.append(row.entry_id)
@@ -88,6 +103,7 @@ class RegionSet:
         return len(keys)
 
     def remove(self, entry_id: int) -> bool:
+        self.unreadable.discard(entry_id)
         if self.entries.pop(entry_id, None) is None:
             return False
         self.index.remove(entry_id)
