@@ -65,7 +65,7 @@ def test_report_numbers_match_the_json(run_dir: Path):
     report = (run_dir / "docs" / "robustness.md").read_text()
     summary = json.loads((run_dir / "out" / "summary.json").read_text())
     names = [s["name"] for s in summary["signals"]]
-    assert names == ["pdq", "pdq_dihedral", "phash", "dhash"]
+    assert names == ["pdq", "pdq_dihedral", "phash", "dhash", "region"]
     assert all(s["false_matches_at_default"]["n"] == 45 for s in summary["signals"])
     for j, v in enumerate(summary["variants"]):
         cells = [pct(s["recall_at_default"][j]) for s in summary["signals"]]
