@@ -150,7 +150,7 @@ def distance_histograms(summary: Summary, path: Path) -> Path:
         copies = {g: scale.values(matched[:, summary.group_columns(g)].ravel()) for g in groups}
         edges = _edges(m, [distinct, *copies.values()])
         ax.hist(distinct, bins=edges, weights=_share(distinct), color="#bbbbbb",
-                label=f"distinct photos ({distinct.size:,} pairs)")
+                label="distinct photos")
         for g, d in copies.items():
             ax.hist(d, bins=edges, weights=_share(d), histtype="step", linewidth=1.4,
                     color=GROUP_COLOURS[g], label=f"edited: {GROUP_NAMES[g]}")
@@ -169,8 +169,10 @@ def distance_histograms(summary: Summary, path: Path) -> Path:
             ax.set_xticks(ticks, [str(t) for t in ticks])
         else:
             ax.set_xlim(-1, scale.span + 1)
-        ax.set_title(f"{m.name} ({scale.span} {scale.unit})" if not scale.higher_is_closer
-                     else f"{m.name} (more is closer)", loc="left")
+        pairs = f"{distinct.size:,} distinct pairs"
+        ax.set_title(f"{m.name} ({scale.span} {scale.unit}; {pairs})"
+                     if not scale.higher_is_closer
+                     else f"{m.name} (more is closer; {pairs})", loc="left")
         ax.set_xlabel("Hamming distance (bits)" if scale.unit == "bits" else scale.unit)
         ax.set_ylabel("share per bin (log)", fontsize=8)
     for ax in list(axes.flat)[n:]:
