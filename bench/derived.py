@@ -36,6 +36,9 @@ the end, and writes ``recall-derived.png`` and ``recall-reshares.png`` under
 
     .venv/bin/python bench/derived.py                       # 30 photos, 100 for negatives
     .venv/bin/python bench/derived.py --photos 60 --candidates orb,pdq
+    # CI's run (tests/regions/test_derived_bench.py): 10 photos, a few shares and edits
+    .venv/bin/python bench/derived.py --photos 10 --negative-photos 10 --candidates orb,pdq \
+        --shares 0.2,0.5 --transforms identity,crop_offcentre,rotate --quick
 """
 
 from __future__ import annotations
@@ -140,17 +143,18 @@ class Query:
     box: tuple[int, int, int, int] | None = None
 
 
-def make_queries(k: int, photos: list[Path]) -> list[Query]:
+def make_queries(k: int, photos: list[Path], shares: tuple[float, ...] = SHARES,
+                 reshares: list[T.Variant] | None = None) -> list[Query]:
     img = Image.open(photos[k]).convert("RGB")
     donor = Image.open(photos[(k + 7) % len(photos)]).convert("RGB")
     rng = np.random.default_rng(1000 + k)
     out = []
-    for share in SHARES:
+    for share in shares:
         for fill in D.FILLS:
             for place in D.PLACES:
                 d = D.derive(img, share=share, fill=fill, place=place, rng=rng, donor=donor)
                 out.append(Query("derived", f"{fill} {place}", f"{share:.0%}", k, d.data, d.box))
-    for v in T.variants():
+    for v in T.variants() if reshares is None else reshares:
         out.append(Query("reshare", v.label, v.name, k,
                          T.render(v, img, seed=1, key=photos[k].name)))
     return out
@@ -159,16 +163,18 @@ def make_queries(k: int, photos: list[Path]) -> list[Query]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(names: list[str], photos: list[Path], n_neg: int) -> None:
+def _init(names: list[str], photos: list[Path], n_neg: int, shares: tuple[float, ...],
+          reshares: list[tuple[str, float]]) -> None:
     cands = [CANDIDATES[n] for n in names]
     imgs = [Image.open(p).convert("RGB") for p in photos[:n_neg]]
-    _STATE.update(cands=cands, photos=photos, banks={c.name: [c.bank(i) for i in imgs]
-                                                     for c in cands})
+    _STATE.update(cands=cands, photos=photos, shares=shares,
+                  reshares=[T.find_variant(n, s) for n, s in reshares],
+                  banks={c.name: [c.bank(i) for i in imgs] for c in cands})
 
 
 def _positives(k: int) -> list[dict[str, Any]]:
     rows = []
-    for q in make_queries(k, _STATE["photos"]):
+    for q in make_queries(k, _STATE["photos"], _STATE["shares"], _STATE["reshares"]):
         img = Image.open(io.BytesIO(q.data)).convert("RGB")
         row: dict[str, Any] = {"set": q.set, "label": q.label, "group": q.group}
         for c in _STATE["cands"]:
@@ -213,24 +219,46 @@ def threshold_at(neg: np.ndarray, fpr: float) -> float:
     return float(s[allowed]) + 1e-9 if allowed < len(s) else float(s[-1])
 
 
-def main() -> None:
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--photos", type=int, default=30, help="photos giving positives")
     ap.add_argument("--negative-photos", type=int, default=100,
                     help="photos in the bank for the negative pairs (n·(n−1) each kind)")
     ap.add_argument("--candidates", default="orb,tiles,pdq")
+    ap.add_argument("--shares", default=",".join(f"{s:g}" for s in SHARES),
+                    help="shares of the photo replaced in the derived copies")
+    ap.add_argument("--transforms", default=None,
+                    help="re-shares: these transformations of the robustness suite "
+                    "(default: all)")
+    ap.add_argument("--quick", action="store_true",
+                    help="re-shares: only the mildest and strongest strength of each")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--corpus", type=Path, default=PHOTOS, help="folder of benign photos")
     ap.add_argument("--out", type=Path, default=Path("out/derived"))
-    args = ap.parse_args()
-    names = [n.strip() for n in args.candidates.split(",") if n.strip()]
-    photos = sorted(PHOTOS.glob("*.jpg"))
+    args = ap.parse_args(argv)
+    names = _names(args.candidates)
+    unknown = sorted(set(names) - set(CANDIDATES))
+    if unknown:
+        raise SystemExit(f"unknown candidate(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(CANDIDATES)}")
+    shares = tuple(float(s) for s in _names(args.shares))
+    if not shares or not all(0 < s < 1 for s in shares):
+        raise SystemExit("--shares: fractions between 0 and 1")
+    reshares = T.variants(_names(args.transforms) if args.transforms else None,
+                          quick=args.quick)
+    photos = sorted(args.corpus.glob("*.jpg"))
     n_neg = max(args.photos, args.negative_photos)
     if len(photos) < n_neg:
-        raise SystemExit(f"need {n_neg} photos in {PHOTOS}")
+        raise SystemExit(f"need {n_neg} photos in {args.corpus}")
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers, initializer=_init,
-                             initargs=(names, photos, n_neg)) as pool:
+                             initargs=(names, photos, n_neg, shares,
+                                       [(v.name, v.strength) for v in reshares])) as pool:
         pos = [r for rows in pool.map(_positives, range(args.photos)) for r in rows]
         neg = [r for rows in pool.map(_negatives, range(n_neg)) for r in rows]
     print(f"{len(pos)} positive pairs, {len(neg)} negative pairs, "
@@ -238,7 +266,7 @@ def main() -> None:
     thresholds = {c: {f: threshold_at(np.array([r[c] for r in neg]), f) for f in FPRS}
                   for c in names}
     report(pos, neg, names, thresholds)
-    plots(pos, names, thresholds, args.out)
+    plots(pos, names, thresholds, args.out, shares)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
@@ -289,14 +317,15 @@ def report(pos: list[dict[str, Any]], neg: list[dict[str, Any]], names: list[str
 
 
 def plots(pos: list[dict[str, Any]], names: list[str],
-          thresholds: dict[str, dict[float, float]], out: Path) -> None:
+          thresholds: dict[str, dict[float, float]], out: Path,
+          shares: tuple[float, ...] = SHARES) -> None:
     from veil.evaluation.plots import _pyplot, save_compact
 
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
     ops = operating_points()
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    xs = [f"{s:.0%}" for s in SHARES]
+    xs = [f"{s:.0%}" for s in shares]
     for i, c in enumerate(names):
         rows = {x: [r for r in pos if r["set"] == "derived" and r["group"] == x] for x in xs}
         colour = f"C{i}"

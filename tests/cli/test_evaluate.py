@@ -1,4 +1,5 @@
-"""``veil eval robustness`` end to end on 10 corpus photos (quick strengths)."""
+"""``veil eval robustness`` end to end on 10 corpus photos, every default signal (the
+region signal included), a few transformations at quick strengths."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from typer.testing import CliRunner
 from veil.cli import app
 from veil.evaluation.report import pct
 
+#: Enough to see each kind of edit (pixels, geometry, overlay) and keep the run short.
+TRANSFORMS = "identity,jpeg,crop_offcentre,rotate,mirror,border,screenshot"
+
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     base = tmp_path_factory.mktemp("eval")
     result = CliRunner().invoke(app, [
         "eval", "robustness", "--corpus", str(shared_data / "photos"), "--limit", "10",
-        "--quick", "--workers", "2", "--out", str(base / "out"),
+        "--transforms", TRANSFORMS, "--quick", "--workers", "2", "--out", str(base / "out"),
         "--report", str(base / "docs" / "robustness.md"),
     ])
     assert result.exit_code == 0, result.output
@@ -54,8 +58,8 @@ def test_report_states_counts_bounds_and_command(run_dir: Path):
     assert "0 false matches only bounds it below 6.4e-02" in report
     # 45 pairs cannot show a rate of 1e-3: said, not papered over
     assert "FMR ≤ 0.001: unresolved, needs ≥ 2,995 pairs" in report
-    assert re.search(r"veil eval robustness --corpus \S+ --out \S+ --report \S+ "
-                     r"--limit 10 --workers 2 --quick", report)
+    assert re.search(r"veil eval robustness --corpus \S+ --transforms \S+ --out \S+ "
+                     r"--report \S+ --limit 10 --workers 2 --quick", report)
     assert "Run time" in report and "2 worker processes" in report
     assert "Meta's PDQ guidance" in report
 
@@ -65,7 +69,7 @@ def test_report_numbers_match_the_json(run_dir: Path):
     report = (run_dir / "docs" / "robustness.md").read_text()
     summary = json.loads((run_dir / "out" / "summary.json").read_text())
     names = [s["name"] for s in summary["signals"]]
-    assert names == ["pdq", "pdq_dihedral", "phash", "dhash"]
+    assert names == ["pdq", "pdq_dihedral", "phash", "dhash", "region"]
     assert all(s["false_matches_at_default"]["n"] == 45 for s in summary["signals"])
     for j, v in enumerate(summary["variants"]):
         cells = [pct(s["recall_at_default"][j]) for s in summary["signals"]]
@@ -78,6 +82,15 @@ def test_report_numbers_match_the_json(run_dir: Path):
     pdq, dihedral = summary["signals"][0], summary["signals"][1]
     assert all(pdq["recall_at_default"][j] == 0 for j in rotate)
     assert all(dihedral["recall_at_default"][j] == 1 for j in rotate)
+    # the region signal, in its own units, finds what moves or frames the photo
+    region = summary["signals"][4]
+    assert region["unit"] == "agreeing keypoints" and region["higher_is_closer"]
+    assert region["default_threshold"] == 16
+    framed = [j for j, v in enumerate(summary["variants"])
+              if v["transform"] in ("crop_offcentre", "border", "rotate")]
+    assert all(region["recall_at_default"][j] >= 0.9 > pdq["recall_at_default"][j]
+               for j in framed)
+    assert "| region | agreeing keypoints |" in report
 
 
 def test_bad_input_fails_cleanly(tmp_path: Path, shared_data: Path):

@@ -12,6 +12,7 @@ from PIL import Image
 from veil.evaluation import analysis, plots, report
 from veil.evaluation import transforms as T
 from veil.evaluation.runner import ModeInfo, Results
+from veil.evaluation.scales import hamming
 
 VARIANTS = [T.find_variant("jpeg", 90), T.find_variant("jpeg", 10),
             T.find_variant("rotate", 90), T.find_variant("rotate", 180)]
@@ -29,8 +30,8 @@ def hand_made() -> Results:
                          [6, math.inf, 40, 2]])
     return Results(
         photos=["a.jpg", "b.jpg", "c.jpg", "d.jpg"], variants=VARIANTS,
-        modes=[ModeInfo("pdq", "pdq", 256, True, 31),
-               ModeInfo("pdq_dihedral", "pdq", 256, True, 31)],
+        modes=[ModeInfo("pdq", "pdq", hamming(256), True, 31, min_quality=50),
+               ModeInfo("pdq_dihedral", "pdq", hamming(256), True, 31)],
         matched={"pdq": plain, "pdq_dihedral": dihedral},
         distinct={"pdq": np.array([100, 120, 128, 130, 140, 29]),
                   "pdq_dihedral": np.array([90, 100, 110, 120, 125, 20])},
@@ -47,7 +48,7 @@ def test_summary_numbers():
     assert dih.recall_default.tolist() == [1.0, 0.5, 0.75, 1.0]
     assert (pdq.fmr_default.k, pdq.fmr_default.n) == (1, 6)   # the pair at 29
     assert all(t.threshold is None for t in pdq.tuned)         # 6 pairs prove nothing
-    assert pdq.quantiles["min"] == 29 and pdq.quantiles["median"] == 120  # observed values
+    assert pdq.quantiles["closest"] == 29 and pdq.quantiles["median"] == 120  # observed values
     assert pdq.low_quality.tolist() == [0.0, 1.0, 0.0, 0.0]    # q 40 < 50
     assert dih.low_quality is None                              # reported once per type
     assert pdq.roc.recall[31] == 6 / 16

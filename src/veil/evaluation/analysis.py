@@ -20,15 +20,15 @@ from veil.evaluation.metrics import (
 )
 from veil.evaluation.runner import ModeInfo, Results
 from veil.evaluation.transforms import Family
-from veil.signals import get as get_signal
 
 #: False-match rates the thresholds are tuned for.
 TARGETS = (1e-3, 1e-4)
 #: Recall that counts as "survives" and as "broken" in the summaries.
 HOLD = 0.9
 FAIL = 0.5
-#: Quantiles of the distinct-pair distances shown in the report.
-QUANTILES = {"min": 0.0, "0.01%": 1e-4, "0.1%": 1e-3, "1%": 1e-2, "median": 0.5}
+#: Quantiles of the distinct-pair distances shown in the report, closest first
+#: ("closest": the smallest distance, or the largest score).
+QUANTILES = {"closest": 0.0, "0.01%": 1e-4, "0.1%": 1e-3, "1%": 1e-2, "median": 0.5}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class ModeSummary:
     recall_default: np.ndarray  # per variant
     tuned: tuple[Tuned, ...]
     roc: Roc
+    #: Of the distinct-pair distances, in the mode's units (``QUANTILES``).
     quantiles: dict[str, float]
     #: Share of edited copies (per variant) whose quality is below the configured
     #: minimum, for types with a quality and a ``<type>_min_quality`` setting.
@@ -120,12 +121,13 @@ def summarise_mode(results: Results, info: ModeInfo,
                 min_pairs(target),
             ))
     # "lower": report distances that occur, not interpolations between them.
-    quantiles = ({k: float(np.quantile(distinct, q, method="lower"))
+    quantiles = ({k: info.scale.value(float(np.quantile(distinct, q, method="lower")))
                   for k, q in QUANTILES.items()} if distinct.size else {})
     low = None
-    # Quality belongs to the type's plain hash: reported once, on its plain mode.
-    q = results.quality.get(info.base) if info.name == info.base else None
-    floor = get_signal(info.base).min_quality
+    # Quality belongs to the type's plain hash: reported once, on the mode that
+    # carries the type's minimum.
+    floor = info.min_quality
+    q = results.quality.get(info.base) if floor is not None else None
     if q is not None and floor is not None:
         low = np.mean(np.nan_to_num(q, nan=np.inf) < floor, axis=0)
     return ModeSummary(

@@ -1,9 +1,11 @@
 """Recall, false-match rates with honest bounds, thresholds tuned to a target rate, ROC.
 
-Distances are Hamming bits. A matched pair whose hash could not be computed counts
-as a miss, so its distance is +inf. A false-match rate is only as good as its pair
-count: 0 false matches in N pairs does not mean a rate of 0, only that the rate is
-below about 3/N (95% one-sided bound), so every rate comes with its bound.
+Distances are Hamming bits, or a score read as a distance by its mode's
+``scales.Scale`` (agreeing keypoints: span − count), integers 0..span. A matched
+pair whose hash could not be computed counts as a miss, so its distance is +inf. A
+false-match rate is only as good as its pair count: 0 false matches in N pairs does
+not mean a rate of 0, only that the rate is below about 3/N (95% one-sided bound),
+so every rate comes with its bound.
 """
 
 from __future__ import annotations

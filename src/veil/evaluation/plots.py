@@ -70,11 +70,12 @@ def recall_grid(summary: Summary, path: Path, *, target: float | None = None) ->
     series: list[tuple[ModeSummary, np.ndarray, str]] = []
     for m in summary.modes:
         if target is None:
-            series.append((m, m.recall_default, f"{m.name} (≤{m.info.default_threshold})"))
+            series.append((m, m.recall_default,
+                           f"{m.name} ({m.info.scale.at(m.info.default_threshold, '')})"))
             continue
         t = m.tuned_for(target)
-        if t is not None and t.recall is not None:
-            series.append((m, t.recall, f"{m.name} (≤{t.threshold})"))
+        if t is not None and t.recall is not None and t.threshold is not None:
+            series.append((m, t.recall, f"{m.name} ({m.info.scale.at(t.threshold, '')})"))
     if not series:
         return None
     views = [v for v in summary.families if v.family.name != "identity"] or summary.families
@@ -118,8 +119,23 @@ def recall_grid(summary: Summary, path: Path, *, target: float | None = None) ->
     return out
 
 
+def _edges(m: ModeSummary, values: list[np.ndarray]) -> np.ndarray:
+    scale = m.info.scale
+    if scale.higher_is_closer:
+        # a score (agreeing keypoints): distinct photos sit at a few, copies at tens to
+        # hundreds; whole numbers up to 10, then bins growing geometrically
+        top = max([float(v.max()) for v in values if v.size] + [20.0])
+        return np.unique(np.concatenate([np.arange(0, 10), np.geomspace(10, top + 1, 40)
+                                         .round()])) - 0.5
+    # ≥ 2 bits per bin: median-split hashes (PDQ, pHash) have a fixed number of set
+    # bits, so their distances are all even and 1-bit bins would comb.
+    width = max(2, scale.span // 64)
+    return np.arange(0, scale.span + width + 1, width) - 0.5
+
+
 def distance_histograms(summary: Summary, path: Path) -> Path:
-    """Distances of distinct pairs vs edited copies (by group of edit), per mode."""
+    """Distances (or scores) of distinct pairs vs edited copies (by group of edit), per
+    mode, in the mode's units."""
     plt = _pyplot()
     n = len(summary.modes)
     cols = min(2, n)
@@ -128,36 +144,42 @@ def distance_histograms(summary: Summary, path: Path) -> Path:
                              squeeze=False)
     groups = [g for g in GROUP_COLOURS if summary.group_columns(g)]
     for ax, m in zip(axes.flat, summary.modes, strict=False):
-        bits = m.info.bits
-        # ≥ 2 bits per bin: median-split hashes (PDQ, pHash) have a fixed number of
-        # set bits, so their distances are all even and 1-bit bins would comb.
-        width = max(2, bits // 64)
-        edges = np.arange(0, bits + width + 1, width) - 0.5
-        distinct = summary.results.distinct[m.name]
-        ax.hist(distinct, bins=edges, density=True, color="#bbbbbb",
-                label=f"distinct photos ({distinct.size:,} pairs)")
+        scale = m.info.scale
+        distinct = scale.values(summary.results.distinct[m.name])
         matched = summary.results.matched[m.name]
-        for g in groups:
-            d = matched[:, summary.group_columns(g)].ravel()
-            d = d[np.isfinite(d)]
-            ax.hist(d, bins=edges, density=True, histtype="step", linewidth=1.4,
+        copies = {g: scale.values(matched[:, summary.group_columns(g)].ravel()) for g in groups}
+        edges = _edges(m, [distinct, *copies.values()])
+        ax.hist(distinct, bins=edges, weights=_share(distinct), color="#bbbbbb",
+                label="distinct photos")
+        for g, d in copies.items():
+            ax.hist(d, bins=edges, weights=_share(d), histtype="step", linewidth=1.4,
                     color=GROUP_COLOURS[g], label=f"edited: {GROUP_NAMES[g]}")
         ax.set_yscale("log")
-        ax.axvline(m.info.default_threshold, color="black", linewidth=1)
-        ax.text(m.info.default_threshold, 0.97, f" default ≤{m.info.default_threshold}",
+        at = scale.value(m.info.default_threshold)
+        ax.axvline(at, color="black", linewidth=1)
+        ax.text(at, 0.97, f" default {scale.at(m.info.default_threshold, '')}",
                 fontsize=8, va="top", transform=ax.get_xaxis_transform())
         t = m.tuned[0] if m.tuned else None
         if t is not None and t.threshold is not None:
-            ax.axvline(t.threshold, color="black", linewidth=1, linestyle="--")
-        ax.set_xlim(-1, bits + 1)
-        ax.set_title(f"{m.name} ({bits} bits)", loc="left")
-        ax.set_xlabel("Hamming distance (bits)")
+            ax.axvline(scale.value(t.threshold), color="black", linewidth=1, linestyle="--")
+        if scale.higher_is_closer:
+            ax.set_xscale("symlog", linthresh=10, linscale=0.6)
+            ax.set_xlim(-0.5, edges[-1])
+            ticks = [t for t in (0, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= edges[-1]]
+            ax.set_xticks(ticks, [str(t) for t in ticks])
+        else:
+            ax.set_xlim(-1, scale.span + 1)
+        pairs = f"{distinct.size:,} distinct pairs"
+        ax.set_title(f"{m.name} ({scale.span} {scale.unit}; {pairs})"
+                     if not scale.higher_is_closer
+                     else f"{m.name} (more is closer; {pairs})", loc="left")
+        ax.set_xlabel("Hamming distance (bits)" if scale.unit == "bits" else scale.unit)
         ax.set_ylabel("share per bin (log)", fontsize=8)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8.5)
-    fig.suptitle("Distance to the original: edited copies vs distinct photos "
+    fig.suptitle("Edited copies vs distinct photos, compared with the original "
                  "(solid line: default threshold; dashed: tuned for FMR ≤ 1e-3)",
                  x=0.01, ha="left", fontsize=10)
     height = fig.get_figheight()
@@ -167,6 +189,10 @@ def distance_histograms(summary: Summary, path: Path) -> Path:
     return out
 
 
+def _share(values: np.ndarray) -> np.ndarray:
+    return np.full(values.size, 1.0 / max(values.size, 1))
+
+
 def roc_curves(summary: Summary, path: Path) -> Path:
     """Recall (all edited copies pooled) vs false-match rate, thresholds 0..bits."""
     plt = _pyplot()
@@ -174,19 +200,24 @@ def roc_curves(summary: Summary, path: Path) -> Path:
     style = _style(summary)
     pairs = summary.results.pair_count
     floor = 0.5 / max(pairs, 1)
+    # one dotted line per number of pairs compared (a mode may compare a sample)
+    compared = sorted({m.fmr_default.n for m in summary.modes} | {pairs}, reverse=True)
     for m in summary.modes:
         colour, dash = style[m.name]
         fmr = np.maximum(m.roc.fmr, floor)
         ax.plot(fmr, m.roc.recall, dash, color=colour, linewidth=1.6, label=m.name)
         t = m.info.default_threshold
         ax.plot([fmr[t]], [m.roc.recall[t]], "o", color=colour, markersize=6)
-    ax.axvline(1 / max(pairs, 1), color="#999999", linewidth=0.8, linestyle=":")
-    ax.text(1 / max(pairs, 1), 0.02, " one false pair", fontsize=8, color="#666666")
+    for k, n in enumerate(compared):
+        ax.axvline(1 / max(n, 1), color="#999999", linewidth=0.8, linestyle=":")
+        ax.text(1 / max(n, 1), 0.02 + 0.05 * k,
+                " one false pair" + (f" in {n:,}" if len(compared) > 1 else ""),
+                fontsize=8, color="#666666")
     ax.set_xscale("log")
     ax.set_xlim(floor * 0.8, 1.05)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(f"false-match rate on {pairs:,} distinct pairs "
-                  "(left edge: none observed)")
+    ax.set_xlabel(f"false-match rate on the distinct pairs compared ({pairs:,}"
+                  + (", or a sample" if len(compared) > 1 else "") + "; left edge: none observed)")
     ax.set_ylabel("recall, all edited copies pooled")
     ax.set_title("ROC per signal (dot: default threshold)", loc="left")
     ax.legend(loc="lower right")

@@ -92,8 +92,8 @@ def findings(summary: Summary, mode: ModeSummary) -> str:
         else:
             worst = min(mode.recall_default[i] for i in view.by_severity)
             weak.append(f"{view.family.name} (down to {pct(worst)}%)")
-    t = mode.info.default_threshold
-    text = (f"- **{mode.name}** at ≤ {t}: false matches {mode.fmr_default.describe()}. "
+    at = mode.info.scale.at(mode.info.default_threshold)
+    text = (f"- **{mode.name}** at {at}: false matches {mode.fmr_default.describe()}. "
             f"Survives (≥ {HOLD:.0%} recall at every strength): "
             f"{', '.join(survives) or 'nothing'}.")
     if weak:
@@ -105,8 +105,8 @@ def findings(summary: Summary, mode: ModeSummary) -> str:
 
 def headlines(summary: Summary) -> list[str]:
     """What holds across signals: the edits every signal survives, those none does,
-    those only some do."""
-    every, none, dihedral_only = [], [], []
+    those only some do (and which)."""
+    every, none, some = [], [], []
     for view in summary.families:
         if view.family.name == "identity":
             continue
@@ -120,9 +120,8 @@ def headlines(summary: Summary) -> list[str]:
         else:
             ok = [m.name for m, b in zip(summary.modes, marks, strict=True)
                   if b.holds_to == last]
-            if ok and all(m.info.name != m.info.base for m in summary.modes
-                          if m.name in ok):
-                dihedral_only.append(f"{view.family.name} ({', '.join(ok)})")
+            if ok:
+                some.append(f"{view.family.name} ({', '.join(ok)})")
     best = max(summary.modes, key=lambda m: float(m.recall_default.mean()))
     out = []
     if every:
@@ -130,17 +129,19 @@ def headlines(summary: Summary) -> list[str]:
                    f"{', '.join(every)}.")
     if none:
         out.append(f"- No signal survives: {'; '.join(none)}.")
-    if dihedral_only:
-        out.append(f"- Only the dihedral modes survive: {'; '.join(dihedral_only)}.")
+    if some:
+        out.append(f"- Only some signals survive (those named): {'; '.join(some)}.")
     out.append(f"- Highest recall over the whole suite at default thresholds: **{best.name}** "
                f"({pct(float(best.recall_default.mean()))}% of all edited copies; false "
                f"matches there {best.fmr_default.describe()}).")
     tuned = [(m, t, t.recall) for m in summary.modes
-             if (t := m.tuned_for(TARGETS[0])) is not None and t.recall is not None]
+             if (t := m.tuned_for(TARGETS[0])) is not None and t.recall is not None
+             and t.threshold is not None]
     if tuned:
         m, t, recall = max(tuned, key=lambda x: float(x[2].mean()))
+        at = m.info.scale.at(t.threshold or 0)
         out.append(f"- At thresholds tuned for the same false-match rate (≤ {TARGETS[0]:g}): "
-                   f"**{m.name}** ≤ {t.threshold} ({pct(float(recall.mean()))}%); see the "
+                   f"**{m.name}** {at} ({pct(float(recall.mean()))}%); see the "
                    "caveat on tuned thresholds below.")
     return out
 
@@ -155,7 +156,7 @@ def _anchor_pdq(summary: Summary) -> list[str]:
         "discard hashes of quality ≤ 49. Veil's default PDQ threshold is "
         f"{m.info.default_threshold}. On this corpus that threshold gives "
         f"{m.fmr_default.describe()} false matches among distinct photos"
-        + (f"; the closest two distinct photos are {m.quantiles['min']:.0f} bits apart."
+        + (f"; the closest two distinct photos are {m.quantiles['closest']:.0f} bits apart."
            if m.quantiles else ".")
     ]
     views = {v.family.name: v for v in summary.families}
@@ -177,6 +178,16 @@ def _anchor_pdq(summary: Summary) -> list[str]:
                    "(S. McKeown, W. J. Buchanan, *Hamming distributions of popular perceptual "
                    "hashing techniques*, DFRWS EU 2023). Here, PDQ recall at ≤ "
                    f"{m.info.default_threshold}: " + "; ".join(facts) + ".")
+    if "region" in names:
+        r = summary.mode("region")
+        at = r.info.scale.at(r.info.default_threshold)
+        out.append(
+            "- **region** (docs/derived.md) matches when `compare` finds "
+            f"{at.lstrip('≥ ')} or more keypoint pairs agreeing on one geometric transform. "
+            f"Here: {r.fmr_default.describe()} false matches among distinct photos"
+            + (f"; the closest two agree on {r.quantiles['closest']:.0f}."
+               if r.quantiles else ".") + " It searches the upload as it is: "
+            "mirrored copies are not searched yet (docs/derived.md, \"What remains\").")
     if "pdq_dihedral" in names:
         d = summary.mode("pdq_dihedral")
         out.append(f"- **pdq_dihedral** (8 variants of the query vs the original) recovers "
@@ -190,23 +201,26 @@ def _thresholds_table(summary: Summary) -> list[str]:
             "recall (all copies)"]
     rows = ["| " + " | ".join(head) + " |", "|---|---|---|---:|"]
     for m in summary.modes:
-        rows.append(f"| {m.name} | ≤ {m.info.default_threshold} (default) | "
+        at = m.info.scale.at
+        rows.append(f"| {m.name} | {at(m.info.default_threshold)} (default) | "
                     f"{m.fmr_default.describe()} | {pct(float(m.recall_default.mean()))} |")
         for t in m.tuned:
             if t.threshold is None or t.false_matches is None or t.recall is None:
                 rows.append(f"| {m.name} | FMR ≤ {t.target:g}: unresolved, needs ≥ "
                             f"{t.pairs_needed:,} pairs | | |")
                 continue
-            rows.append(f"| {m.name} | ≤ {t.threshold} (FMR ≤ {t.target:g}) | "
+            rows.append(f"| {m.name} | {at(t.threshold)} (FMR ≤ {t.target:g}) | "
                         f"{t.false_matches.describe()} | {pct(float(t.recall.mean()))} |")
     return rows
 
 
 def _quantile_table(summary: Summary) -> list[str]:
-    rows = ["| signal | " + " | ".join(QUANTILES) + " |", "|---|" + "---|" * len(QUANTILES)]
+    rows = ["| signal | unit | " + " | ".join(QUANTILES) + " |",
+            "|---|---|" + "---|" * len(QUANTILES)]
     for m in summary.modes:
-        rows.append(f"| {m.name} | " + " | ".join(f"{m.quantiles.get(k, float('nan')):g}"
-                                                   for k in QUANTILES) + " |")
+        rows.append(f"| {m.name} | {m.info.scale.unit} | "
+                    + " | ".join(f"{m.quantiles.get(k, float('nan')):g}" for k in QUANTILES)
+                    + " |")
     return rows
 
 
@@ -225,12 +239,12 @@ def _recall_table(summary: Summary, target: float | None) -> list[str]:
     recs = []
     for m in modes:
         if target is None:
-            heads.append(f"{m.name} ≤{m.info.default_threshold}")
+            heads.append(f"{m.name} {m.info.scale.at(m.info.default_threshold, '')}")
             recs.append(m.recall_default)
             continue
         t = m.tuned_for(target)
-        if t is not None and t.recall is not None:
-            heads.append(f"{m.name} ≤{t.threshold}")
+        if t is not None and t.recall is not None and t.threshold is not None:
+            heads.append(f"{m.name} {m.info.scale.at(t.threshold, '')}")
             recs.append(t.recall)
     if not recs:
         return []
@@ -256,6 +270,37 @@ def _suite_lines(summary: Summary) -> list[str]:
         strengths = ", ".join(fam.label(s) for s in fam.strengths)
         lines.append(f"- `{fam.name}` — {fam.title}: {strengths}")
     return lines
+
+
+def _sampled_pairs(summary: Summary) -> str:
+    pairs = summary.results.pair_count
+    t = summary.results.timings
+    parts = []
+    for m in summary.modes:
+        n = m.fmr_default.n
+        if n >= pairs:
+            continue
+        text = f" **{m.name}** compared a seeded random sample of {n:,} of them"
+        took = t.get(f"pairs {m.name}")
+        if took is not None and n:
+            text += (f" ({took:.0f} s, {took / n * 1e3:.1f} ms a pair; all {pairs:,} would "
+                     f"take about {took * pairs / n:.0f} s)")
+        parts.append(text + f", so its false-match figures are over those {n:,} pairs "
+                     f"(0 false matches bounds its rate below {upper_bound(0, n):.1e}).")
+    return "".join(parts)
+
+
+def _costs(summary: Summary) -> list[str]:
+    """What each signal cost on the edited copies, when the run measured it."""
+    t = summary.results.timings
+    copies = len(summary.results.photos) * len(summary.results.variants)
+    cells = [f"{m.name} {t[f'copies {m.name}'] / max(copies, 1) * 1e3:.1f} ms"
+             for m in summary.modes if f"copies {m.name}" in t]
+    if not cells:
+        return []
+    return ["- **Cost per edited copy** (its query computed and compared with the original, "
+            "CPU time in the workers; a type's modes share one hashing, which the first "
+            "of them pays): " + ", ".join(cells) + "."]
 
 
 def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
@@ -295,7 +340,9 @@ def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
            "hashed (counted as misses)" if r.error_count else "") + ".",
         f"- **Distinct pairs**: {pairs:,} pairs of different photos. A false-match rate "
         f"below 1/{pairs:,} = {1 / max(pairs, 1):.1e} cannot be observed; 0 false matches "
-        f"only bounds it below {upper_bound(0, pairs):.1e} (95%).",
+        f"only bounds it below {upper_bound(0, pairs):.1e} (95%)."
+        + _sampled_pairs(summary),
+        *_costs(summary),
         f"- **Run time**: {info.seconds:.0f} s in all (hashing {t.get('hashing', 0):.0f} s, "
         f"distinct pairs {t.get('pairs', 0):.0f} s, plots and report "
         f"{t.get('output', 0):.0f} s), {r.workers} worker processes on a {info.cores}-core "
@@ -307,8 +354,9 @@ def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
         "",
         "## Where each signal breaks",
         "",
-        f"Recall = share of edited copies whose distance to their original is within the "
-        f"signal's default threshold. ✓: ≥ {HOLD:.0%} at every strength tested; "
+        f"Recall = share of edited copies that still match their original at the "
+        f"signal's default threshold (a Hamming distance within it; for a score such as "
+        f"agreeing keypoints, at least it). ✓: ≥ {HOLD:.0%} at every strength tested; "
         f"\"ok to X\": ≥ {HOLD:.0%} up to strength X; \"✗ from X\": < {FAIL:.0%} from X on "
         "(strengths ordered mild → strong).",
         "",
@@ -326,14 +374,14 @@ def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
                 f"![recall at default thresholds]({_rel(plots['recall'], report_path)})", ""]
     if "roc" in plots:
         out += ["## Recall vs false matches", "",
-                "All edited copies pooled, every threshold from 0 to the hash length; the "
-                "dot is the default threshold. Left of the dotted line the corpus has too few "
-                "pairs to see a false match.", "",
+                "All edited copies pooled, every threshold from 0 to the hash length (for a "
+                "score, every count); the dot is the default threshold. Left of a dotted line "
+                "the pairs compared are too few to see a false match.", "",
                 f"![ROC]({_rel(plots['roc'], report_path)})", ""]
     out += ["## False matches and tuned thresholds", "",
-            f"Tuned threshold: the largest whose false-match rate is at most the target "
-            f"with 95% confidence (one-sided Clopper–Pearson bound on the {pairs:,} distinct "
-            "pairs), so FMR ≤ 1e-4 needs about 30,000 pairs to say anything. "
+            "Tuned threshold: the loosest whose false-match rate is at most the target "
+            "with 95% confidence (one-sided Clopper–Pearson bound on the distinct "
+            "pairs compared), so FMR ≤ 1e-4 needs about 30,000 pairs to say anything. "
             "\"k of N = rate (≤ bound)\"; \"0 of N (< bound)\" when none was seen. Recall "
             "(all copies) pools every variant of the suite, the impossible ones included.",
             "",
@@ -343,7 +391,8 @@ def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
             "matched against hold many similar pictures (same person, same room, same "
             "pose), whose distinct pairs are closer. Raising a threshold in production needs "
             "a false-match measurement on such pairs first.", "",
-            "Distances between distinct photos (bits):", "",
+            "How close distinct photos come, in each signal's units (the closest pair, the "
+            "value the closest 0.01%, 0.1% and 1% of pairs reach, and the median):", "",
             *_quantile_table(summary), ""]
     if "distances" in plots:
         out += [f"![distance distributions]({_rel(plots['distances'], report_path)})", ""]
@@ -368,6 +417,13 @@ def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
         "by every signal through the public protocol (`Media.from_bytes`, "
         "`SignalType.compute`, `SignalType.distance`). Originals are hashed from their "
         "JPEG files as they are.",
+        "- `region`: the region signal of docs/derived.md (`veil.regions`). The original "
+        "is banked as a bank holds it (256 keypoints through the stored form, "
+        "`features.bank_features`, `blob`), each edited copy is searched as an upload is "
+        "(`features.query_features`), and `compare.compare` verifies the pair; its score "
+        "is the number of keypoint pairs that agree on one geometric transform, and it "
+        "matches at the operating point when `compare` finds a match "
+        "(`MIN_INLIERS` agreeing pairs). Tuned thresholds for it are other counts.",
         "- Edited copies are encoded as PNG (lossless) except the `jpeg` variants, which "
         "are JPEG at the given quality, so each variant measures its own edit only.",
         "- Random choices (which corner a crop keeps, tilt direction, sticker places, "
@@ -380,9 +436,10 @@ def render_report(summary: Summary, info: RunInfo, plots: dict[str, Path],
         "- `<name>_dihedral`: the query's 8 rotation/mirror variants are compared with the "
         "original's plain hash and the smallest distance counts; offered for every signal "
         "type with a variants capability (today PDQ).",
-        "- False matches: every pair of distinct corpus photos, compared the way a query is "
-        "compared with a bank entry. The corpus has no near-duplicates (see its README), "
-        "so every such match is false.",
+        "- False matches: every pair of distinct corpus photos (or a seeded sample of them "
+        "for a signal whose comparison is costly, said above), compared the way a query "
+        "is compared with a bank entry. The corpus has no near-duplicates (see its "
+        "README), so every such match is false.",
         "- Exact digests (md5, sha256) are left out by default: an edited copy never has "
         "the original's bytes. Name them in `--signals` to include them.",
         "",

@@ -1,10 +1,11 @@
-"""Hash every photo and every edited copy of it in parallel, then all distinct pairs.
+"""Hash every photo and every edited copy of it in parallel, then the distinct pairs.
 
 A worker takes one photo at a time: it decodes the photo once, renders each variant
 once, and computes every mode on the same decoded ``Media`` (``Fingerprints``), so
 the edits are shared by all signals and a type's plain and dihedral modes share
-its hashing. Only small results travel back: the original's values and one
-distance per (mode, variant).
+its hashing. Only small results travel back: the original's values (a hash, or a
+region signal's keypoints) and one distance per (mode, variant). Distinct pairs
+are every pair, or for a mode with ``max_pairs`` a seeded sample of them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from veil.config import MediaLimits
 from veil.errors import VeilError
 from veil.evaluation.modes import Fingerprints, Mode, resolve
+from veil.evaluation.scales import Scale
 from veil.evaluation.transforms import Variant, find_variant, render
 from veil.media import budget
 from veil.media.source import Media
@@ -36,22 +39,32 @@ MAX_ERRORS_KEPT = 50
 class ModeInfo:
     name: str
     base: str
-    bits: int
+    scale: Scale
     perceptual: bool
+    #: As a distance on ``scale``.
     default_threshold: int
+    min_quality: int | None = None
+
+    @property
+    def bits(self) -> int:
+        """The largest distance: the metrics' thresholds run 0..bits."""
+        return self.scale.span
 
 
 @dataclass(frozen=True, slots=True)
 class PhotoOutcome:
     index: int
     name: str
-    references: dict[str, str] = field(default_factory=dict)
-    queries: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    references: dict[str, Any] = field(default_factory=dict)
+    queries: dict[str, Any] = field(default_factory=dict)
     #: mode → one distance per variant; inf where the copy could not be hashed.
     distances: dict[str, list[float]] = field(default_factory=dict)
     #: base signal type → quality per variant (types that report one).
     quality: dict[str, list[float]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+    #: mode → seconds spent on the edited copies' queries and comparisons (a
+    #: type's modes share its hashing: the first of them pays for it).
+    seconds: dict[str, float] = field(default_factory=dict)
     #: Why the original itself could not be used.
     failed: str | None = None
 
@@ -63,7 +76,8 @@ class Results:
     modes: list[ModeInfo]
     #: mode → (photos, variants) distance from each edited copy to its original.
     matched: dict[str, np.ndarray]
-    #: mode → distance of every pair of distinct photos (i < j, row-major).
+    #: mode → distance of every pair of distinct photos (i < j, row-major), or of a
+    #: seeded sample of them for a mode with ``max_pairs``.
     distinct: dict[str, np.ndarray]
     #: base type → (photos, variants) quality of the edited copy's signal.
     quality: dict[str, np.ndarray]
@@ -72,6 +86,9 @@ class Results:
     errors: list[str]
     seed: int
     workers: int
+    #: Wall seconds of the phases ("hashing", "pairs"); per mode, CPU-seconds of its
+    #: work on the edited copies ("copies <mode>", summed over the workers) and wall
+    #: seconds of its distinct pairs ("pairs <mode>").
     timings: dict[str, float]
 
     @property
@@ -91,33 +108,34 @@ def evaluate_photo(index: int, path: Path, modes: Sequence[Mode], variants: Sequ
         photo = original.image
     except VeilError as exc:
         return PhotoOutcome(index, name, failed=f"{exc.code}: {exc.message}")
-    with_quality = [m.base for m in modes if m.variants is None]
     # Variant modes first: their variant 0 then serves the plain mode of the same type.
-    ordered = sorted(modes, key=lambda m: m.variants is None)
+    ordered = sorted(modes, key=lambda m: not m.fills_cache)
     distances: dict[str, list[float]] = {m.name: [] for m in modes}
     quality: dict[str, list[float]] = {}
     errors: list[str] = []
+    seconds = dict.fromkeys(distances, 0.0)
     for v in variants:
         row: dict[str, float] = {}
         qrow: dict[str, float] = {}
         try:
             vfp = Fingerprints(Media.from_bytes(render(v, photo, seed=seed, key=name), limits))
             for m in ordered:
+                t = time.perf_counter()
                 row[m.name] = float(m.distance(m.query(vfp), references[m.name]))
-            for t in with_quality:
-                q = vfp.signal(t).quality
+                seconds[m.name] += time.perf_counter() - t
+                q = m.quality(vfp)
                 if q is not None:
-                    qrow[t.name] = float(q)
+                    qrow[m.base] = q
         except VeilError as exc:
             errors.append(f"{name} {v.label}: {exc.code} {exc.message}")
             row = {}
         for m in modes:
             distances[m.name].append(row.get(m.name, math.inf))
-        for t in with_quality:
-            quality.setdefault(t.name, []).append(qrow.get(t.name, math.nan))
+            if m.min_quality is not None:
+                quality.setdefault(m.base, []).append(qrow.get(m.base, math.nan))
     return PhotoOutcome(index, name, references, queries, distances,
                         {k: v for k, v in quality.items() if not all(map(math.isnan, v))},
-                        tuple(errors))
+                        tuple(errors), seconds)
 
 
 # -- worker processes --------------------------------------------------------------------
@@ -158,21 +176,28 @@ def _outcomes(photos: Sequence[Path], modes: Sequence[Mode], variants: Sequence[
         yield from pool.imap_unordered(_work, [(i, str(p)) for i, p in enumerate(photos)])
 
 
-def distinct_distances(mode: Mode, queries: Sequence[tuple[str, ...]],
-                       references: Sequence[str]) -> np.ndarray:
-    """Distance of every pair i < j: photo i's query against photo j's reference.
+def distinct_pairs(n: int, most: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs i < j of ``n`` photos (row-major), or ``most`` of them drawn at
+    random (seeded, in row-major order) when there are more."""
+    i, j = np.triu_indices(n, 1)
+    if most is not None and i.size > most:
+        keep = np.sort(np.random.default_rng(seed).choice(i.size, most, replace=False))
+        i, j = i[keep], j[keep]
+    return i, j
+
+
+def distinct_distances(mode: Mode, queries: Sequence[Any], references: Sequence[Any],
+                       seed: int = 0) -> np.ndarray:
+    """Distance of every pair i < j (or the mode's sample of them): photo i's query
+    against photo j's reference.
 
     One direction suffices: a dihedral variant of i against j is the inverse variant
     of j against i, since the 8 variants permute and flip hash bits the same way.
     """
-    n = len(references)
-    out = np.empty(n * (n - 1) // 2, dtype=np.int32)
-    k = 0
-    for i in range(n - 1):
-        q = queries[i]
-        for j in range(i + 1, n):
-            out[k] = mode.distance(q, references[j])
-            k += 1
+    rows, cols = distinct_pairs(len(references), mode.max_pairs, seed)
+    out = np.empty(rows.size, dtype=np.int32)
+    for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        out[k] = mode.distance(queries[i], references[j])
     return out
 
 
@@ -201,19 +226,23 @@ def run(photos: Sequence[Path], mode_names: Sequence[str], variants: Sequence[Va
         quality[name] = np.array(
             [o.quality.get(name, [math.nan] * len(variants)) for o in good], dtype=np.float64)
 
+    timings = {f"copies {m.name}": sum(o.seconds.get(m.name, 0.0) for o in good)
+               for m in modes}
     distinct: dict[str, np.ndarray] = {}
     tick("pairs", 0, len(modes))
     for k, m in enumerate(modes, 1):
+        t = time.perf_counter()
         distinct[m.name] = distinct_distances(m, [o.queries[m.name] for o in good],
-                                              [o.references[m.name] for o in good])
+                                              [o.references[m.name] for o in good], seed)
+        timings[f"pairs {m.name}"] = time.perf_counter() - t
         tick("pairs", k, len(modes))
     t2 = time.perf_counter()
 
-    infos = [ModeInfo(m.name, m.base.name, m.bits, m.perceptual, m.default_threshold)
-             for m in modes]
+    infos = [ModeInfo(m.name, m.base, m.scale, m.perceptual, m.default_threshold,
+                      m.min_quality) for m in modes]
     return Results(
         photos=[o.name for o in good], variants=list(variants), modes=infos,
         matched=matched, distinct=distinct, quality=quality, skipped=skipped,
         error_count=len(errors), errors=errors[:MAX_ERRORS_KEPT], seed=seed, workers=workers,
-        timings={"hashing": t1 - t0, "pairs": t2 - t1},
+        timings={"hashing": t1 - t0, "pairs": t2 - t1, **timings},
     )
