@@ -149,17 +149,22 @@ def _query_features(data: bytes) -> features.Features:
     return features.for_query(bench_derived.grey(Image.open(io.BytesIO(data))))
 
 
-def _serve(batch: list[bytes]) -> list[tuple[list[tuple[int, int]], list[int]]]:
+def _serve(batch: list[bytes]) -> list[Any]:
     """End to end: decode, features, candidates, verification (what ``search``
     does, with the candidates' ranks kept up to ``RANKS[-1]`` for the table of
     recall by candidates verified)."""
     index: RegionIndex = _INDEX["index"]
     out = []
     for d in batch:
+        t0 = time.perf_counter()
         q = _query_features(d)
+        t1 = time.perf_counter()
         cands = index.candidates(q, RANKS[-1])
-        found = index.verify(q, cands[:CANDIDATES])
-        out.append(([(k, m.inliers) for k, m in found], [k for k, _ in cands]))
+        t2 = time.perf_counter()
+        found = index.verify(q, cands[:_INDEX["verify"]])
+        t3 = time.perf_counter()
+        out.append(([(k, m.inliers) for k, m in found], [k for k, _ in cands],
+                    (t1 - t0, t2 - t1, t3 - t2)))
     return out
 
 
@@ -195,11 +200,14 @@ def main() -> None:
     ap.add_argument("--bank", type=int, default=100_000, help="banked photos in all")
     ap.add_argument("--photos", type=int, default=12, help="banked corpus photos queried")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--verify", type=int, default=CANDIDATES,
+                    help="candidates verified per upload (the index's default: CANDIDATES)")
     ap.add_argument("--brute-bank", type=int, default=100,
                     help="corpus photos in the brute-force reference's bank")
     ap.add_argument("--brute-sample", type=int, default=120,
                     help="uploads searched by brute force over the whole corpus part")
-    ap.add_argument("--dir", type=Path, default=None, help="where the bank is written")
+    ap.add_argument("--dir", type=Path, default=None,
+                    help="where the bank is written (and kept, and reused by a later run)")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     photos = sorted(bench_derived.PHOTOS.glob("*.jpg"))
@@ -219,7 +227,11 @@ def main() -> None:
 def run(args: argparse.Namespace, real: list[bytes], banked: list[Path], held: list[Path],
         directory: Path) -> None:
     t0 = time.perf_counter()
-    write_bank(directory, real, args.bank)
+    meta = directory / META_FILE
+    if meta.exists() and json.loads(meta.read_text())["photos"] == args.bank:
+        print(f"reusing the bank in {directory}")
+    else:
+        write_bank(directory, real, args.bank)
     disk = sum(p.stat().st_size for p in directory.iterdir())
     print(f"bank written: {args.bank} photos, {disk / 1e9:.2f} GB on disk, "
           f"{time.perf_counter() - t0:.0f} s")
@@ -244,9 +256,15 @@ def run(args: argparse.Namespace, real: list[bytes], banked: list[Path], held: l
     with get_context("fork").Pool(args.workers) as pool:
         truth = pool.map(_source_match, pairs, chunksize=16)
     _INDEX["index"] = index
+    _INDEX["verify"] = args.verify
     found, wall = timed(_serve, datas, args.workers)
     print(f"index: {len(datas) / wall:.1f} uploads/s end to end on {args.workers} "
           f"workers ({wall:.0f} s); RSS after {rss()['VmRSS'] / 1e9:.2f} GB")
+    phases = np.array([f[2] for f in found]) * 1e3
+    print("  per upload on one worker, ms (mean / 99th percentile): decode and features "
+          f"{phases[:, 0].mean():.1f} / {np.percentile(phases[:, 0], 99):.1f}, candidates "
+          f"{phases[:, 1].mean():.1f} / {np.percentile(phases[:, 1], 99):.1f}, verification "
+          f"of {args.verify} {phases[:, 2].mean():.1f} / {np.percentile(phases[:, 2], 99):.1f}")
     positives = [q for q in queries if q["source"] >= 0]
     hits = {i: [k for k, _ in found[i][0]] for i in range(len(queries))}
     ranked = {i: found[i][1] for i in range(len(queries))}

@@ -121,8 +121,8 @@ def _counting_sort(keys: np.ndarray, slots: np.ndarray, shift: int, offsets: np.
 
 @njit(nogil=True, cache=True)
 def vote(tables_offsets: np.ndarray, tables_slots: np.ndarray, tables_keys: np.ndarray,
-         shift: int, query_keys: np.ndarray, max_bucket: int, power: float,
-         counts: np.ndarray, scores: np.ndarray, touched: np.ndarray, n_touched: int) -> int:
+         shift: int, query_keys: np.ndarray, max_bucket: int, counts: np.ndarray,
+         touched: np.ndarray, n_touched: int) -> int:
     """Add one vote to ``counts[slot]`` per (query keypoint, banked entry) sharing a
     key in any table, skipping buckets of more than ``max_bucket`` entries (a key
     that common says nothing: flat sky, repeated texture). Slots voted for the
@@ -136,14 +136,13 @@ def vote(tables_offsets: np.ndarray, tables_slots: np.ndarray, tables_keys: np.n
             hi = tables_offsets[t, b + 1]
             if hi - lo > max_bucket and not check:
                 continue
-            found = 0
-            for p in range(lo, hi):
-                if check and tables_keys[t, p] != k:
+            if check:
+                found = 0
+                for p in range(lo, hi):
+                    if tables_keys[t, p] == k:
+                        found += 1
+                if found > max_bucket:
                     continue
-                found += 1
-            if found == 0 or found > max_bucket:
-                continue
-            weight = 1.0 / found ** power
             last = -1
             for p in range(lo, hi):
                 if check and tables_keys[t, p] != k:
@@ -159,5 +158,4 @@ def vote(tables_offsets: np.ndarray, tables_slots: np.ndarray, tables_keys: np.n
                     n_touched += 1
                 if counts[s] < 65535:
                     counts[s] += 1
-                scores[s] += weight
     return n_touched

@@ -32,14 +32,13 @@ from veil.regions.shelf import Shelf
 #: Candidates verified per upload by default. Verifying one costs ~1.2 ms (a
 #: non-matching pair), as much as the whole vote at a million photos; the true
 #: photo ranks first for all but a few uploads (docs/derived.md).
-CANDIDATES = 8
+CANDIDATES = 4
 #: Votes a photo needs to be a candidate at all: unrelated photos rarely share
 #: even two keys with an upload, so most unrelated uploads verify nothing.
 MIN_VOTES = 2
 #: A bucket holding more entries than this many times the average is skipped: its
 #: key is too common (flat or repeated texture) to say anything.
 CROWDED = 64
-POWER = 1.0
 #: The second set of tables is merged into the main one beyond this many photos
 #: or an eighth of the main one, whichever is more.
 DELTA_MIN = 4096
@@ -116,28 +115,35 @@ class RegionIndex:
         qkeys = buckets.keys_of(query.descriptors, self.tables, self.bits)
         n_main = self._main.slots
         counts = np.zeros(n_main + self._delta.slots, np.uint16)
-        scores = np.zeros(counts.shape[0], np.float32)
         touched = np.empty(counts.shape[0], np.int64)
         n = 0
         for seg, base in ((self._main, 0), (self._delta, n_main)):
             if seg.slots:
                 t = seg.tables
                 got = buckets.vote(t.offsets, t.slots, t.keys, t.shift, qkeys,
-                                   seg.max_bucket, POWER, counts[base:], scores[base:],
-                                   touched[n:], 0)
+                                   seg.max_bucket, counts[base:], touched[n:], 0)
                 touched[n:n + got] += base
                 n += got
         slots = touched[:n]
-        alive = np.concatenate([self._main.alive, self._delta.alive])
-        keep = (counts[slots] >= MIN_VOTES) & alive[slots]
-        votes = scores[slots]
+        votes = counts[slots].astype(np.int64)
+        keep = votes >= MIN_VOTES
         slots, votes = slots[keep], votes[keep]
+        # withdrawn photos still take votes until the next rebuild; they are dropped
+        # here, before the top is taken, so they never crowd out a live one
+        in_main = slots < n_main
+        live = np.empty(slots.shape[0], bool)
+        live[in_main] = self._main.alive[slots[in_main]]
+        live[~in_main] = self._delta.alive[slots[~in_main] - n_main]
+        slots, votes = slots[live], votes[live]
         if slots.shape[0] > limit:
             part = np.argpartition(-votes, limit - 1)[:limit]
             slots, votes = slots[part], votes[part]
         order = np.lexsort((slots, -votes))
-        keys = np.concatenate([self._main.keys, self._delta.keys])
-        return [(int(keys[s]), float(v)) for s, v in zip(slots[order], votes[order], strict=True)]
+        return [(self._key_at(int(s), n_main), float(v))
+                for s, v in zip(slots[order], votes[order], strict=True)]
+
+    def _key_at(self, slot: int, n_main: int) -> int:
+        return int(self._main.keys[slot] if slot < n_main else self._delta.keys[slot - n_main])
 
     def search(self, query: Features, *, limit: int = CANDIDATES) -> list[tuple[int, RegionMatch]]:
         """Banked photos that ``query`` matches (verified by ``compare``), most
@@ -268,6 +274,7 @@ class _Segment:
                 tslots[at:at + m] = rows + start
                 at += m
             buckets.fill(built, t, tkeys, tslots)
+            shelf.release()
         return cls(keys, shelf, built)
 
     @property
@@ -276,7 +283,7 @@ class _Segment:
 
     @property
     def memory_bytes(self) -> int:
-        in_memory = 0 if isinstance(self.shelf.buffer, np.memmap) else self.shelf.nbytes
+        in_memory = 0 if self.shelf.mapping is not None else self.shelf.nbytes
         return (self.tables.nbytes + self.keys.nbytes + self.alive.nbytes
                 + self.shelf.offsets.nbytes + in_memory)
 

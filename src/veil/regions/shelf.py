@@ -9,6 +9,7 @@ blobs are 8.7 GB on disk and cost no resident memory until read).
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,9 +28,12 @@ _COUNT_AT = 7
 class Shelf:
     """Blobs ``0..n-1``: ``buffer[offsets[i]:offsets[i+1]]`` is blob ``i``."""
 
-    def __init__(self, buffer: np.ndarray, offsets: np.ndarray) -> None:
+    def __init__(self, buffer: np.ndarray, offsets: np.ndarray,
+                 mapping: mmap.mmap | None = None) -> None:
         self.buffer = buffer
         self.offsets = offsets
+        #: the file mapping ``buffer`` reads, for a shelf on disk
+        self.mapping = mapping
 
     @classmethod
     def of(cls, blobs: Iterable[bytes]) -> Shelf:
@@ -45,9 +49,11 @@ class Shelf:
         """A shelf written by ``write``, its blobs mapped read-only."""
         offsets = np.load(directory / OFFSETS_FILE)
         size = int(offsets[-1])
-        buffer = (np.memmap(directory / BLOBS_FILE, np.uint8, "r", shape=(size,))
-                  if size else np.zeros(0, np.uint8))
-        return cls(buffer, offsets)
+        if not size:
+            return cls(np.zeros(0, np.uint8), offsets)
+        with open(directory / BLOBS_FILE, "rb") as f:
+            mapping = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+        return cls(np.frombuffer(mapping, np.uint8, size), offsets, mapping)
 
     def __len__(self) -> int:
         return int(self.offsets.shape[0] - 1)
@@ -55,6 +61,13 @@ class Shelf:
     @property
     def nbytes(self) -> int:
         return int(self.offsets[-1])
+
+    def release(self) -> None:
+        """Drop a mapped shelf's pages from this process's resident memory (after a
+        pass over every blob, as building the tables makes): the system keeps them
+        cached while it has room, and reads back only what is asked for."""
+        if self.mapping is not None:
+            self.mapping.madvise(mmap.MADV_DONTNEED)
 
     def blob(self, i: int) -> bytes:
         return bytes(self.buffer[self.offsets[i]:self.offsets[i + 1]])
