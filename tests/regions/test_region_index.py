@@ -182,3 +182,26 @@ def test_keys_are_the_descriptor_substrings() -> None:
     assert keys[:, 0].tolist() == [0xABCDEF, 0]
     assert keys[:, 1].tolist() == [0, 0x923456]
     assert buckets.keys_of(d, 1, 4, first=1)[0].tolist() == [0xB, 0]
+
+
+def test_merges_and_compactions_keep_results(monkeypatch: pytest.MonkeyPatch,
+                                             pictures: list[Image.Image],
+                                             banked: list[features.Features]) -> None:
+    from veil.regions import index as index_module
+
+    monkeypatch.setattr(index_module, "DELTA_MIN", 4)
+    index = RegionIndex()
+    index.add_many([_key(i) for i in range(10)], banked[:10])
+    q3, q12 = _query(pictures[3]), _query(pictures[12])
+    assert [k for k, _ in index.search(q3)] == [_key(3)]  # one main set of tables
+    index.add_many([_key(i) for i in range(10, 13)], banked[10:13])
+    assert [k for k, _ in index.search(q12)] == [_key(12)]  # in the second set
+    index.add_many([_key(i) for i in range(13, 20)], banked[13:20])
+    assert [k for k, _ in index.search(q12)] == [_key(12)]  # merged again
+    for i in range(0, 10):
+        if i != 3:
+            index.remove(_key(i))
+    assert len(index) == 11
+    assert [k for k, _ in index.search(q3)] == [_key(3)]  # withdrawn ones dropped
+    assert index._main.slots == 11
+    assert index.search(_query(pictures[5])) == []
