@@ -158,6 +158,15 @@ def test_saved_and_loaded_it_finds_the_same(tmp_path: Path, pictures: list[Image
         assert loaded.candidates(q, 4) == index.candidates(q, 4)
     with pytest.raises(BadInput):
         RegionIndex.load(tmp_path / "nothing")
+    blobs = tmp_path / "bank" / "blobs.bin"
+    data = bytearray(blobs.read_bytes())
+    data[blob.size_for(len(banked[0])) + 7] = 0xFF  # the second blob's keypoint count
+    blobs.write_bytes(bytes(data))
+    with pytest.raises(BadInput, match="malformed blob"):
+        RegionIndex.load(tmp_path / "bank")
+    blobs.write_bytes(bytes(data[:-5]))
+    with pytest.raises(BadInput, match="size"):
+        RegionIndex.load(tmp_path / "bank")
 
 
 def test_verified_results_equal_brute_force_on_a_small_bank(

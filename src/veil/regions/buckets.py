@@ -24,10 +24,10 @@ from numba import njit
 from veil.regions.features import DESCRIPTOR_BYTES
 
 #: Bits of a descriptor per key. 24 gives 16.8M buckets a table: at 1M photos × 256
-#: keypoints a bucket holds ~15 entries on average, so probing 1,000 query keypoints
-#: costs ~15k votes a table, and an unrelated photo collects a vote by chance about
-#: once in 60 queries; a re-shared corner (≤ 20 bits changed) still shares the key
-#: 15–40 % of the time (BENCHMARKS.md, "Region index").
+#: keypoints a bucket holds ~15 entries on average, so an unrelated photo shares a
+#: key with a 1,000-keypoint upload by chance about once in 65 uploads a table,
+#: while a re-shared corner with 10–20 bits changed keeps its key 38–14 % of the
+#: time (docs/derived.md, "Searching a bank").
 BITS = 24
 #: Tables, on disjoint substrings. Each costs 4 bytes a banked keypoint.
 TABLES = 4

@@ -10,12 +10,15 @@ blobs are 8.7 GB on disk and cost no resident memory until read).
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
+from veil.errors import BadInput
+from veil.regions import blob
 from veil.regions.features import DESCRIPTOR_BYTES
 
 BLOBS_FILE = "blobs.bin"
@@ -52,8 +55,29 @@ class Shelf:
         if not size:
             return cls(np.zeros(0, np.uint8), offsets)
         with open(directory / BLOBS_FILE, "rb") as f:
+            if os.fstat(f.fileno()).st_size != size:
+                raise _bad(directory, "its blob file's size disagrees with its offsets")
             mapping = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-        return cls(np.frombuffer(mapping, np.uint8, size), offsets, mapping)
+        shelf = cls(np.frombuffer(mapping, np.uint8, size), offsets, mapping)
+        shelf.check(directory)
+        return shelf
+
+    def check(self, where: Path) -> None:
+        """Every blob's header and size agree (the compiled loops that read the
+        descriptors trust them): a damaged file is refused, not read out of bounds."""
+        sizes = np.diff(self.offsets)
+        if self.offsets[0] != 0 or (sizes < blob.size_for(0)).any():
+            raise _bad(where, "has offsets out of order")
+        for start in range(0, len(self), 1 << 20):
+            stop = min(len(self), start + (1 << 20))
+            at = self.offsets[start:stop]
+            counts = (np.asarray(self.buffer[at + _COUNT_AT], np.int64)
+                      | (np.asarray(self.buffer[at + _COUNT_AT + 1], np.int64) << 8))
+            good = (counts <= blob.MAX_POINTS) & (sizes[start:stop] == _sizes(counts))
+            for j, byte in enumerate(blob.MAGIC):
+                good &= self.buffer[at + j] == byte
+            if not good.all():
+                raise _bad(where, f"has a malformed blob (photo {start + int(np.argmin(good))})")
 
     def __len__(self) -> int:
         return int(self.offsets.shape[0] - 1)
@@ -104,6 +128,14 @@ class Shelf:
             for p in range(0, self.nbytes, step):
                 f.write(np.asarray(self.buffer[p:p + step]).tobytes())
         np.save(directory / OFFSETS_FILE, self.offsets)
+
+
+def _sizes(counts: np.ndarray) -> np.ndarray:
+    return blob.size_for(0) + counts * (blob.size_for(1) - blob.size_for(0))
+
+
+def _bad(where: Path, what: str) -> BadInput:
+    return BadInput(f"region blobs in {where} {what}", code="region.index_malformed")
 
 
 class ShelfWriter:
