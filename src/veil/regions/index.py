@@ -223,6 +223,9 @@ class RegionIndex:
         index = cls(tables=tables, bits=bits)
         keys = np.load(directory / KEYS_FILE)
         shelf = Shelf.open(directory)
+        if keys.ndim != 1 or np.unique(keys).shape[0] != keys.shape[0]:
+            raise BadInput(f"region index in {directory} repeats a key",
+                           code="region.index_malformed")
         if len(shelf) != keys.shape[0]:
             raise BadInput(f"region index in {directory} has {len(shelf)} blobs for "
                            f"{keys.shape[0]} keys", code="region.index_malformed")
