@@ -34,7 +34,7 @@ from veil.regions.shelf import Shelf
 
 #: Candidates verified per upload by default. At 1M photos the source is the first
 #: candidate for 97.6 % of matching uploads and among the first 4 for 98.5 %, and
-#: 32 find no more; verifying 4 costs ~9 ms, about the vote's cost
+#: 32 find no more; verifying 4 costs ~8 ms, about the vote's cost
 #: (docs/derived.md, "Searching a bank").
 CANDIDATES = 4
 #: Votes a photo needs to be a candidate at all: one shared key is what chance
