@@ -125,3 +125,23 @@ def test_a_quadrant_replaced_is_found_where_it_was_replaced(pictures: list[Image
     assert m is not None and m.differing is not None
     assert D.iou(m.differing, quadrant) >= 0.5
     assert 0.1 <= m.differ_share <= 0.3  # a quarter of the picture, give or take a cell
+
+
+def test_agreement_within_one_patch_is_not_a_match() -> None:
+    """Between distinct photos, the pairs that agree enough agree inside a patch of
+    repeating texture: the agreeing keypoints must cover ``MIN_CELLS`` cells."""
+    rng = np.random.default_rng(11)
+    desc = rng.integers(0, 256, (40, 32), dtype=np.uint8)
+
+    def pair(points: np.ndarray) -> tuple[features.Features, features.Features]:
+        bank = features.Features(points.astype(np.float32), desc, (512, 384), 1.0)
+        moved = (points + [30.0, 20.0]).astype(np.float32)
+        return bank, features.Features(moved, desc.copy(), (600, 450), 1.0)
+
+    patch = rng.uniform(5, 80, (40, 2))  # all inside the first cell (85 × 64 pixels)
+    assert compare.compare(*pair(patch)) is None
+    found = compare.compare(*pair(patch), min_cells=1)
+    assert found is not None and found.inliers == 40
+    spread = rng.uniform(0, 1, (40, 2)) * [500, 370]
+    found = compare.compare(*pair(spread))
+    assert found is not None and found.inliers == 40 and found.kind == "copy"

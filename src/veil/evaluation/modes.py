@@ -192,7 +192,8 @@ class RegionMode(Mode):
     def inliers(query: Any, reference: Any) -> int:
         """Agreeing keypoint pairs, counted below the operating point too (RANSAC is
         seeded alike on every call, so the operating point only drops pairs of
-        fewer than ``MIN_INLIERS``)."""
+        fewer than ``MIN_INLIERS``); 0 where they agree in fewer than
+        ``compare.MIN_CELLS`` cells, which no count makes a match."""
         from veil.regions import compare
 
         found = compare.compare(reference, query, min_inliers=0)
