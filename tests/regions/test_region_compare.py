@@ -135,7 +135,7 @@ def test_agreement_within_one_patch_is_not_a_match() -> None:
 
     def pair(points: np.ndarray) -> tuple[features.Features, features.Features]:
         bank = features.Features(points.astype(np.float32), desc, (512, 384), 1.0)
-        moved = (points + [30.0, 20.0]).astype(np.float32)
+        moved = (points + np.array([30.0, 20.0])).astype(np.float32)
         return bank, features.Features(moved, desc.copy(), (600, 450), 1.0)
 
     patch = rng.uniform(5, 80, (40, 2))  # all inside the first cell (85 × 64 pixels)

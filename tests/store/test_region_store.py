@@ -121,3 +121,16 @@ def test_a_signal_sealed_under_another_key_is_skipped_not_fatal(
     store.withdraw(e.id, actor="test")
     matcher.catch_up(store)
     assert matcher.regions.unreadable == set()
+
+
+def test_only_the_listed_categories_region_signals_are_matched(
+        store: Store, settings: Settings, photos: list[Path]) -> None:
+    kept = banked(store, settings, photos[0])
+    store.create_bank("known", "confirmed_ncii", actor="test")
+    other = banked(store, settings, photos[1], bank="known")
+    matcher = BankMatcher.load(settings, store, snapshots=False)
+    assert matcher.regions is not None and set(matcher.regions.entries) == {kept}
+    later = banked(store, settings, photos[2], bank="known")
+    matcher.catch_up(store)
+    assert set(matcher.regions.entries) == {kept} and {other, later}.isdisjoint(
+        matcher.regions.entries)

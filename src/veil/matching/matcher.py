@@ -109,7 +109,8 @@ class BankMatcher:
         if hasattr(source, "iter_sealed_regions") and (signals is None or "region" in signals):
             regions = RegionSet.load(cast(RegionSource, source),
                                      lambda: load_region_sealer(settings),
-                                     candidates=settings.regions.candidates, watermark=mark)
+                                     candidates=settings.regions.candidates, watermark=mark,
+                                     categories=settings.regions.categories)
         return cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines,
                    videos=videos, regions=regions)
 

@@ -52,12 +52,16 @@ class RegionSource(Protocol):
 class RegionSet:
     """Every active banked photo's region signal, searchable."""
 
-    def __init__(self, opener: Callable[[], RegionSealer], *, candidates: int) -> None:
+    def __init__(self, opener: Callable[[], RegionSealer], *, candidates: int,
+                 categories: Iterable[str] = ("protected_photo", "victim_submitted")) -> None:
         # the key is read (or made) only when a region signal is: a store without
         # any needs no key file
         self._opener = opener
         self._sealer: RegionSealer | None = None
         self.candidates = candidates
+        #: Bank categories that keep region signals: only their entries' changes are
+        #: looked up (a bulk import into another bank costs no region query).
+        self.categories = frozenset(categories)
         self.index = RegionIndex()
         #: entry id → (bank, category, keypoints banked)
         self.entries: dict[int, tuple[str, str, int]] = {}
@@ -71,9 +75,10 @@ class RegionSet:
 
     @classmethod
     def load(cls, source: RegionSource, opener: Callable[[], RegionSealer], *,
-             candidates: int, watermark: int) -> RegionSet:
+             candidates: int, watermark: int,
+             categories: Iterable[str] = ("protected_photo", "victim_submitted")) -> RegionSet:
         """Every active region signal of ``source``, as of ``watermark`` (read before)."""
-        regions = cls(opener, candidates=candidates)
+        regions = cls(opener, candidates=candidates, categories=categories)
         for page in source.iter_sealed_regions():
             regions._add(page)
         regions.watermark = watermark
@@ -86,6 +91,8 @@ class RegionSet:
             self._sealer = self._opener()
         keys, found = [], []
         for row in rows:
+            if row.category not in self.categories:
+                continue  # VEIL_REGIONS_CATEGORIES no longer lists its bank's category
             try:
                 features = self._sealer.open_features(row.entry_id, row.sealed)
             except (SealBroken, BadInput) as exc:
@@ -116,9 +123,9 @@ class RegionSet:
         removed = 0
         changed: list[int] = []
         for c in source.changes(PDQ, after=self.watermark, upto=upto):
-            if c.active:
+            if c.active and c.category in self.categories:
                 changed.append(c.entry_id)
-            else:
+            elif not c.active:
                 removed += self.remove(c.entry_id)
         added = self._add(source.sealed_regions(changed)) if changed else 0
         self.watermark = upto
