@@ -67,7 +67,7 @@ let lastAnnounce = "";
 
 // -- hashing --------------------------------------------------------------------------
 // progress of each worker stage within the whole job (pdq reports its own fraction)
-const STAGE_START = { read: 0.02, md5: 0.08, decode: 0.2, pixels: 0.35, pdq: 0.4 };
+const STAGE_START = { read: 0.02, md5: 0.08, decode: 0.2, pixels: 0.35, pdq: 0.4, region: 0.8 };
 
 function startWorker() {
   if (worker) return true;
@@ -111,7 +111,7 @@ function onWorkerMessage(msg) {
   if (msg.type === "progress") {
     if (p) {
       const start = STAGE_START[msg.stage] ?? 0;
-      p.progress = msg.stage === "pdq" ? start + (1 - start) * (msg.fraction || 0) : start;
+      p.progress = msg.stage === "pdq" ? start + (STAGE_START.region - start) * (msg.fraction || 0) : start;
       if (p.node) p.node.bar.value = p.progress;
     }
     return;
@@ -119,7 +119,8 @@ function onWorkerMessage(msg) {
   if (hashing && hashing.id === msg.id) hashing = null;
   if (p) {
     if (msg.type === "result") {
-      p.result = { pdq: msg.pdq, quality: msg.quality, md5: msg.md5 };
+      // region: the region signal (base64), or null where the worker could not make it
+      p.result = { pdq: msg.pdq, quality: msg.quality, md5: msg.md5, region: msg.region ?? null };
       if (msg.lowQuality || msg.quality < MIN_QUALITY) {
         setProblem(p, "low_quality");
       } else if (photos.some((x) => x !== p && x.state === "ready" && x.result.md5 === msg.md5)) {
