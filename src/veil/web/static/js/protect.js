@@ -1,8 +1,9 @@
 // /protect: choose photos, make their fingerprints here (hash-worker.js), show the
 // person exactly what will be sent, and send only that: {signals, attestation} to
-// POST /v1/cases. The photos never leave the device: they are read by the worker,
-// previewed through object URLs (blurred by default) and forgotten after sending.
-// The case token is shown once, as a code without look-alike characters
+// POST /v1/cases (each photo's PDQ carries its region signal, region.js). The photos
+// never leave the device: they are read by the worker, previewed through object URLs
+// (blurred by default) and forgotten after sending. The case token is shown once, as
+// a code without look-alike characters
 // (case-code.js), with copy, download and print, and kept nowhere else. The file
 // names the person chose are shown next to Photo 1, Photo 2… and written into the
 // downloaded file and the printout, never sent.
@@ -276,7 +277,9 @@ function readyPhotos() {
 function payloadText(ready) {
   const signals = [];
   for (const p of ready) {
-    signals.push({ signal: "pdq", value: p.result.pdq, quality: p.result.quality });
+    const pdq = { signal: "pdq", value: p.result.pdq, quality: p.result.quality };
+    if (p.result.region) pdq.region = p.result.region;
+    signals.push(pdq);
     signals.push({ signal: "md5", value: p.result.md5 });
   }
   const attestation = {
@@ -285,6 +288,15 @@ function payloadText(ready) {
     share_with_partners: el.attShare.checked, // optional: never required to send
   };
   return JSON.stringify({ signals, attestation }, null, 2);
+}
+
+/** Keypoints and bytes of a region signal given in base64 (its header: "VR", version,
+ * width, height, count as little-endian 16-bit numbers). */
+function regionSize(b64) {
+  const head = atob(b64.slice(0, 12));
+  const padding = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+  const points = head.charCodeAt(7) | (head.charCodeAt(8) << 8);
+  return { points, bytes: (b64.length / 4) * 3 - padding };
 }
 
 function hashLine(label, value, note) {
@@ -321,6 +333,12 @@ function renderReview() {
       ...hashLine(t("review.pdq"), p.result.pdq, t("review.quality", { quality: p.result.quality })),
       ...hashLine(t("review.md5"), p.result.md5),
     );
+    if (p.result.region) {
+      // 11 kB of base64: its start here, all of it in the raw view below
+      const { points, bytes } = regionSize(p.result.region);
+      dl.append(...hashLine(t("review.region"), `${p.result.region.slice(0, 32)}…`,
+        t("review.region_size", { points, bytes })));
+    }
     li.append(head, dl);
     el.reviewList.append(li);
   });
