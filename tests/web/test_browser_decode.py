@@ -51,7 +51,7 @@ def test_browser_decoded_photos_near_server(worker_hash: Any, photos: list[Path]
         assert (r["width"], r["height"]) == media.size, p.name
         assert r["md5"] == hashlib.md5(p.read_bytes()).hexdigest(), p.name
         assert r["format"] == "jpeg"
-        assert r["stages"] == ["read", "md5", "decode", "pixels", "pdq"], r["stages"]
+        assert r["stages"] == ["read", "md5", "decode", "pixels", "pdq", "region"], r["stages"]
         dists.append(hamming_hex(r["pdq"], compute_pdq(media).hash))
     d = np.asarray(dists)
     stats = {

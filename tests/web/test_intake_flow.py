@@ -32,6 +32,8 @@ from web_support import (
     victim_matches,
 )
 
+from veil.regions import blob, features
+
 EN = catalog("en")
 IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"JFIF", b"Exif", b"IHDR",
                b"IDAT")
@@ -50,6 +52,7 @@ def test_submit_see_and_withdraw_stops_matching(pages: Any, veil_server: Any,
     review = page.text_content("#review-list")
     for s in sig:
         assert s["pdq"] in review and s["md5"] in review
+        assert s["region"][:32] in review  # its start; all of it is in the raw view
     token = submit(page)
 
     # platforms now match both photos, by PDQ and by MD5
@@ -195,9 +198,11 @@ def test_privacy_only_hashes_leave_the_browser(pages: Any, veil_server: Any,
     assert posts == [("POST", base + "/v1/cases")], posts
     body = bodies[0][2]
     assert json.loads(body) == expected_payload(chosen)
-    assert len(body) < 300 * len(chosen), len(body)  # per photo: 64 + 32 hex digits
+    # per photo: 64 + 32 hex digits, and a region blob of at most 256 keypoints (base64,
+    # with its key)
+    region_b64 = 4 * -(-blob.size_for(features.BANK_POINTS) // 3)
+    assert len(body) < (350 + region_b64) * len(chosen), len(body)
     for data in files.values():
-        assert len(body) < len(data) // 50
         samples = [data[i:i + 48] for i in range(0, len(data) - 48, len(data) // 16 // 3 * 3)]
         for chunk in samples:
             assert base64.b64encode(chunk) not in body

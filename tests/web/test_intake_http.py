@@ -24,6 +24,8 @@ ASSETS = {
     "/static/js/case.js": "text/javascript",
     "/static/js/hash-worker.js": "text/javascript",
     "/static/js/pdq.js": "text/javascript",
+    "/static/js/region.js": "text/javascript",
+    "/static/js/orb-pattern.js": "text/javascript",
     "/static/js/i18n.js": "text/javascript",
     "/static/css/veil.css": "text/css",
     "/static/i18n/uk.json": "application/json",

@@ -17,6 +17,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from veil.config import MediaLimits
+from veil.media.source import Media
+from veil.regions import blob, features
 from veil.signals.batch import hash_file
 
 WEB_TESTS = Path(__file__).resolve().parent
@@ -77,11 +79,15 @@ def fill(text: str, **values: Any) -> str:
 
 
 def server_signals(path: Path) -> dict[str, Any]:
-    """The server's PDQ (with quality) and MD5 of a file, as the page must send them."""
+    """The server's PDQ (with quality), MD5 and region signal (base64) of a file, as the
+    page must send them (the browser's region blob is the server's byte for byte on
+    corpus photos: docs/derived.md, "In the browser")."""
     got = hash_file(path, MediaLimits(), ("pdq", "md5"))
     assert got.ok, got.error_message
     pdq, md5 = got.signals
-    return {"pdq": pdq.value, "quality": pdq.quality, "md5": md5.value}
+    banked = blob.encode(features.bank_features(Media.from_path(path, MediaLimits())))
+    return {"pdq": pdq.value, "quality": pdq.quality, "md5": md5.value,
+            "region": base64.b64encode(banked).decode()}
 
 
 #: The attestation before the person ticks anything (what the raw view shows then).
@@ -94,7 +100,8 @@ def expected_payload(paths: list[Path], attestation: dict[str, bool] = ATTESTATI
     signals: list[dict[str, Any]] = []
     for p in paths:
         s = server_signals(p)
-        signals.append({"signal": "pdq", "value": s["pdq"], "quality": s["quality"]})
+        signals.append({"signal": "pdq", "value": s["pdq"], "quality": s["quality"],
+                        "region": s["region"]})
         signals.append({"signal": "md5", "value": s["md5"]})
     return {"signals": signals, "attestation": attestation}
 

@@ -6,9 +6,12 @@
 //   w.onmessage = (e) => ...
 //
 // Messages to the page (all carry the request's `id`):
-//   {type: "progress", stage, fraction}   stage: read | md5 | decode | pixels | pdq
-//   {type: "result", pdq, quality, lowQuality, md5, width, height, format, bytes,
+//   {type: "progress", stage, fraction}   stage: read | md5 | decode | pixels | pdq | region
+//   {type: "result", pdq, quality, lowQuality, md5, region, width, height, format, bytes,
 //                    hasTransparency, dihedral?, timings}
+//   region: the region signal (region.js) as standard base64, or null where it could
+//           not be made (regionError then says why: the photo is still protected by
+//           its PDQ and MD5)
 //   {type: "error", code, message, format} code: empty | too_large | unsupported |
 //                                          truncated | unreadable | internal;
 //                                          format: the sniffed format or null
@@ -21,6 +24,7 @@
 
 import { md5Hex } from "./md5.js";
 import { lumaRows, pdqFromLumaSource } from "./pdq.js";
+import { reductionFactor, regionFromRowSource, toBase64 } from "./region.js";
 import { BROWSER_FORMATS, BROWSER_FORMATS_TEXT, checkStructure, sniffFormat } from "./media-check.js";
 
 const DEFAULTS = Object.freeze({
@@ -172,11 +176,28 @@ async function hashFile(msg, progress) {
   });
   timings.pdq = now() - t;
 
+  // The region signal reads the pixels again, strip by strip, keeping only a grey
+  // picture at the scale the server decodes this file at (region.js).
+  t = now();
+  progress("region", 0);
+  let region = null;
+  let regionError;
+  try {
+    const factor = reductionFactor(width, height, fmt === "jpeg");
+    region = toBase64(
+      regionFromRowSource(width, height, (y0, n) => ctx.getImageData(0, y0, width, n).data, { factor }),
+    );
+  } catch (err) {
+    regionError = `The region signal could not be made: ${err && err.message ? err.message : err}`;
+  }
+  timings.region = now() - t;
+
   const result = {
     pdq: r.hash,
     quality: r.quality,
     lowQuality: r.quality < opts.minQuality,
     md5,
+    region,
     width,
     height,
     format: fmt,
@@ -185,6 +206,7 @@ async function hashFile(msg, progress) {
     timings,
   };
   if (opts.dihedral) result.dihedral = r.dihedral;
+  if (regionError) result.regionError = regionError;
   return result;
 }
 

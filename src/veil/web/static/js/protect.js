@@ -1,8 +1,9 @@
 // /protect: choose photos, make their fingerprints here (hash-worker.js), show the
 // person exactly what will be sent, and send only that: {signals, attestation} to
-// POST /v1/cases. The photos never leave the device: they are read by the worker,
-// previewed through object URLs (blurred by default) and forgotten after sending.
-// The case token is shown once, as a code without look-alike characters
+// POST /v1/cases (each photo's PDQ carries its region signal, region.js). The photos
+// never leave the device: they are read by the worker, previewed through object URLs
+// (blurred by default) and forgotten after sending. The case token is shown once, as
+// a code without look-alike characters
 // (case-code.js), with copy, download and print, and kept nowhere else. The file
 // names the person chose are shown next to Photo 1, Photo 2… and written into the
 // downloaded file and the printout, never sent.
@@ -67,7 +68,7 @@ let lastAnnounce = "";
 
 // -- hashing --------------------------------------------------------------------------
 // progress of each worker stage within the whole job (pdq reports its own fraction)
-const STAGE_START = { read: 0.02, md5: 0.08, decode: 0.2, pixels: 0.35, pdq: 0.4 };
+const STAGE_START = { read: 0.02, md5: 0.08, decode: 0.2, pixels: 0.35, pdq: 0.4, region: 0.8 };
 
 function startWorker() {
   if (worker) return true;
@@ -111,7 +112,7 @@ function onWorkerMessage(msg) {
   if (msg.type === "progress") {
     if (p) {
       const start = STAGE_START[msg.stage] ?? 0;
-      p.progress = msg.stage === "pdq" ? start + (1 - start) * (msg.fraction || 0) : start;
+      p.progress = msg.stage === "pdq" ? start + (STAGE_START.region - start) * (msg.fraction || 0) : start;
       if (p.node) p.node.bar.value = p.progress;
     }
     return;
@@ -119,7 +120,8 @@ function onWorkerMessage(msg) {
   if (hashing && hashing.id === msg.id) hashing = null;
   if (p) {
     if (msg.type === "result") {
-      p.result = { pdq: msg.pdq, quality: msg.quality, md5: msg.md5 };
+      // region: the region signal (base64), or null where the worker could not make it
+      p.result = { pdq: msg.pdq, quality: msg.quality, md5: msg.md5, region: msg.region ?? null };
       if (msg.lowQuality || msg.quality < MIN_QUALITY) {
         setProblem(p, "low_quality");
       } else if (photos.some((x) => x !== p && x.state === "ready" && x.result.md5 === msg.md5)) {
@@ -275,7 +277,9 @@ function readyPhotos() {
 function payloadText(ready) {
   const signals = [];
   for (const p of ready) {
-    signals.push({ signal: "pdq", value: p.result.pdq, quality: p.result.quality });
+    const pdq = { signal: "pdq", value: p.result.pdq, quality: p.result.quality };
+    if (p.result.region) pdq.region = p.result.region;
+    signals.push(pdq);
     signals.push({ signal: "md5", value: p.result.md5 });
   }
   const attestation = {
@@ -284,6 +288,15 @@ function payloadText(ready) {
     share_with_partners: el.attShare.checked, // optional: never required to send
   };
   return JSON.stringify({ signals, attestation }, null, 2);
+}
+
+/** Keypoints and bytes of a region signal given in base64 (its header: "VR", version,
+ * width, height, count as little-endian 16-bit numbers). */
+function regionSize(b64) {
+  const head = atob(b64.slice(0, 12));
+  const padding = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+  const points = head.charCodeAt(7) | (head.charCodeAt(8) << 8);
+  return { points, bytes: (b64.length / 4) * 3 - padding };
 }
 
 function hashLine(label, value, note) {
@@ -320,6 +333,12 @@ function renderReview() {
       ...hashLine(t("review.pdq"), p.result.pdq, t("review.quality", { quality: p.result.quality })),
       ...hashLine(t("review.md5"), p.result.md5),
     );
+    if (p.result.region) {
+      // 11 kB of base64: its start here, all of it in the raw view below
+      const { points, bytes } = regionSize(p.result.region);
+      dl.append(...hashLine(t("review.region"), `${p.result.region.slice(0, 32)}…`,
+        t("review.region_size", { points, bytes })));
+    }
     li.append(head, dl);
     el.reviewList.append(li);
   });
