@@ -183,11 +183,13 @@ def _anchor_pdq(summary: Summary) -> list[str]:
         at = r.info.scale.at(r.info.default_threshold)
         out.append(
             "- **region** (docs/derived.md) matches when `compare` finds "
-            f"{at.lstrip('≥ ')} or more keypoint pairs agreeing on one geometric transform. "
+            f"{at.lstrip('≥ ')} or more keypoint pairs agreeing on one geometric transform, "
+            "spread over at least 4 cells of the banked photo's 6×6 grid (pairs that agree "
+            "in fewer score 0). "
             f"Here: {r.fmr_default.describe()} false matches among distinct photos"
             + (f"; the closest two agree on {r.quantiles['closest']:.0f}."
-               if r.quantiles else ".") + " It searches the upload as it is: "
-            "mirrored copies are not searched yet (docs/derived.md, \"What remains\").")
+               if r.quantiles else ".") + " It searches the upload as it is here; a "
+            "dihedral scan also searches its mirror image (docs/derived.md).")
     if "pdq_dihedral" in names:
         d = summary.mode("pdq_dihedral")
         out.append(f"- **pdq_dihedral** (8 variants of the query vs the original) recovers "
