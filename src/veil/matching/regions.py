@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from veil.errors import BadInput
+from veil.matching.readwrite import ReadWriteLock
 from veil.regions.compare import MIN_INLIERS, Box, RegionMatch
 from veil.regions.features import Features
 from veil.regions.index import RegionIndex
@@ -69,6 +70,8 @@ class RegionSet:
         self.watermark = 0
         #: Entries whose region signal did not open (docs/deploy.md: a key not shared).
         self.unreadable: set[int] = set()
+        #: Searches share the index; changes (the catch-up) have it alone.
+        self._lock = ReadWriteLock()
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -85,6 +88,10 @@ class RegionSet:
         return regions
 
     def _add(self, rows: Sequence[SealedRegion]) -> int:
+        with self._lock.writing():
+            return self._add_unlocked(rows)
+
+    def _add_unlocked(self, rows: Sequence[SealedRegion]) -> int:
         if not rows:
             return 0
         if self._sealer is None:
@@ -102,7 +109,7 @@ class RegionSet:
                 log.error("region signal of entry %s skipped: %s", row.entry_id, exc)
                 continue
             self.unreadable.discard(row.entry_id)
-            self.remove(row.entry_id)
+            self._remove_unlocked(row.entry_id)
             self.entries[row.entry_id] = (row.bank, row.category, len(features))
             keys.append(row.entry_id)
             found.append(features)
@@ -110,6 +117,10 @@ class RegionSet:
         return len(keys)
 
     def remove(self, entry_id: int) -> bool:
+        with self._lock.writing():
+            return self._remove_unlocked(entry_id)
+
+    def _remove_unlocked(self, entry_id: int) -> bool:
         self.unreadable.discard(entry_id)
         if self.entries.pop(entry_id, None) is None:
             return False
@@ -120,20 +131,28 @@ class RegionSet:
         """Apply the ``pdq`` changes in (watermark, upto]: (added, removed)."""
         if self.watermark >= upto:
             return 0, 0
-        removed = 0
+        gone: list[int] = []
         changed: list[int] = []
         for c in source.changes(PDQ, after=self.watermark, upto=upto):
             if c.active and c.category in self.categories:
                 changed.append(c.entry_id)
             elif not c.active:
-                removed += self.remove(c.entry_id)
-        added = self._add(source.sealed_regions(changed)) if changed else 0
+                gone.append(c.entry_id)
+        # read from the store first: searches wait only for the index's own change
+        rows = source.sealed_regions(changed) if changed else ()
+        with self._lock.writing():
+            removed = sum(self._remove_unlocked(e) for e in gone)
+            added = self._add_unlocked(rows)
         self.watermark = upto
         return added, removed
 
     def search(self, query: Features, mirrored: Features | None = None) -> list[Match]:
         """The banked photos verified in the upload (and, given the mirrored upload's
         features, in its mirror image), as matches, each banked photo once."""
+        with self._lock.reading():
+            return self._search(query, mirrored)
+
+    def _search(self, query: Features, mirrored: Features | None) -> list[Match]:
         best: dict[int, Match] = {}
         for features, flipped in ((query, False), (mirrored, True)):
             if features is None or not self.entries or len(features) == 0:
