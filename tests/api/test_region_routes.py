@@ -112,3 +112,18 @@ def test_a_malformed_region_signal_is_refused_and_nothing_is_stored(
     assert r.json()["error"]["code"] == code
     assert services.store.region_count() == 0
     assert services.store.list_banks() == []
+
+
+def test_a_region_signal_too_small_to_match_is_not_kept(client: TestClient,
+                                                       services: Services) -> None:
+    import numpy as np
+
+    from veil.regions import blob
+    from veil.regions.features import Features
+
+    empty = Features(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), (512, 384), 1)
+    r = client.post("/v1/cases", json={"signals": [
+        {"signal": "pdq", "value": "f" * 64, "quality": 90,
+         "region": base64.b64encode(blob.encode(empty)).decode()}], "attestation": ATTEST})
+    assert r.status_code == 201, r.text
+    assert services.store.region_count() == 0

@@ -20,6 +20,7 @@ from veil.api.schemas import CaseCreated, CaseIn, CaseSignalOut, CaseStatus
 from veil.api.services import Services, ServicesDep
 from veil.errors import BadInput, SignalError
 from veil.regions import blob
+from veil.regions.compare import MIN_INLIERS
 from veil.regions.features import Features
 from veil.signals import all_types
 from veil.signals import get as get_signal
@@ -140,12 +141,14 @@ def _region(i: int, signal: str, text: str) -> Features:
 def _attach_regions(services: Services, view: CaseView, regions: dict[int, Features],
                     actor: str) -> None:
     """Seal each region signal for its photo's pdq entry and attach it (after the case
-    is stored: the seal names the entry). An entry that has one keeps it."""
+    is stored: the seal names the entry). An entry that has one keeps it; a signal
+    with fewer keypoints than a match needs (a flat picture) is not kept."""
     sealer = services.region_sealer
     entry_of = {s.n: s.entry_id for s in view.signals}
     services.store.attach_regions(
         [(entry_of[n], sealer.seal_features(entry_of[n], f), len(f))
-         for n, f in regions.items() if n in entry_of], actor=actor)
+         for n, f in regions.items() if n in entry_of and len(f) >= MIN_INLIERS],
+        actor=actor)
 
 
 @case.get("/v1/cases/me", response_model=CaseStatus,

@@ -54,7 +54,7 @@ class RegionSet:
     """Every active banked photo's region signal, searchable."""
 
     def __init__(self, opener: Callable[[], RegionSealer], *, candidates: int,
-                 categories: Iterable[str] = ("protected_photo", "victim_submitted")) -> None:
+                 categories: Iterable[str]) -> None:
         # the key is read (or made) only when a region signal is: a store without
         # any needs no key file
         self._opener = opener
@@ -78,8 +78,7 @@ class RegionSet:
 
     @classmethod
     def load(cls, source: RegionSource, opener: Callable[[], RegionSealer], *,
-             candidates: int, watermark: int,
-             categories: Iterable[str] = ("protected_photo", "victim_submitted")) -> RegionSet:
+             candidates: int, watermark: int, categories: Iterable[str]) -> RegionSet:
         """Every active region signal of ``source``, as of ``watermark`` (read before)."""
         regions = cls(opener, candidates=candidates, categories=categories)
         for page in source.iter_sealed_regions():
