@@ -44,14 +44,17 @@ def _ok(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @pytest.mark.corpus
 def test_browser_decoded_photos_near_server(worker_hash: Any, photos: list[Path],
                                            shared_data: Path) -> None:
-    results = _ok(worker_hash([{"url": f"/data/photos/{p.name}"} for p in photos]))
+    # the region signal has its own corpus test (test_browser_region.py): hashes only
+    # here, a fifth of the time
+    results = _ok(worker_hash([{"url": f"/data/photos/{p.name}", "options": {"region": False}}
+                               for p in photos]))
     dists = []
     for p, r in zip(photos, results, strict=True):
         media = Media.from_path(p, LIMITS)
         assert (r["width"], r["height"]) == media.size, p.name
         assert r["md5"] == hashlib.md5(p.read_bytes()).hexdigest(), p.name
-        assert r["format"] == "jpeg"
-        assert r["stages"] == ["read", "md5", "decode", "pixels", "pdq", "region"], r["stages"]
+        assert r["format"] == "jpeg" and r["region"] is None
+        assert r["stages"] == ["read", "md5", "decode", "pixels", "pdq"], r["stages"]
         dists.append(hamming_hex(r["pdq"], compute_pdq(media).hash))
     d = np.asarray(dists)
     stats = {

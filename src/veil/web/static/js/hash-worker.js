@@ -20,7 +20,8 @@
 //
 // Options on the request (all optional): maxBytes, maxPixels, maxSide (defaults are
 // the server's MediaLimits), minQuality (default 50, Thresholds.pdq_min_quality),
-// dihedral (also return the 8 dihedral hashes).
+// dihedral (also return the 8 dihedral hashes), region (default true: also make the
+// region signal; false: hashes only, for a caller that needs no region signal).
 
 import { md5Hex } from "./md5.js";
 import { lumaRows, pdqFromLumaSource } from "./pdq.js";
@@ -33,6 +34,7 @@ const DEFAULTS = Object.freeze({
   maxSide: 30_000,
   minQuality: 50,
   dihedral: false,
+  region: true,
 });
 
 class HashError extends Error {
@@ -178,6 +180,9 @@ async function hashFile(msg, progress) {
 
   // The region signal reads the pixels again, strip by strip, keeping only a grey
   // picture at the scale the server decodes this file at (region.js).
+  if (opts.region === false) {
+    return hashesOnly(r, md5, { width, height, fmt, blob, hasTransparency, timings, opts });
+  }
   t = now();
   progress("region", 0);
   let region = null;
@@ -192,12 +197,20 @@ async function hashFile(msg, progress) {
   }
   timings.region = now() - t;
 
+  const result = hashesOnly(r, md5, { width, height, fmt, blob, hasTransparency, timings, opts });
+  result.region = region;
+  if (regionError) result.regionError = regionError;
+  return result;
+}
+
+/** The result without a region signal (region: null). */
+function hashesOnly(r, md5, { width, height, fmt, blob, hasTransparency, timings, opts }) {
   const result = {
     pdq: r.hash,
     quality: r.quality,
     lowQuality: r.quality < opts.minQuality,
     md5,
-    region,
+    region: null,
     width,
     height,
     format: fmt,
@@ -206,7 +219,6 @@ async function hashFile(msg, progress) {
     timings,
   };
   if (opts.dihedral) result.dihedral = r.dihedral;
-  if (regionError) result.regionError = regionError;
   return result;
 }
 
