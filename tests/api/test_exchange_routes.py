@@ -60,8 +60,9 @@ def test_an_exchange_added_through_the_api_is_pulled_by_the_service(
         assert "bad pdq hash" in rejects["rejects"][0]["reason"]
         assert client.post("/v1/admin/exchanges/hub/sync",
                            headers=auth("admin")).status_code == 202
-        metrics = client.get("/metrics").text
-        assert 'veil_exchange_syncs_total{exchange="hub",result="ok"}' in metrics
+        # counted when the sync reports, just after it commits what synced() reads
+        wait_for(lambda: 'veil_exchange_syncs_total{exchange="hub",result="ok"}'
+                 in client.get("/metrics").text)
 
 
 @pytest.mark.parametrize("body,code", [
