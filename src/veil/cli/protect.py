@@ -98,6 +98,7 @@ def protect_command(
                                           soft_wrap=True)
                     continue
                 added: list[dict[str, object]] = []
+                new_pdq: int | None = None
                 notes: list[str] = []
                 if item.video is not None:
                     v = item.video
@@ -122,12 +123,15 @@ def protect_command(
                                                 source=Path(item.path).name[:200],
                                                 actor=actor)
                             added.append({"signal": s.type, "entry_id": e.id})
+                            new_pdq = e.id if s.type == "pdq" else new_pdq
                         except Conflict:
                             notes.append(f"{s.type}: already in the bank")
                     if regions and item.video is None:
                         features = item.features.get(REGION)
                         pdq = next((s for s in item.signals if s.type == "pdq"), None)
-                        entry_id = None if pdq is None else store.pdq_entry_id(bank, pdq.value)
+                        # the entry just added, else (already banked) the bank's own
+                        entry_id = new_pdq if new_pdq is not None or pdq is None else \
+                            store.pdq_entry_id(bank, pdq.value)
                         if features is None or len(features) < MIN_INLIERS:
                             notes.append("region: too few corners in the picture for a region "
                                          "signal (it would not match); PDQ only")
