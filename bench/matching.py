@@ -22,9 +22,11 @@ Data sets (``--datasets``):
   (one per 200k entries), the worst case for chunk-based indexes.
 
 Both plant neighbours of the ``planted`` queries at every distance 0…threshold+2.
-Reported: build time (Veil's from hex entries, as the store streams them; FAISS's
-from packed bytes), resident memory per entry (RSS growth over the build, after
-handing freed heap back to the OS), single-query latency p50/p99, batch
+Reported: build time (Veil's from hex entries, as the store streams them, below
+``FILE_BUILD_MIN`` entries, and from a Parquet file of the hashes at or above it,
+with a progress bar, as a hub's list of 100M would arrive; FAISS's from packed
+bytes), peak resident memory over the build, resident memory per entry (RSS growth
+over the build, after handing freed heap back to the OS), single-query latency p50/p99, batch
 throughput (best of 3; also per CPU-second, which a busy shared machine disturbs
 less), and recall at every distance (1.0 = every entry within the threshold
 returned), against ``flat``'s exact answers (themselves checked against the
@@ -32,6 +34,7 @@ planted neighbours).
 
     .venv/bin/python bench/matching.py --sizes 1M
     .venv/bin/python bench/matching.py --sizes 10M
+    .venv/bin/python bench/matching.py --sizes 100M --datasets uniform --kinds veil,flat
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``) for ``PDQIndex2``.
 """
@@ -74,6 +77,10 @@ BATCH_REPEATS = 3
 #: PDQIndex2 answers one query in ~0.1 s at 1M: it runs the first this many of a set.
 PDQINDEX2_QUERIES = 300
 KINDS = ("veil", "flat", "mh-nflip0", "mh-nflip1", "PDQIndex2")
+#: From this many entries Veil's index is built from a Parquet file of the hashes
+#: (``veil.index.hash_table``): 100M hex strings streamed one by one would measure
+#: Python's string handling, not the index.
+FILE_BUILD_MIN = 50_000_000
 
 
 # -- data ---------------------------------------------------------------------------
@@ -139,7 +146,8 @@ def photo_hashes() -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
-def make_dataset(n: int, kind: str, out: Path, seed: int = 0) -> dict[str, int]:
+def make_dataset(n: int, kind: str, out: Path, seed: int = 0,
+                 file_build_min: int = FILE_BUILD_MIN) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     bank = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
     free = rng.permutation(n)  # rows not yet overwritten, handed out in order
@@ -175,9 +183,34 @@ def make_dataset(n: int, kind: str, out: Path, seed: int = 0) -> dict[str, int]:
                                      for d in CLUSTER_QUERY_DISTANCES])
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "bank.npy", bank)
+    if n >= file_build_min:
+        write_parquet(bank, out / "bank.parquet")
     for name, q in sets.items():
         np.save(out / f"q-{name}.npy", np.ascontiguousarray(q, np.uint8))
     return {name: len(q) for name, q in sets.items()}
+
+
+def write_parquet(bank: np.ndarray, path: Path) -> None:
+    """The bank as a hub would ship it: ids and raw 32-byte hashes, 1M rows a group."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("id", pa.int64()), ("hash", pa.binary(32))])
+    with pq.ParquetWriter(path, schema, compression="none") as w:
+        for start in range(0, len(bank), 1 << 20):
+            part = np.ascontiguousarray(bank[start:start + (1 << 20)])
+            hashes = pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(32), len(part), [None, pa.py_buffer(part)])
+            ids = pa.array(np.arange(start, start + len(part), dtype=np.int64))
+            w.write_table(pa.table({"id": ids, "hash": hashes}, schema=schema))
+
+
+def peak_rss_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 # -- child: one index ---------------------------------------------------------------
@@ -245,10 +278,16 @@ class Veil(Subject):
         index.search(hexes[:64], 200)  # the scan fallback
         index.search(hexes[:1], 200)
 
+    def __init__(self, source: Path | None = None) -> None:
+        self.source = source
+
     def build(self, bank: np.ndarray) -> None:
         from veil.index import build_index
         from veil.index.packing import unpack_hex
 
+        if self.source is not None:
+            self.build_from_file(self.source)
+            return
         words = bank.view(">u8").astype(np.uint64)
 
         def entries() -> Iterator[tuple[int, str, str, str, None]]:
@@ -258,6 +297,24 @@ class Veil(Subject):
                     yield (i, f"bank{i % 4}", "victim_submitted", h, None)
 
         self.index = build_index("pdq", entries())
+
+    def build_from_file(self, path: Path) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        from veil.index import empty_index
+        from veil.index.hash_table import read_packed
+
+        self.index = empty_index("pdq")
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), transient=False) as bar:
+            rows = bar.add_task("reading hashes", total=None)
+            tables = bar.add_task("building tables", total=self.index.tables)
+            self.index.load_packed(
+                read_packed(path, 256,
+                            progress=lambda done, total: bar.update(rows, completed=done,
+                                                                    total=total)),
+                "bank0", "victim_submitted",
+                on_table=lambda t: bar.update(tables, completed=t + 1))
 
     def batch(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         parts = self.index.search_packed(q.view(">u8").astype(np.uint64), THRESHOLD)
@@ -294,10 +351,13 @@ class PDQIndex2Subject(Subject):
 
 
 def child(kind: str, data: Path, out: Path) -> None:
-    bank = np.load(data / "bank.npy")
+    from_file = kind == "veil" and (data / "bank.parquet").exists()
+    # mapped, not read, when the veil index reads the Parquet file: never touched, so
+    # it is not in this process's resident memory
+    bank = np.load(data / "bank.npy", mmap_mode="r" if from_file else None)
     sets = {p.stem[2:]: np.load(p) for p in sorted(data.glob("q-*.npy"))}
-    subject: Subject = {"veil": Veil, "PDQIndex2": PDQIndex2Subject}.get(
-        kind, lambda: Faiss(kind))()
+    subject: Subject = (Veil(data / "bank.parquet" if from_file else None) if kind == "veil"
+                        else PDQIndex2Subject() if kind == "PDQIndex2" else Faiss(kind))
     subject.prepare()
     gc.collect()
     trim_heap()
@@ -307,8 +367,11 @@ def child(kind: str, data: Path, out: Path) -> None:
     build_s = time.perf_counter() - t
     gc.collect()
     trim_heap()
-    res: dict[str, object] = {"kind": kind, "build_s": build_s,
-                              "rss_per_entry": (rss_bytes() - base) / len(bank)}
+    res: dict[str, object] = {"kind": kind, "build_s": build_s, **(
+                                  {"build_from_file": True} if from_file else {}),
+                              "rss_per_entry": (rss_bytes() - base) / len(bank),
+                              "build_peak_gb": peak_rss_bytes() / 2**30,
+                              "resident_gb": rss_bytes() / 2**30}
     subject.batch(sets["planted"][:4])  # warm up (JIT, caches)
     arrays = {}
     for name, q in sets.items():
@@ -353,9 +416,15 @@ def child(kind: str, data: Path, out: Path) -> None:
             del subject, idx
             gc.collect()
             from veil.index import empty_index
+            trim_heap()
             t = time.perf_counter()
-            load_snapshot(path, empty_index("pdq"), watermark=0)
+            loaded = load_snapshot(path, empty_index("pdq"), watermark=0)
             res["snapshot_load_s"] = time.perf_counter() - t
+            res["snapshot_gb"] = path.stat().st_size / 2**30
+            gc.collect()
+            trim_heap()
+            res["loaded_resident_gb"] = rss_bytes() / 2**30
+            del loaded
     np.savez(out.with_suffix(".npz"), **arrays)
     out.write_text(json.dumps(res))
 
@@ -364,10 +433,11 @@ def child(kind: str, data: Path, out: Path) -> None:
 def run_child(kind: str, data: Path, work: Path) -> dict[str, object] | None:
     out = work / f"{kind}.json"
     t = time.perf_counter()
+    # the child's stderr is the terminal's: its progress bars and any traceback show
     proc = subprocess.run([sys.executable, __file__, "--child", kind, "--data", str(data),
-                           "--out", str(out)], capture_output=True, text=True)
+                           "--out", str(out)], stdout=subprocess.DEVNULL)
     if proc.returncode != 0:
-        print(f"  {kind}: FAILED ({proc.returncode})\n{proc.stderr[-2000:]}", file=sys.stderr)
+        print(f"  {kind}: FAILED ({proc.returncode})", file=sys.stderr)
         return None
     res = json.loads(out.read_text())
     res["arrays"] = dict(np.load(out.with_suffix(".npz")))
@@ -444,7 +514,13 @@ def report(n: int, dataset: str, results: dict[str, dict], counts: dict[str, int
               f"{(v['index_bytes_per_entry'] - ids) / 32:.2f}× the raw 32 B; search() with "
               f"Match objects "
               f"{v['qps_planted_objects']:,.0f} q/s; snapshot save {v['snapshot_save_s']:.1f}s, "
-              f"load {v['snapshot_load_s']:.1f}s")
+              f"load {v['snapshot_load_s']:.1f}s ({v['snapshot_gb']:.2f} GiB file); "
+              f"resident {v['resident_gb']:.2f} GiB after the build (peak "
+              f"{v['build_peak_gb']:.2f}), {v['loaded_resident_gb']:.2f} GiB after "
+              f"loading the snapshot")
+        if "build_from_file" in v:
+            print(f"veil built from a Parquet file of ids and raw hashes "
+                  f"(veil.index.hash_table), {n / v['build_s']:,.0f} hashes/s")
     if "PDQIndex2" in results:
         print(f"PDQIndex2 ran the first {PDQINDEX2_QUERIES} queries of each set (its API takes "
               "one query at a time); its recall and q/s are over those.")
@@ -466,6 +542,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1M", help="comma-separated bank sizes, e.g. 1M,10M")
     ap.add_argument("--datasets", default="uniform,mixed", help="uniform and/or mixed")
     ap.add_argument("--kinds", default=",".join(KINDS), help="indexes to run")
+    ap.add_argument("--file-build-min", type=parse_size, default=FILE_BUILD_MIN,
+                    help="build Veil's index from a Parquet file from this many entries")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -485,7 +563,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="matching-", dir=WORK) as tmp:
                 work = Path(tmp)
                 t = time.perf_counter()
-                counts = make_dataset(n, dataset, work / "data")
+                counts = make_dataset(n, dataset, work / "data",
+                                      file_build_min=a.file_build_min)
                 print(f"{n:,} {dataset}: data in {time.perf_counter() - t:.0f}s",
                       file=sys.stderr, flush=True)
                 results = {}

@@ -23,9 +23,10 @@ from veil.index.packing import unpack_hex
 class ListSource:
     """An ``IndexSource`` over a list, counting full reads."""
 
-    def __init__(self, rows: list, watermark: int = 1) -> None:
+    def __init__(self, rows: list, watermark: int = 1, store: str | None = None) -> None:
         self.rows = rows
         self.mark = watermark
+        self.store = store
         self.reads = 0
 
     def iter_active(self, signal: str) -> Iterable:
@@ -35,6 +36,9 @@ class ListSource:
 
     def watermark(self) -> int:
         return self.mark
+
+    def identity(self) -> str | None:
+        return self.store
 
 
 @pytest.fixture
@@ -94,9 +98,9 @@ def test_small_indexes_snapshot_plain_rows(bank: list, queries: list[str],
 
 
 def _expect_bad(path: Path, watermark: int | None = 42, code: str = "index.bad_snapshot",
-                signal: str = "pdq") -> BadSnapshot:
+                signal: str = "pdq", store: str | None = None) -> BadSnapshot:
     with pytest.raises(BadSnapshot) as exc:
-        load_snapshot(path, empty_index(signal), watermark=watermark)
+        load_snapshot(path, empty_index(signal), watermark=watermark, store=store)
     assert exc.value.code == code
     return exc.value
 
@@ -132,6 +136,30 @@ def test_other_format_versions_and_foreign_files_are_refused(saved: Path,
 def test_stale_snapshot_is_refused(saved: Path) -> None:
     exc = _expect_bad(saved, watermark=43, code="index.stale_snapshot")
     assert isinstance(exc, StaleSnapshot)
+
+
+def test_a_snapshot_behind_its_own_store_loads_at_its_watermark(bank: list,
+                                                                tmp_path: Path) -> None:
+    """Behind the store and written from it: loaded as it is, at its own watermark
+    (the caller applies the change feed); written from another store, from none, or
+    ahead of the store: refused, and ``open_index`` rebuilds."""
+    path = save_snapshot(build_index("pdq", bank, watermark=42), tmp_path / "pdq.snapshot",
+                         store="a" * 32)
+    assert load_snapshot(path, empty_index("pdq"), watermark=50,
+                         store="a" * 32).watermark == 42
+    for watermark, store in [(50, "b" * 32), (50, None), (42, "b" * 32), (41, "a" * 32)]:
+        exc = _expect_bad(path, watermark=watermark, store=store,
+                          code="index.stale_snapshot")
+        assert isinstance(exc, StaleSnapshot)
+    assert load_snapshot(path, empty_index("pdq"), watermark=42).watermark == 42
+
+    source = ListSource(bank, watermark=50, store="a" * 32)
+    behind = open_index("pdq", source, snapshot=path)
+    assert source.reads == 0 and behind.watermark == 42 and len(behind) == len(bank)
+    source.store = "b" * 32
+    rebuilt = open_index("pdq", source, snapshot=path)
+    assert source.reads == 1 and rebuilt.watermark == 50
+    assert snap.read_header(path)["store"] == "b" * 32  # rewritten, as the new store's
 
 
 def test_snapshot_of_another_signal_is_refused(saved: Path) -> None:

@@ -13,7 +13,7 @@ the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies,
 it never imports the store.
 """
 
-from veil.index.factory import build_index, empty_index, open_index
+from veil.index.factory import build_index, empty_index, open_index, save_if_current
 from veil.index.hamming import HammingIndex, IndexStats
 from veil.index.matches import Hit
 from veil.index.snapshot import load_snapshot, save_snapshot
@@ -29,5 +29,6 @@ __all__ = [
     "empty_index",
     "load_snapshot",
     "open_index",
+    "save_if_current",
     "save_snapshot",
 ]

@@ -48,27 +48,30 @@ def build_index(signal: SignalType | str, entries: Iterable[Sequence[object]], *
 
 def open_index(signal: SignalType | str, source: IndexSource, *,
                snapshot: Path | None = None, save_min_entries: int = 0) -> HammingIndex:
-    """The index of ``signal`` as of the source's current watermark.
+    """The index of ``signal``, from its snapshot when that is sound and either
+    current or behind the source and written from it, else rebuilt from the source.
 
-    A snapshot at ``snapshot`` is used only if sound and current; otherwise the index
-    is rebuilt from ``source.iter_active`` and, if it holds at least
-    ``save_min_entries`` entries and the source's watermark did not move meanwhile,
-    the snapshot rewritten (a stale or bad one that is not rewritten is removed, so it
-    is not re-checked at every start).
+    A snapshot behind the source gives an index at the snapshot's watermark: the
+    caller applies the change feed from there (``BankMatcher.load`` does), which at
+    100M entries takes seconds where a rebuild takes minutes. A rebuilt index is
+    written back as the snapshot (``save_if_current``); a stale or bad snapshot that
+    is not rewritten is removed, so it is not re-checked at every start.
     """
     st = get(signal) if isinstance(signal, str) else signal
+    identity = source.identity()
     watermark = source.watermark()  # before reading: a concurrent change shows as newer
     if snapshot is not None and Path(snapshot).exists():
         started = time.perf_counter()
         try:
-            index = load_snapshot(snapshot, empty_index(st), watermark=watermark)
+            index = load_snapshot(snapshot, empty_index(st), watermark=watermark,
+                                  store=identity)
         except BadSnapshot as exc:
             # routine (a change since it was written); the rebuild is the remedy
             log.info("index snapshot not used, rebuilding: %s", exc,
                      extra={"code": exc.code, "signal": st.name})
         else:
             log.info("index loaded from snapshot", extra={
-                "signal": st.name, "entries": len(index),
+                "signal": st.name, "entries": len(index), "behind": watermark - index.watermark,
                 "seconds": round(time.perf_counter() - started, 3)})
             return index
     started = time.perf_counter()
@@ -77,12 +80,24 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
         "signal": st.name, "entries": len(index),
         "seconds": round(time.perf_counter() - started, 3)})
     if snapshot is not None:
-        # Saved only if the source did not move while the index was built, nor while
-        # the file was written: such a file would claim ``watermark`` for what may
-        # hold a change made since (or keep a hash erased meanwhile, whose erasure
-        # deleted the snapshot before this one existed).
-        if len(index) >= save_min_entries and source.watermark() == watermark:
-            save_snapshot(index, snapshot)
-        if source.watermark() != watermark or len(index) < save_min_entries:
-            Path(snapshot).unlink(missing_ok=True)
+        save_if_current(index, source, snapshot, min_entries=save_min_entries)
     return index
+
+
+def save_if_current(index: HammingIndex, source: IndexSource, snapshot: Path, *,
+                    min_entries: int) -> bool:
+    """Write ``index`` as ``snapshot`` if it holds at least ``min_entries`` entries
+    and reflects the source's watermark before and after the write; otherwise
+    remove any snapshot there. True if written.
+
+    Such a file would otherwise claim ``index.watermark`` for what may hold a change
+    made since (or keep a hash erased meanwhile, whose erasure deleted the snapshot
+    before this one existed).
+    """
+    written = False
+    if len(index) >= min_entries and source.watermark() == index.watermark:
+        save_snapshot(index, snapshot, store=source.identity())
+        written = source.watermark() == index.watermark
+    if not written:
+        Path(snapshot).unlink(missing_ok=True)
+    return written

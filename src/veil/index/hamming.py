@@ -21,7 +21,7 @@ except by being zeroed and tombstoned.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -99,6 +99,17 @@ class Block:
             self.cycle.erase(rows)
 
 
+def _last_wins(ids: np.ndarray, labels: np.ndarray, words: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows with each id's last occurrence only, in their order: the store's ids
+    are unique, and a source that repeats one gets what one add() at a time gives."""
+    uniq, first_from_end = np.unique(ids[::-1], return_index=True)
+    if len(uniq) == len(ids):
+        return ids, labels, words
+    keep = np.sort(len(ids) - 1 - first_from_end)
+    return ids[keep], labels[keep], words[keep]
+
+
 @dataclass(frozen=True)
 class IndexStats:
     entries: int  # live entries
@@ -149,10 +160,44 @@ class HammingIndex:
     def load(self, entries: Iterable[Sequence[object]]) -> int:
         """Add entries from a source in bulk (one block); returns how many."""
         ids, labels, words = self._ingest(entries)
+        return self._load_block(*_last_wins(ids, labels, words))
+
+    def load_packed(self, batches: Iterable[tuple[np.ndarray, np.ndarray]], bank: str,
+                    category: str, *, on_table: Callable[[int], None] | None = None) -> int:
+        """Add packed rows in bulk (one block), all of one bank: ``(ids, words)``
+        batches as ``hash_table.read_packed`` gives them, with no Python object per
+        hash. ``on_table(t)``: called as each chunk table is built. Returns how many."""
+        code = self._code(bank, category)
+        id_parts, word_parts = [], []
+        for ids, words in batches:
+            if words.ndim != 2 or words.shape[1] != self._w or words.dtype != np.uint64 \
+                    or ids.shape != (len(words),):
+                raise BadInput(f"packed rows must be (n, {self._w}) uint64 with n ids")
+            id_parts.append(ids.astype(np.int64, copy=False))
+            word_parts.append(words)
+        if not id_parts:
+            return 0
+        ids = np.concatenate(id_parts)
+        del id_parts
+        words = np.concatenate(word_parts)
+        del word_parts
+        ids, labels, words = _last_wins(ids, np.full(len(ids), code, np.uint16), words)
+        if self.tables and len(ids) >= CYCLE_MIN_ROWS:
+            # sorted here, rebinding the only reference, so the build never holds two
+            # copies of the hashes (3.2 GB each at 100M)
+            order = sort_order(words)
+            words, ids, labels = words[order], ids[order], labels[order]
+            del order
+        return self._load_block(ids, labels, words, ordered=True, on_table=on_table)
+
+    def _load_block(self, ids: np.ndarray, labels: np.ndarray, words: np.ndarray, *,
+                    ordered: bool = False,
+                    on_table: Callable[[int], None] | None = None) -> int:
         with self._lock:
             self._kill(ids)
             if len(ids):
-                self._blocks.append(self._build(words, ids, labels))
+                self._blocks.append(self._build(words, ids, labels, ordered=ordered,
+                                                on_table=on_table))
                 self._merge_tail_blocks()
             self._publish()
         return len(ids)
@@ -169,17 +214,7 @@ class HammingIndex:
         if not id_parts:
             return (np.empty(0, np.int64), np.empty(0, np.uint16),
                     np.empty((0, self._w), np.uint64))
-        ids = np.concatenate(id_parts)
-        labels = np.concatenate(label_parts)
-        words = np.concatenate(word_parts)
-        del id_parts, label_parts, word_parts
-        # the store's ids are unique; if a source repeats one, its last row wins, as
-        # it would had the rows arrived one add() at a time
-        uniq, first_from_end = np.unique(ids[::-1], return_index=True)
-        if len(uniq) != len(ids):
-            keep = np.sort(len(ids) - 1 - first_from_end)
-            ids, labels, words = ids[keep], labels[keep], words[keep]
-        return ids, labels, words
+        return np.concatenate(id_parts), np.concatenate(label_parts), np.concatenate(word_parts)
 
     def _code(self, bank: str, category: str) -> int:
         key = (bank, category)
@@ -196,15 +231,18 @@ class HammingIndex:
                     code = self._codes[key] = len(self.labels) - 1
         return code
 
-    def _build(self, words: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> Block:
+    def _build(self, words: np.ndarray, ids: np.ndarray, labels: np.ndarray, *,
+               ordered: bool = False, on_table: Callable[[int], None] | None = None) -> Block:
+        """A block over the rows; ``ordered``: already sorted by chunk 0."""
         n = len(ids)
         if not self.tables or n < CYCLE_MIN_ROWS:
             return Block(np.ascontiguousarray(words), ids, labels, np.zeros(n, np.uint8), n,
                          None)
-        order = sort_order(words)
-        words, ids, labels = words[order], ids[order], labels[order]
-        del order
-        cycle = build_cycle(words)
+        if not ordered:
+            order = sort_order(words)
+            words, ids, labels = words[order], ids[order], labels[order]
+            del order
+        cycle = build_cycle(words, on_table=on_table)
         del words
         return Block(None, ids, labels, np.zeros(n, np.uint8), n, cycle)
 
@@ -222,7 +260,7 @@ class HammingIndex:
     def add_many(self, entries: Iterable[Sequence[object]], *,
                  watermark: int | None = None) -> int:
         """Add entries; an entry id already present is replaced. Returns how many."""
-        ids, labels, words = self._ingest(entries)
+        ids, labels, words = _last_wins(*self._ingest(entries))
         with self._lock:
             self._kill(ids)
             at = 0

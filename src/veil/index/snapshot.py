@@ -5,7 +5,10 @@ rebuilds from the store):
 
 * magic and ``FORMAT_VERSION`` match this code (the arrays' meaning is versioned);
 * it is for the expected signal type and table layout;
-* its watermark equals the store's (``StaleSnapshot`` otherwise);
+* its watermark equals the store's, or is below it and the snapshot records the
+  store's identity (the caller then applies the change feed from the snapshot's
+  watermark, ``StaleSnapshot`` otherwise: a snapshot ahead of the store, or behind
+  it with no identity or another's);
 * the SHA-256 trailer matches every byte before it (truncation, bit rot);
 * the arrays are mutually consistent (directories monotone and ending at the row
   count, row numbers in range, every record cycle closing), so even a well-formed
@@ -48,8 +51,9 @@ def _pad(n: int) -> int:
     return -n % _ALIGN
 
 
-def save_snapshot(index: HammingIndex, path: Path) -> Path:
-    """Write ``index`` (compacted first) to ``path`` atomically; returns ``path``."""
+def save_snapshot(index: HammingIndex, path: Path, *, store: str | None = None) -> Path:
+    """Write ``index`` (compacted first) to ``path`` atomically; returns ``path``.
+    ``store``: the identity of the store the index reflects (see ``load_snapshot``)."""
     block = index._only_block()
     arrays: dict[str, np.ndarray] = {}
     layout: dict[str, object] = {}
@@ -67,7 +71,7 @@ def save_snapshot(index: HammingIndex, path: Path) -> Path:
             layout = {"layout": "words"}
     header: dict[str, object] = {
         "signal": index.signal, "bits": index.bits, "tables": index.tables,
-        "equality": index.equality, "watermark": index.watermark,
+        "equality": index.equality, "watermark": index.watermark, "store": store,
         "rows": block.n if block is not None else 0, "labels": index.labels, **layout,
         "arrays": {},
     }
@@ -138,20 +142,22 @@ def read_header(path: Path) -> dict[str, object]:
     return header
 
 
-def load_snapshot(path: Path, template: HammingIndex, *,
-                  watermark: int | None) -> HammingIndex:
+def load_snapshot(path: Path, template: HammingIndex, *, watermark: int | None,
+                  store: str | None = None) -> HammingIndex:
     """Fill ``template`` (an empty index configured for the signal) from ``path``.
 
     ``watermark``: the store's current one; ``None`` skips the staleness check
-    (for tools that inspect a snapshot without a store).
+    (for tools that inspect a snapshot without a store). ``store``: the store's
+    identity; a snapshot that records it may be behind ``watermark``, and the index
+    returned then has the snapshot's watermark: the caller applies the change feed
+    from there (``BankMatcher.catch_up``).
     """
     path = Path(path)
     header = read_header(path)
     try:
         _check_config(header, template)
-        if watermark is not None and header["watermark"] != watermark:
-            raise StaleSnapshot(f"{path.name}: built at watermark {header['watermark']}, "
-                                f"the store is at {watermark}")
+        if watermark is not None:
+            _check_current(path.name, header, watermark, store)
         rows = header["rows"]
         listed = header["labels"]
         if not isinstance(rows, int) or not isinstance(listed, list) or not all(
@@ -182,6 +188,20 @@ def load_snapshot(path: Path, template: HammingIndex, *,
     template.watermark = int(header["watermark"])  # type: ignore[call-overload]
     template._install(_block(path.name, arrays, header, rows, template, len(labels)), labels)
     return template
+
+
+def _check_current(name: str, header: dict[str, object], watermark: int,
+                   store: str | None) -> None:
+    built = header["watermark"]
+    assert isinstance(built, int)
+    written_by = header.get("store")
+    if store is not None and written_by is not None and written_by != store:
+        raise StaleSnapshot(f"{name}: written from another store")
+    if built == watermark:
+        return
+    if built < watermark and store is not None and written_by == store:
+        return  # behind, from this very store: the change feed brings it up to date
+    raise StaleSnapshot(f"{name}: built at watermark {built}, the store is at {watermark}")
 
 
 def _check_config(header: dict[str, object], template: HammingIndex) -> None:

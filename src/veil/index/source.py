@@ -29,3 +29,9 @@ class IndexSource(Protocol):
         as a newer watermark (a needless rebuild), never as a missed entry.
         """
         ...
+
+    def identity(self) -> str | None:
+        """Which store this is (``None``: none to tell). A snapshot written at an
+        older watermark is caught up through the change feed only when it records
+        the same identity; without one it is rebuilt."""
+        ...

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, cast
 
 from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
-from veil.index import HammingIndex, Hit
+from veil.index import HammingIndex, Hit, save_if_current
 from veil.matching.loading import (
     LoadedBank,
     MatchSource,
@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 
 #: Changes applied per step: bounds memory when the feed carries a whole import.
 FEED_CHUNK = 65_536
+#: A snapshot caught up through the feed at load is rewritten once the rows replayed
+#: reach this share of those it held.
+SNAPSHOT_REWRITE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,22 @@ class BankMatcher:
                                      lambda: load_region_sealer(settings),
                                      candidates=settings.regions.candidates, watermark=mark,
                                      categories=settings.regions.categories)
-        return cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines,
-                   videos=videos, regions=regions)
+        matcher = cls(indexes, banks, settings, banks_watermark=mark, quarantines=quarantines,
+                      videos=videos, regions=regions)
+        behind = {n: i.stats().rows for n, i in indexes.items() if i.watermark < mark}
+        if behind:
+            # a snapshot from this store, older than it: the change feed, not a rebuild
+            matcher.catch_up(source)
+            for n, rows in behind.items():
+                index = indexes[n]
+                replayed = index.stats().rows - rows
+                # rewritten once the replay is worth a compaction, so restarts do not
+                # replay an ever longer feed (nor compact 100M rows for a few changes)
+                if snapshots and replayed >= max(settings.index_snapshot_min_entries,
+                                                 rows * SNAPSHOT_REWRITE_SHARE):
+                    save_if_current(index, source, snapshot_path(settings.home, n),
+                                    min_entries=settings.index_snapshot_min_entries)
+        return matcher
 
     # -- what is loaded ------------------------------------------------------------------
     def scan_names(self) -> tuple[str, ...]:

@@ -149,6 +149,10 @@ class StoreState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Random, set once by migration 0011: index snapshots record it, so one written
+    #: from another database (or a restored copy's twin) is never caught up as if it
+    #: were this store's.
+    identity: Mapped[str] = mapped_column(String(32))
 
 
 # -- the service (``veil serve``): API keys, victims' cases, match counters ------------

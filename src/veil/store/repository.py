@@ -392,6 +392,14 @@ class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges,
             return conn.execute(select(StoreState.generation)
                                 .where(StoreState.id == 1)).scalar_one()
 
+    @database_errors
+    def identity(self) -> str:
+        """This store's random id (set once when its schema was created): an index
+        snapshot records it, and is caught up only by the store that wrote it."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(StoreState.identity)
+                                .where(StoreState.id == 1)).scalar_one()
+
     def _find(self, s: Session, target: int | EntryKey | tuple[str, str, str]) -> Entry:
         if isinstance(target, int):
             e = s.get(Entry, target)
