@@ -3,8 +3,8 @@ and per obfuscation, a ROC curve, and its speed against scikit-learn's own pipel
 
     .venv/bin/python bench/text_detector.py --plot docs/text-detector-roc.png
 
-The held-out posts (``tests/data/text/heldout2``) were written by another author than
-the training set, before the model's last changes, and never used to develop it.
+The held-out posts (``tests/data/text/heldout3``) were written by another author than
+the training sets, before the model's last changes, and never used to develop it.
 Speed: Veil's ``check`` (its own feature hashing, pure Python) against the reference
 a scikit-learn user would write — ``HashingVectorizer`` (``char_wb`` 2–5, ``char``
 4-grams, words and pairs) and the same logistic regression's ``predict_proba`` — one
@@ -26,7 +26,7 @@ from veil.text.model import shipped
 from veil.text.normalize import normalize
 from veil.text.train import load_rows
 
-HELDOUT = Path(__file__).parents[1] / "tests" / "data" / "text" / "heldout2"
+HELDOUT = Path(__file__).parents[1] / "tests" / "data" / "text" / "heldout3"
 
 
 def _pct(x: float) -> str:

@@ -1,4 +1,4 @@
-"""The detector on the held-out posts (``heldout2/``, written before the model's last
+"""The detector on the held-out posts (``heldout3/``, written before the model's last
 changes and never read by training; ``tests/data/text/README.md``): the figures
 ``docs/text-detector.md`` publishes are the ones this model gets, and they do not
 fall below the floors the model was accepted with."""
@@ -14,7 +14,7 @@ from veil.text.measure import measure
 from veil.text.train import load_rows
 
 ROOT = Path(__file__).parents[2]
-HELDOUT = ROOT / "tests" / "data" / "text" / "heldout2"
+HELDOUT = ROOT / "tests" / "data" / "text" / "heldout3"
 DOC = ROOT / "docs" / "text-detector.md"
 
 
@@ -51,6 +51,6 @@ def test_held_out_floors(report) -> None:  # type: ignore[no-untyped-def]
         assert report.total(lang, "clean").fpr <= 0.015, lang
 
 
-#: The recall over every form the shipped model was accepted with on ``heldout2/``
-#: (94.4%, published in docs/text-detector.md); the issue's target is 0.95, not met.
-FLOOR_RECALL = 0.94
+#: The recall over every form the shipped model was accepted with on ``heldout3/``
+#: (98.7%, measured once, published in docs/text-detector.md); the issue's target is 0.95.
+FLOOR_RECALL = 0.98

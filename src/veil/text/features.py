@@ -25,8 +25,8 @@ _GARMENTS_EN = (r"(?:clothes|clothing|outfit|swimsuit|bikini|underwear|lingerie|
                 r"|everything|it all)")
 _GARMENTS_RU = r"(?:одежд\w*|купальник\w*|бель[её]|трусы|платье)"
 _GARMENTS_UK = r"(?:одяг\w*|купальник\w*|білизн\w*|сукню)"
-_REMOVE_RU = r"(?:сним\w*|снять|убер\w*|убрать|убира\w*|стира\w*|стереть)"
-_REMOVE_UK = r"(?:знім\w*|зніми|зняти|прибер\w*|прибрати|прибира\w*|стира\w*)"
+_REMOVE_RU = r"(?:сним\w*|снять|убер\w*|убрать|убира\w*|стира\w*|стереть|удал\w*)"
+_REMOVE_UK = r"(?:знім\w*|зніми|зняти|прибер\w*|прибрати|прибира\w*|стира\w*|видал\w*)"
 #: Words that name the service itself, after normalisation. They are as common in
 #: news about such services and in victims' posts as in adverts, so they decide
 #: nothing alone: they mark which weights apply (``features``) and are evidence.
@@ -37,7 +37,7 @@ SERVICE_WORDS = re.compile(
     r"|under (?:the |her |their )?clothes"
     r"|раздева\w*|раздет\w*|разден\w*|голы\w*|гола\w*|голой|голышом|без одежд\w*"
     rf"|{_REMOVE_RU} (?:\w+ )?{_GARMENTS_RU}|{_REMOVE_RU} вс[её]|без всего|догола|до гола|нюд\w*"
-    r"|под одежд\w*|дорису\w*"
+    r"|под одежд\w*|дорису\w*|обнаж\w*"
     r"|роздяг\w*|голи\w*|голяком|оголен\w*|без одяг\w*|під одяг\w*|домалю\w*"
     rf"|{_REMOVE_UK} (?:\w+ )?{_GARMENTS_UK}|{_REMOVE_UK} все"
     r"|рентген\w*|emclothes emno")
