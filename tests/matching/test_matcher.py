@@ -81,3 +81,36 @@ def test_one_loader_honours_the_snapshot_size_setting(settings: Settings, store:
     assert not any(folder.glob("*.snapshot"))  # a 1-entry bank writes no files
     load_indexes(settings.with_(index_snapshot_min_entries=1), store)
     assert sorted(p.name for p in folder.glob("*.snapshot")) == ["pdq.snapshot"]
+
+
+def test_a_matcher_of_banks_without_region_signals_loads_no_compiled_loops(
+        veil_home: Path) -> None:
+    """The region index (numba's loops, about a fifth of a second of ``veil scan``'s
+    start) is made when the first region signal is loaded, not for every matcher."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "from veil.config import load_settings\n"
+        "from veil.matching import BankMatcher\n"
+        "from veil.signals import Signal\n"
+        "from veil.signals.batch import FileSignals\n"
+        "from veil.store import open_store\n"
+        "value = 'f' * 64\n"
+        "settings = load_settings()\n"
+        "with open_store(settings) as store:\n"
+        "    store.create_bank('ncii', 'confirmed_ncii', actor='t')\n"
+        "    store.add_entry('ncii', 'pdq', value, actor='t')\n"
+        "    matcher = BankMatcher.load(settings, store)\n"
+        "    verdict = matcher.verdict(FileSignals('f', (Signal('pdq', value, 90),)))\n"
+        "print(json.dumps([matcher.regions is not None, verdict.decision,\n"
+        "                  'numba' in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ))  # veil_home's
+    assert done.returncode == 0, done.stderr
+    has_regions, decision, numba = json.loads(done.stdout.strip().splitlines()[-1])
+    assert has_regions and decision == "block"
+    assert not numba, "a matcher without region signals imported numba"

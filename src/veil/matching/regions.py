@@ -21,12 +21,12 @@ from veil.errors import BadInput
 from veil.matching.readwrite import ReadWriteLock
 from veil.regions.compare import MIN_INLIERS, Box, RegionMatch
 from veil.regions.features import Features
-from veil.regions.index import RegionIndex
 from veil.regions.sealing import RegionSealer
 from veil.sealing import SealBroken
 from veil.verdict import Match, RegionBox, RegionEvidence
 
 if TYPE_CHECKING:
+    from veil.regions.index import RegionIndex
     from veil.store.records import EntryChange
     from veil.store.regions import SealedRegion
 
@@ -63,7 +63,7 @@ class RegionSet:
         #: Bank categories that keep region signals: only their entries' changes are
         #: looked up (a bulk import into another bank costs no region query).
         self.categories = frozenset(categories)
-        self.index = RegionIndex()
+        self._index: RegionIndex | None = None
         #: entry id → (bank, category, keypoints banked)
         self.entries: dict[int, tuple[str, str, int]] = {}
         #: The store generation this set reflects.
@@ -75,6 +75,17 @@ class RegionSet:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def index(self) -> RegionIndex:
+        """The searchable index, made when the first region signal is added: a matcher
+        of banks that keep none never loads its compiled loops (importing numba is
+        about a fifth of a second of ``veil scan``'s start)."""
+        if self._index is None:
+            from veil.regions.index import RegionIndex
+
+            self._index = RegionIndex()
+        return self._index
 
     @classmethod
     def load(cls, source: RegionSource, opener: Callable[[], RegionSealer], *,
@@ -112,7 +123,8 @@ class RegionSet:
             self.entries[row.entry_id] = (row.bank, row.category, len(features))
             keys.append(row.entry_id)
             found.append(features)
-        self.index.add_many(keys, found)
+        if keys:
+            self.index.add_many(keys, found)
         return len(keys)
 
     def remove(self, entry_id: int) -> bool:
