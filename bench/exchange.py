@@ -5,8 +5,9 @@ index on request: the partner holds nothing) in FetchHashes pages. Then, against
 the same hub and in the same run:
 
 * **veil**: ``veil exchange sync`` as the service runs it (``sync_exchange``): a full
-  walk, every page checked record by record and merged with its checkpoint in one
-  transaction into a fresh SQLite store (a file on disk), the walk's sweep at the end;
+  walk, every page checked (the common page in one pass over its bytes), staged and
+  merged with its checkpoint into a fresh SQLite store (a file on disk), the walk's
+  sweep at the end;
 * **reference**: python-threatexchange's own StopNCII client
   (``StopNCIISignalExchangeAPI.fetch_iter``, what HMA's fetcher runs), folding the
   deltas into a dict as its in-memory fetch does (it stores nothing on disk).

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from veil.errors import Conflict, NotFound
-from veil.store import Store
+from veil.store import Store, exchanges
 from veil.store.coltypes import utcnow
 from veil.store.exchanges import Incoming, Rejected
 from veil.store.reviews import NewReviewItem
@@ -150,11 +150,15 @@ def test_a_reviewers_decision_on_an_imported_match_becomes_feedback(xstore: Stor
     assert [(d.value, d.kind) for d in due] == [(h(1), "confirmed")]
 
 
+@pytest.mark.parametrize("batch", [1, 5, exchanges.STAGE_BATCH])
 def test_a_walk_that_stages_many_pages_merges_as_page_by_page_merges_would(
-        xstore: Store) -> None:
+        xstore: Store, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """``exchange_walk`` stages pages on disk and merges them at once: repeats across
     pages (the later record wins), withdrawals, rejects and an admin's disabled entry
-    come out as merging each page on its own leaves them."""
+    come out as merging each page on its own leaves them. Pages are written to the
+    staging table one at a time (``batch`` 1), several joined (5), or all at the
+    merge."""
+    monkeypatch.setattr(exchanges, "STAGE_BATCH", batch)
     xstore.add_exchange("twin", kind="veil", url="http://127.0.0.1:9/stopncii/v1",
                         bank="twin-list", credentials=None, actor="test")
     for name, bank in (("peer", "peer-list"), ("twin", "twin-list")):
@@ -175,8 +179,8 @@ def test_a_walk_that_stages_many_pages_merges_as_page_by_page_merges_would(
         xstore.merge_exchange_page("peer", page, bad if n == 2 else [], {"page": n},
                                    touch=True)
     with xstore.exchange_walk("twin") as walk:
-        for page in pages:
-            walk.stage(page)
+        for n, page in enumerate(pages):
+            walk.stage(walk.prepare(page) if n % 2 else page)
         assert walk.staged == sum(map(len, pages))
         counts = walk.merge(bad, {"page": 3}, touch=True)
         assert walk.staged == 0

@@ -103,14 +103,6 @@ class PeerHttp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def get_json(self, url: str, params: Mapping[str, Any]) -> Any:
-        body = self.request("GET", url, params=params)
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PeerError(f"GET {url} answered something that is not JSON ({exc})"[:300]
-                            ) from None
-
     def post_json(self, url: str, body: object,
                   headers: Mapping[str, str] | None = None) -> Any:
         raw = self.request("POST", url, json_body=body, headers=headers)
@@ -118,6 +110,15 @@ class PeerHttp:
             return json.loads(raw) if raw.strip() else None
         except (ValueError, UnicodeDecodeError):
             return None
+
+
+def json_body(method: str, url: str, body: bytes) -> Any:
+    """A 2xx answer's JSON; ``PeerError`` when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PeerError(f"{method} {url} answered something that is not JSON ({exc})"[:300]
+                        ) from None
 
 
 def _snippet(response: httpx.Response) -> str:

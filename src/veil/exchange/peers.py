@@ -24,8 +24,8 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from veil.config import ExchangeSettings
-from veil.exchange.http import PeerError, PeerHttp
-from veil.exchange.records import check_line, check_stopncii, split
+from veil.exchange.http import PeerError, PeerHttp, json_body
+from veil.exchange.records import check_fetch_page, check_line, check_stopncii, split
 from veil.exchange.stopncii_format import FROM_VEIL, FeedbackValue, FetchPage
 from veil.store.exchanges import Incoming, OutgoingFeedback, Rejected
 
@@ -91,8 +91,9 @@ class StopNCIIPeer:
                                       "pageSize": self.settings.page_size}
             if token:
                 params["nextPageToken"] = token
+            url = f"{self.url}/FetchHashes"
             try:
-                raw = self.http.get_json(f"{self.url}/FetchHashes", params)
+                body = self.http.request("GET", url, params=params)
             except PeerError as exc:
                 if token and exc.status is not None and 400 <= exc.status < 500:
                     # a page token expires: the walk starts again from its timestamp
@@ -102,12 +103,8 @@ class StopNCIIPeer:
                     token = None
                     continue
                 raise
-            try:
-                page = FetchPage.model_validate(raw)
-            except ValidationError as exc:
-                raise PeerError(f"malformed FetchHashes page: {exc.errors()[0]['msg']} at "
-                                f"{'.'.join(map(str, exc.errors()[0]['loc']))}") from None
-            good, bad = split(check_stopncii(r) for r in page.hashRecords)
+            page, good, bad = _read_page(url, body)
+            del body
             more = page.hasMoreRecords and bool(page.nextPageToken)
             if page.hasMoreRecords and not page.nextPageToken:
                 end.warnings.append("the peer said more records follow but gave no page "
@@ -154,6 +151,23 @@ class StopNCIIPeer:
                                 {"count": len(items), "hashFeedbacks": items},
                                 headers=self.feedback_headers)
         return sent
+
+
+def _read_page(url: str, body: bytes) -> tuple[FetchPage, list[Incoming], list[Rejected]]:
+    """A FetchHashes answer: the common page in one pass (``check_fetch_page``), any
+    other one parsed and its records checked one by one, each bad one set aside with
+    its reason."""
+    common = check_fetch_page(body)
+    if common is not None:
+        return common[0], common[1], []
+    raw = json_body("GET", url, body)
+    try:
+        page = FetchPage.model_validate(raw)
+    except ValidationError as exc:
+        raise PeerError(f"malformed FetchHashes page: {exc.errors()[0]['msg']} at "
+                        f"{'.'.join(map(str, exc.errors()[0]['loc']))}") from None
+    good, bad = split(check_stopncii(r) for r in page.hashRecords)
+    return page, good, bad
 
 
 class ListPeer:

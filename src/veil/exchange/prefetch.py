@@ -1,8 +1,8 @@
-"""Fetching the next page while the last one merges: a peer's pages come through a
-thread and a queue one page deep, so the network wait and JSON parsing of page
-n + 1 overlap the database work of page n (SQLite and psycopg release the GIL while
-they write). At most two pages are in memory; an error in the fetching thread is
-raised where the page would have come out, in order."""
+"""Fetching the next pages while the last one merges: a peer's pages come through a
+thread and a bounded queue, so the network wait and JSON parsing of the pages ahead
+overlap the database work of page n (SQLite and psycopg release the GIL while they
+write). At most ``depth`` + 2 pages are in memory; an error in the fetching thread
+is raised where the page would have come out, in order."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ class _Raised:
         self.exc = exc
 
 
-def prefetched(source: Iterator[T]) -> Iterator[T]:
-    q: queue.Queue[object] = queue.Queue(maxsize=1)
+def prefetched(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """``source``'s items, made on a thread of their own up to ``depth`` ahead."""
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def put(item: object) -> bool:

@@ -4,10 +4,19 @@ aside with a reason (``Rejected``). One bad record never sinks its page."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import ConfigDict, Field, Strict, StringConstraints, ValidationError
+from typing_extensions import TypedDict
 
 from veil.errors import SignalError
-from veil.exchange.stopncii_format import GONE, TO_VEIL, HashStatus, signal_type_name
+from veil.exchange.stopncii_format import (
+    GONE,
+    TO_VEIL,
+    FetchPage,
+    HashStatus,
+    signal_type_name,
+)
 from veil.signals import get as get_signal
 from veil.store.exchanges import Incoming, Rejected, dumps_record
 from veil.store.models import CASE_REF_MAX
@@ -80,6 +89,60 @@ def _fast(raw: dict[str, Any]) -> Incoming | None:
     refs = (",".join(cases) if len(cases) < 2 else ",".join(sorted(cases))) if cases else ""
     return Incoming(signal=known[0], value=value, gone=gone,
                     case_ref=refs[:CASE_REF_MAX] or None)
+
+
+class _Common(TypedDict):
+    """What ``_fast`` takes, as a schema pydantic-core checks straight from the page's
+    bytes (the page's other fields are skipped, never made into Python objects)."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
+    lastModtimestamp: Annotated[int, Strict()]
+    hashStatus: Literal["Active", "Received", "Withdrawn", "Deleted"]
+    caseNumbers: NotRequired[dict[str, Any] | None]
+
+
+class _CommonPdq(_Common):
+    signalType: Literal["ImagePDQ"]
+    hashValue: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _CommonMd5(_Common):
+    signalType: Literal["VideoMD5"]
+    hashValue: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+class _CommonPage(FetchPage):
+    """A FetchHashes page (the envelope read as ``FetchPage`` reads it) whose every
+    record is the common one."""
+
+    hashRecords: list[Annotated[_CommonPdq | _CommonMd5,
+                                Field(discriminator="signalType")]]
+
+
+def check_fetch_page(body: bytes) -> tuple[FetchPage, list[Incoming]] | None:
+    """A whole FetchHashes page whose records are all the common record, checked in
+    one pass over its bytes: the envelope, and each record as ``check_stopncii``
+    would read it (a test holds the two to the same answers). None for anything
+    else (not JSON, a bad envelope, one record off the common shape): the caller
+    then reads the page record by record, which says what is wrong with which.
+
+    A walk's Python time went on parsing every record into dicts and checking them
+    one by one (about 11 µs a record); this is about half of that."""
+    try:
+        page = _CommonPage.model_validate_json(body)
+    except ValidationError:
+        return None
+    types = _EXACT_TYPES
+    listed = _EXACT_STATUS
+    out: list[Incoming] = []
+    add = out.append
+    for r in page.hashRecords:
+        cases = r.get("caseNumbers")
+        refs = ((",".join(cases) if len(cases) < 2 else ",".join(sorted(cases)))[:CASE_REF_MAX]
+                if cases else None)
+        add(Incoming(types[r["signalType"]][0], r["hashValue"], listed[r["hashStatus"]],
+                     None, refs or None))
+    return page, out
 
 
 def check_line(line: str) -> Incoming | Rejected | None:

@@ -166,6 +166,9 @@ _staging = Table(
     prefixes=["TEMPORARY"],
 )
 
+#: Records a staging statement writes at once (``WalkMerge._write_pending``).
+STAGE_BATCH = 50_000
+
 #: SQLite stages a page in one statement from a JSON array of its records: the
 #: driver's ``executemany`` releases and retakes the GIL for every row, which the
 #: fetching thread (parsing the next page) then holds, and a 1M-record walk spent
@@ -176,6 +179,19 @@ _STAGE_JSON = (f"INSERT INTO {_staging.name} (signal, value, gone, quality, case
                "json_extract(value, '$[4]') FROM json_each(?)")
 _STAGE_ROWS = (f"INSERT INTO {_staging.name} (signal, value, gone, quality, case_ref) "
                "VALUES (%s, %s, %s, %s, %s)")
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPage:
+    """A page ready for ``WalkMerge.stage`` (``WalkMerge.prepare``)."""
+
+    size: int
+    #: Python hashes of its (signal, value)s, for noticing repeats.
+    keys: list[int]
+    gone_signals: set[str]
+    listed: int
+    #: The staging statement's parameters: SQLite's JSON array, PostgreSQL's rows.
+    payload: str | list[tuple[Any, ...]]
 
 
 class WalkMerge:
@@ -203,29 +219,69 @@ class WalkMerge:
         #: keep only the latest of each first; a collision only costs that step.
         self._seen: set[int] = set()
         self._repeats = False
+        #: Staged pages not yet written to the staging table (``_write_pending``).
+        self._pending: list[str | list[tuple[Any, ...]]] = []
+        self._pending_n = 0
+
+    def prepare(self, records: Sequence[Incoming]) -> StagedPage:
+        """What ``stage`` needs of a page, worked out without the connection: a sync
+        calls it on its fetching thread, so the thread that stages and merges is left
+        with the database's work."""
+        gone = {r.signal for r in records if r.gone}
+        return StagedPage(
+            size=len(records),
+            keys=[hash((r.signal, r.value)) for r in records],
+            gone_signals=gone,
+            listed=len(records) - (sum(r.gone for r in records) if gone else 0),
+            # SQLite stores a bool as 0/1 and reads JSON true as 1; PostgreSQL wants
+            # the integer
+            payload=(json.dumps(records) if self._sqlite else
+                     [(r.signal, r.value, int(r.gone), r.quality, r.case_ref)
+                      for r in records]))
 
     @database_errors
-    def stage(self, records: Sequence[Incoming]) -> None:
-        """Add records to what the next ``merge`` merges (later ones of a hash win)."""
-        if not records:
+    def stage(self, records: Sequence[Incoming] | StagedPage) -> None:
+        """Add records (or a page ``prepare`` made of them) to what the next ``merge``
+        merges (later ones of a hash win)."""
+        page = records if isinstance(records, StagedPage) else self.prepare(records)
+        if not page.size:
             return
         seen = self._seen
         before = len(seen)
-        seen.update([hash((r.signal, r.value)) for r in records])
-        self._repeats = self._repeats or len(seen) - before < len(records)
-        gone = [r.signal for r in records if r.gone]
-        self._gone_signals.update(gone)
-        self._listed += len(records) - len(gone)
-        self.staged += len(records)
-        # a plain BEGIN: the temporary table needs no lock on the store's tables (the
-        # connection's last merge left it set to take the write lock)
-        with self._conn.execution_options(**{WRITE: False}).begin():
-            if self._sqlite:  # SQLite stores a bool as 0/1 and reads JSON true as 1
-                self._conn.exec_driver_sql(_STAGE_JSON, (json.dumps(records),))
-            else:  # PostgreSQL wants the integer
-                self._conn.exec_driver_sql(_STAGE_ROWS, [
-                    (r.signal, r.value, int(r.gone), r.quality, r.case_ref)
-                    for r in records])
+        seen.update(page.keys)
+        self._repeats = self._repeats or len(seen) - before < page.size
+        self._gone_signals.update(page.gone_signals)
+        self._listed += page.listed
+        self.staged += page.size
+        self._pending.append(page.payload)
+        self._pending_n += page.size
+        if self._pending_n >= STAGE_BATCH:
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        """Staged pages go to the staging table ``STAGE_BATCH`` records at a time: each
+        statement gives up the GIL and must take it back, which waits while the
+        fetching thread parses a page (tens of ms for 10,000 records, in one call
+        that never lets go of it)."""
+        pending, self._pending, self._pending_n = self._pending, [], 0
+        if not pending:
+            return
+        if not self._sqlite:
+            rows = [r for p in pending if not isinstance(p, str) for r in p]
+            # a plain BEGIN (the last merge left the connection set to take the lock)
+            with self._conn.execution_options(**{WRITE: False}).begin():
+                self._conn.exec_driver_sql(_STAGE_ROWS, rows)
+            return
+        arrays = [p for p in pending if isinstance(p, str)]
+        joined = arrays[0] if len(arrays) == 1 else "[" + ",".join(a[1:-1] for a in arrays) + "]"
+        # one statement on the driver's connection, which commits on its own: the
+        # temporary table needs no lock on the store's tables, and no BEGIN and
+        # COMMIT each give up the GIL and wait to take it back
+        if self._conn.in_transaction():
+            self._conn.exec_driver_sql(_STAGE_JSON, (joined,))
+        else:
+            self._conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                _STAGE_JSON, (joined,))
 
     @database_errors
     def merge(self, rejected: Sequence[Rejected], checkpoint: dict[str, Any], *,
@@ -236,6 +292,7 @@ class WalkMerge:
         counts = PageCounts(rejected=len(rejected))
         now = utcnow()
         source = exchange_source(self._name)
+        self._write_pending()
         with self._store._writing_banks(conn) as generation:
             x = conn.execute(select(Exchange.id, Exchange.bank_id, Exchange.counts)
                              .where(Exchange.name == self._name)).one_or_none()
