@@ -205,14 +205,6 @@ def write_parquet(bank: np.ndarray, path: Path) -> None:
             w.write_table(pa.table({"id": ids, "hash": hashes}, schema=schema))
 
 
-def peak_rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 # -- child: one index ---------------------------------------------------------------
 def trim_heap() -> None:
     """Hand freed heap back to the OS (glibc keeps freed build temporaries mapped), so
@@ -224,12 +216,21 @@ def trim_heap() -> None:
         pass
 
 
-def rss_bytes() -> int:
+def _status_bytes(field: str) -> int:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def rss_bytes() -> int:
+    return _status_bytes("VmRSS")
+
+
+def peak_rss_bytes() -> int:
+    """The process's largest resident memory so far."""
+    return _status_bytes("VmHWM")
 
 
 class Subject:
