@@ -86,9 +86,15 @@ def _fast(raw: dict[str, Any]) -> Incoming | None:
             or type(raw.get("lastModtimestamp")) is not int or len(value) != known[1]
             or not _LOWER_HEX.issuperset(value) or (cases is not None and type(cases) is not dict)):
         return None
-    refs = (",".join(cases) if len(cases) < 2 else ",".join(sorted(cases))) if cases else ""
-    return Incoming(signal=known[0], value=value, gone=gone,
-                    case_ref=refs[:CASE_REF_MAX] or None)
+    return Incoming(signal=known[0], value=value, gone=gone, case_ref=_case_ref(cases))
+
+
+def _case_ref(cases: dict[str, Any] | None) -> str | None:
+    """A common record's case numbers (an object's keys) as the store keeps them."""
+    if not cases:
+        return None
+    refs = ",".join(cases) if len(cases) < 2 else ",".join(sorted(cases))
+    return refs[:CASE_REF_MAX] or None
 
 
 class _Common(TypedDict):
@@ -137,11 +143,8 @@ def check_fetch_page(body: bytes) -> tuple[FetchPage, list[Incoming]] | None:
     out: list[Incoming] = []
     add = out.append
     for r in page.hashRecords:
-        cases = r.get("caseNumbers")
-        refs = ((",".join(cases) if len(cases) < 2 else ",".join(sorted(cases)))[:CASE_REF_MAX]
-                if cases else None)
         add(Incoming(types[r["signalType"]][0], r["hashValue"], listed[r["hashStatus"]],
-                     None, refs or None))
+                     None, _case_ref(r.get("caseNumbers"))))
     return page, out
 
 

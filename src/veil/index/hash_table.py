@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from veil.errors import BadHash, BadInput
-from veil.index.packing import words_per_hash
+from veil.index.packing import pack_bytes
 
 #: Rows read per batch: large enough that per-batch costs vanish, small enough that a
 #: batch of hex text stays near 64 MiB.
@@ -55,7 +55,7 @@ def read_packed(path: Path, bits: int, *, batch_rows: int = BATCH_ROWS,
             raw = batch.column(names.index("id"))
             if raw.null_count or not pa.types.is_integer(raw.type):
                 raise BadInput(f"{path.name}: the 'id' column must be integers with no "
-                               "gaps", code="input.bad_hash_table")
+                               "empty cells", code="input.bad_hash_table")
             ids = raw.to_numpy(zero_copy_only=False).astype(np.int64)
         else:
             ids = np.arange(done, done + len(batch), dtype=np.int64)
@@ -107,7 +107,6 @@ def _pack(column, bits: int, first_row: int) -> np.ndarray:  # type: ignore[no-u
     import pyarrow as pa
 
     n = len(column)
-    w = words_per_hash(bits)
     if column.null_count:
         bad = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
         raise BadHash(f"hash table row {first_row + bad}: no hash")
@@ -135,9 +134,7 @@ def _pack(column, bits: int, first_row: int) -> np.ndarray:  # type: ignore[no-u
             raw = _unhex(raw.reshape(n, width), first_row)
     else:
         raise BadHash(f"hash table: the 'hash' column is {t}, not bytes or hex text")
-    padded = np.zeros((n, w * 8), np.uint8)
-    padded[:, : bits // 8] = raw.reshape(n, bits // 8)
-    return padded.view(">u8").astype(np.uint64)
+    return pack_bytes(raw.reshape(n, bits // 8), bits)
 
 
 def _unhex(chars: np.ndarray, first_row: int) -> np.ndarray:

@@ -41,6 +41,17 @@ def pack_hex(values: Sequence[str], bits: int, signal: str = "hash") -> np.ndarr
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(len(values), w)
 
 
+def pack_bytes(raw: np.ndarray, bits: int) -> np.ndarray:
+    """``(n, bits // 8)`` uint8 hash bytes as ``(n, words)`` uint64 rows, the layout
+    ``pack_hex`` gives (zero bits pad the last word)."""
+    w = words_per_hash(bits)
+    if raw.shape[1] != w * 8:
+        padded = np.zeros((raw.shape[0], w * 8), np.uint8)
+        padded[:, : raw.shape[1]] = raw
+        raw = padded
+    return np.ascontiguousarray(raw).view(">u8").astype(np.uint64)
+
+
 def _raise_first_bad(values: Sequence[str], chars: int, signal: str) -> None:
     for i, v in enumerate(values):
         if not isinstance(v, str) or len(v) != chars:
