@@ -538,6 +538,12 @@ class Settings(BaseSettings):
         "start loads them instead of re-reading the store; smaller ones rebuild in about "
         "a second."))
 
+    index_shared: bool = Field(False, description=(
+        "Map index snapshots instead of copying them into memory, so every process of "
+        "this home shares one copy (veil serve --workers sets it); each keeps only the "
+        "changes since the snapshot was written, which is rewritten once they reach 10% "
+        "of it or withdraw an entry."))
+
     @model_validator(mode="after")
     def _database_in_home(self) -> Settings:
         if not self.database_url:

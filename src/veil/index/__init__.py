@@ -13,7 +13,13 @@ the ``IndexSource`` protocol (``source``), which ``veil.store.Store`` satisfies,
 it never imports the store.
 """
 
-from veil.index.factory import build_index, empty_index, open_index, save_if_current
+from veil.index.factory import (
+    build_index,
+    drop_unless_newer,
+    empty_index,
+    open_index,
+    save_if_current,
+)
 from veil.index.hamming import HammingIndex, IndexStats
 from veil.index.matches import Hit
 from veil.index.snapshot import load_snapshot, save_snapshot
@@ -26,6 +32,7 @@ __all__ = [
     "IndexSource",
     "IndexStats",
     "build_index",
+    "drop_unless_newer",
     "empty_index",
     "load_snapshot",
     "open_index",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from veil.errors import BadSnapshot
 from veil.index.hamming import HammingIndex
-from veil.index.snapshot import load_snapshot, save_snapshot
+from veil.index.snapshot import load_snapshot, read_header, save_snapshot
 from veil.index.source import IndexSource
 from veil.signals import SignalType, get
 
@@ -47,7 +47,8 @@ def build_index(signal: SignalType | str, entries: Iterable[Sequence[object]], *
 
 
 def open_index(signal: SignalType | str, source: IndexSource, *,
-               snapshot: Path | None = None, save_min_entries: int = 0) -> HammingIndex:
+               snapshot: Path | None = None, save_min_entries: int = 0,
+               mapped: bool = False) -> HammingIndex:
     """The index of ``signal``, from its snapshot when that is sound and either
     current or behind the source and written from it, else rebuilt from the source.
 
@@ -56,6 +57,8 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
     100M entries takes seconds where a rebuild takes minutes. A rebuilt index is
     written back as the snapshot (``save_if_current``); a stale or bad snapshot that
     is not rewritten is removed, so it is not re-checked at every start.
+    ``mapped``: the snapshot is mapped (``load_snapshot``), a rebuilt index too once
+    written.
     """
     st = get(signal) if isinstance(signal, str) else signal
     identity = source.identity()
@@ -64,7 +67,7 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
         started = time.perf_counter()
         try:
             index = load_snapshot(snapshot, empty_index(st), watermark=watermark,
-                                  store=identity)
+                                  store=identity, mapped=mapped)
         except BadSnapshot as exc:
             # routine (a change since it was written); the rebuild is the remedy
             log.info("index snapshot not used, rebuilding: %s", exc,
@@ -79,8 +82,10 @@ def open_index(signal: SignalType | str, source: IndexSource, *,
     log.info("index built from the store", extra={
         "signal": st.name, "entries": len(index),
         "seconds": round(time.perf_counter() - started, 3)})
-    if snapshot is not None:
-        save_if_current(index, source, snapshot, min_entries=save_min_entries)
+    if snapshot is not None and save_if_current(index, source, snapshot,
+                                                min_entries=save_min_entries) and mapped:
+        # the copy just written replaces the one built here: its pages are shared
+        index = load_snapshot(snapshot, empty_index(st), watermark=None, mapped=True)
     return index
 
 
@@ -101,3 +106,17 @@ def save_if_current(index: HammingIndex, source: IndexSource, snapshot: Path, *,
     if not written:
         Path(snapshot).unlink(missing_ok=True)
     return written
+
+
+def drop_unless_newer(snapshot: Path, watermark: int) -> None:
+    """Remove ``snapshot`` unless it was written at ``watermark`` or later: a
+    withdrawal applied up to ``watermark`` leaves an older file holding the erased
+    hash, while a newer one was compacted from an index that had applied it (another
+    worker's, ``veil.matching.shared``), and removing it would only make another
+    rewrite."""
+    try:
+        built = read_header(snapshot).get("watermark")
+    except BadSnapshot:
+        built = None
+    if not (isinstance(built, int) and built >= watermark):
+        Path(snapshot).unlink(missing_ok=True)

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from veil.index.cycle import CycleTables, build_cycle
 from veil.index.matches import Hit
 from veil.index.multi_index import RowHits, search_rows
 from veil.index.packing import pack_hex, unpack_hex, words_per_hash
+
+if TYPE_CHECKING:
+    from veil.index.snapshot import MappedFile
 
 #: Rows the tail holds before it is turned into a block. Scanning 4096 rows costs a
 #: query about as much as probing one table-indexed block, and building a block of
@@ -146,6 +150,9 @@ class HammingIndex:
         #: The store watermark this index reflects; callers set it with each change
         #: they apply, and snapshots record it.
         self.watermark = watermark
+        #: The snapshot file the first block is mapped from (``load_snapshot``), until
+        #: a merge or ``compact`` replaces that block with one in memory.
+        self.mapped: MappedFile | None = None
         self._w = words_per_hash(bits)
         self._tail_rows = tail_rows
         self.labels: list[tuple[str, str]] = []
@@ -328,6 +335,8 @@ class HammingIndex:
                 self._blocks[-1].live >= MERGE_RATIO * self._blocks[-2].live):
             b = self._blocks.pop()
             a = self._blocks.pop()
+            if not self._blocks:
+                self.mapped = None  # ``a`` was the first block
             self._blocks.append(self._merged([a, b]))
 
     def _merged(self, blocks: Sequence[Block]) -> Block:
@@ -346,6 +355,7 @@ class HammingIndex:
             if len(parts) == 1 and parts[0] is not self._tail and parts[0].live == parts[0].n:
                 return
             merged = self._merged(parts) if parts else None
+            self.mapped = None
             self._blocks = [merged] if merged is not None and merged.n else []
             self._tail = self._new_tail()
             self._publish()
@@ -358,6 +368,12 @@ class HammingIndex:
         v = self._view
         return sum(b.live for b in v.blocks) + (
             v.tail_n - int(np.count_nonzero(v.tail.dead[: v.tail_n])))
+
+    def rows_beside_mapped(self) -> int:
+        """Rows held outside the mapped snapshot (each process's own memory)."""
+        v = self._view
+        rows = sum(b.n for b in v.blocks) + v.tail_n
+        return rows - (self.mapped.rows if self.mapped is not None and v.blocks else 0)
 
     def stats(self) -> IndexStats:
         v = self._view
@@ -466,6 +482,7 @@ class HammingIndex:
 
     def _install(self, block: Block | None, labels: list[tuple[str, str]]) -> None:
         with self._lock:
+            self.mapped = None
             self.labels = list(labels)
             self._codes = {lab: i for i, lab in enumerate(self.labels)}
             self._blocks = [block] if block is not None and block.n else []

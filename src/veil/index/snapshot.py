@@ -17,15 +17,23 @@ rebuilds from the store):
 Layout: ``MAGIC``, u32 version, u32 header length, JSON header, arrays (each
 64-byte aligned), 32-byte SHA-256 of everything before it. Written compacted, to a
 temporary file renamed into place, owner-only: it holds victims' hashes.
+
+``load_snapshot(..., mapped=True)`` maps the file instead of reading it: every
+process that maps one file shares its pages (``veil serve --workers``). The mapping
+is private copy-on-write, so a withdrawal zeroes the hash in this process's copy of
+the page only; the file keeps it until it is rewritten (``veil.matching.shared``).
+The mapping is released when the index built on it is dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +53,29 @@ _ALIGN = 64
 #: Header sizes above this are refused before parsing (a real one is a few KiB
 #: plus the bank names).
 _MAX_HEADER = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MappedFile:
+    """Which file a mapped index was loaded from: the file at ``path`` is this one
+    while its (device, inode) is unchanged."""
+
+    path: Path
+    file_id: tuple[int, int]
+    watermark: int
+    rows: int
+
+    def replaced(self) -> bool:
+        """Whether ``path`` no longer is the mapped file (rewritten, or removed)."""
+        return file_id(self.path) != self.file_id
+
+
+def file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _pad(n: int) -> int:
@@ -143,14 +174,16 @@ def read_header(path: Path) -> dict[str, object]:
 
 
 def load_snapshot(path: Path, template: HammingIndex, *, watermark: int | None,
-                  store: str | None = None) -> HammingIndex:
+                  store: str | None = None, mapped: bool = False) -> HammingIndex:
     """Fill ``template`` (an empty index configured for the signal) from ``path``.
 
     ``watermark``: the store's current one; ``None`` skips the staleness check
     (for tools that inspect a snapshot without a store). ``store``: the store's
     identity; a snapshot that records it may be behind ``watermark``, and the index
     returned then has the snapshot's watermark: the caller applies the change feed
-    from there (``BankMatcher.catch_up``).
+    from there (``BankMatcher.catch_up``). ``mapped``: map the file (shared with
+    other processes mapping it) instead of copying it into memory; the index's
+    ``mapped`` then says which file it is.
     """
     path = Path(path)
     header = read_header(path)
@@ -171,7 +204,7 @@ def load_snapshot(path: Path, template: HammingIndex, *, watermark: int | None,
     except (KeyError, TypeError, ValueError, AssertionError):
         raise BadSnapshot(f"{path.name}: header is missing or has malformed fields") from None
 
-    buf = _read_verified(path)
+    buf, fid = _map_verified(path) if mapped else (_read_verified(path), None)
     base = int(header["_payload_at"])  # type: ignore[call-overload]
     arrays: dict[str, np.ndarray] = {}
     try:
@@ -187,6 +220,8 @@ def load_snapshot(path: Path, template: HammingIndex, *, watermark: int | None,
         raise BadSnapshot(f"{path.name}: malformed array table ({exc})") from None
     template.watermark = int(header["watermark"])  # type: ignore[call-overload]
     template._install(_block(path.name, arrays, header, rows, template, len(labels)), labels)
+    if fid is not None:
+        template.mapped = MappedFile(path, fid, template.watermark, rows)
     return template
 
 
@@ -233,6 +268,26 @@ def _read_verified(path: Path) -> np.ndarray:
     if hashlib.sha256(view[:-_DIGEST]).digest() != bytes(view[-_DIGEST:]):
         raise BadSnapshot(f"{path.name}: checksum mismatch (corrupt or truncated)")
     return buf
+
+
+def _map_verified(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
+    """The file mapped private copy-on-write, its checksum verified, and its id."""
+    try:
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if st.st_size < _PREFIX.size + _DIGEST:
+                raise BadSnapshot(f"{path.name}: truncated")
+            m = mmap.mmap(f.fileno(), st.st_size, flags=mmap.MAP_PRIVATE,
+                          prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    except OSError as exc:
+        raise BadSnapshot(f"{path.name}: cannot map: {exc.strerror or exc}") from None
+    # the kernel reads ahead and keeps these pages for whoever maps the file next
+    m.madvise(mmap.MADV_WILLNEED)
+    buf = np.frombuffer(m, np.uint8)  # holds the mapping: unmapped when the index goes
+    view = buf.data
+    if hashlib.sha256(view[:-_DIGEST]).digest() != bytes(view[-_DIGEST:]):
+        raise BadSnapshot(f"{path.name}: checksum mismatch (corrupt or truncated)")
+    return buf, (st.st_dev, st.st_ino)
 
 
 def _block(name: str, arrays: dict[str, np.ndarray], header: dict[str, object], rows: int,

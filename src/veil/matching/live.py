@@ -6,7 +6,10 @@ so its own writes (a case, a withdrawal, an import, a dispute) are applied befor
 the request that made them returns, without any route having to remember it; a
 background thread catches up every ``index_sync_ms`` with what other processes
 commit (``veil bank import`` run elsewhere, other workers). Changes committed while
-the first load runs are picked up by the catch-up that ends the load.
+the first load runs are picked up by the catch-up that ends the load. With
+``index_shared`` the poller also keeps the mapped snapshots fresh
+(``veil.matching.shared``), in its own thread: no request waits for a rewrite,
+though a change committed meanwhile is applied when it ends.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from veil.config import Settings
 from veil.errors import ApiNotReady
 from veil.matching.loading import MatchSource
 from veil.matching.matcher import BankMatcher, CatchUp
+from veil.matching.shared import refresh
 
 log = logging.getLogger("veil.matching")
 
@@ -28,7 +32,7 @@ Loader = Callable[[Settings, MatchSource], BankMatcher]
 
 def load_matcher(settings: Settings, source: MatchSource) -> BankMatcher:
     # index snapshots make a restart with millions of entries fast
-    return BankMatcher.load(settings, source, snapshots=True)
+    return BankMatcher.load(settings, source, snapshots=True, mapped=settings.index_shared)
 
 
 class LiveMatcher:
@@ -106,6 +110,19 @@ class LiveMatcher:
             self.sync_error = f"{type(exc).__name__}: {exc}"
             log.log(level, "%s: %s", message, self.sync_error)
 
+    def refresh_shared(self) -> list[str]:
+        """Remap or rewrite the shared indexes that need it (``veil.matching.shared``);
+        the signals done. The poller calls it after each catch-up."""
+        with self._sync_lock:
+            m = self._matcher
+            return [] if m is None else refresh(m, self.source, self.settings)
+
+    def _refresh_or_log(self) -> None:
+        try:
+            self.refresh_shared()
+        except Exception as exc:  # a full disk, a database hiccup: the next round retries
+            log.warning("shared index not refreshed: %s: %s", type(exc).__name__, exc)
+
     def sync_age(self) -> float | None:
         """Seconds since the feed was last read (None before the first read)."""
         at = self.synced_at
@@ -119,6 +136,8 @@ class LiveMatcher:
         def run() -> None:
             while not self._stop.wait(interval_s):
                 self._sync_or_log(logging.WARNING, "change feed not read")
+                if self.settings.index_shared:
+                    self._refresh_or_log()
 
         self._poller = threading.Thread(target=run, name="veil-index-sync", daemon=True)
         self._poller.start()

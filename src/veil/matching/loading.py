@@ -42,13 +42,14 @@ class MatchSource(IndexSource, Protocol):
 
 def load_indexes(settings: Settings, source: IndexSource, *,
                  signals: Sequence[str] | None = None,
-                 snapshots: bool = True) -> dict[str, HammingIndex]:
-    """The index of every registered signal type (or of ``signals``)."""
+                 snapshots: bool = True, mapped: bool = False) -> dict[str, HammingIndex]:
+    """The index of every registered signal type (or of ``signals``); ``mapped``:
+    snapshots mapped, not copied (``veil.index.snapshot``)."""
     wanted = [get(n).name for n in signals] if signals is not None else names()
     return {
         n: open_index(n, source,
                       snapshot=snapshot_path(settings.home, n) if snapshots else None,
-                      save_min_entries=settings.index_snapshot_min_entries)
+                      save_min_entries=settings.index_snapshot_min_entries, mapped=mapped)
         for n in wanted
     }
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, cast
 
 from veil.config import Settings, snapshot_path
 from veil.errors import BadInput, StoreError
-from veil.index import HammingIndex, Hit, save_if_current
+from veil.index import HammingIndex, Hit, drop_unless_newer, save_if_current
 from veil.matching.loading import (
     LoadedBank,
     MatchSource,
@@ -99,14 +99,16 @@ class BankMatcher:
 
     @classmethod
     def load(cls, settings: Settings, source: MatchSource, *, snapshots: bool = True,
-             signals: Sequence[str] | None = None) -> BankMatcher:
+             signals: Sequence[str] | None = None, mapped: bool = False) -> BankMatcher:
         """Every signal's index (or only ``signals``'), from its snapshot when current,
         else from ``source`` (the store), writing a snapshot where the index is at least
-        ``settings.index_snapshot_min_entries``."""
+        ``settings.index_snapshot_min_entries``. ``mapped``: snapshots are mapped,
+        shared with the other processes mapping them (``veil.matching.shared``)."""
         mark = source.watermark()  # before reading, as for the indexes
         banks = load_banks(source)
         quarantines = load_quarantines(source)
-        indexes = load_indexes(settings, source, signals=signals, snapshots=snapshots)
+        indexes = load_indexes(settings, source, signals=signals, snapshots=snapshots,
+                               mapped=mapped)
         videos = cast(VideoSource, source) if hasattr(source, "frame_links") else None
         regions = None
         if hasattr(source, "iter_sealed_regions") and (signals is None or "region" in signals):
@@ -124,9 +126,10 @@ class BankMatcher:
                 index = indexes[n]
                 replayed = index.stats().rows - rows
                 # rewritten once the replay is worth a compaction, so restarts do not
-                # replay an ever longer feed (nor compact 100M rows for a few changes)
-                if snapshots and replayed >= max(settings.index_snapshot_min_entries,
-                                                 rows * SNAPSHOT_REWRITE_SHARE):
+                # replay an ever longer feed (nor compact 100M rows for a few changes);
+                # a mapped one by ``shared.refresh``, which maps what it writes
+                if snapshots and not mapped and replayed >= max(
+                        settings.index_snapshot_min_entries, rows * SNAPSHOT_REWRITE_SHARE):
                     save_if_current(index, source, snapshot_path(settings.home, n),
                                     min_entries=settings.index_snapshot_min_entries)
         return matcher
@@ -301,11 +304,11 @@ class BankMatcher:
                                  code="index.ahead_of_store")
             if after == upto:
                 continue
-            a, r, withdrawn = _apply(index, source.changes(signal, after=after, upto=upto))
+            a, r, withdrawn = apply_changes(index, source.changes(signal, after=after, upto=upto))
             added, removed = added + a, removed + r
             index.watermark = upto
             if withdrawn:
-                snapshot_path(self.settings.home, signal).unlink(missing_ok=True)
+                drop_unless_newer(snapshot_path(self.settings.home, signal), upto)
         if self.regions is not None:
             if self.regions.watermark > upto:
                 raise StoreError(f"the region signals are at store generation "
@@ -322,7 +325,8 @@ class BankMatcher:
         return CatchUp(upto, added, removed, reloaded)
 
 
-def _apply(index: HammingIndex, changes: Iterable[EntryChange]) -> tuple[int, int, bool]:
+def apply_changes(index: HammingIndex, changes: Iterable[EntryChange]
+                  ) -> tuple[int, int, bool]:
     """(added, removed, whether any was a withdrawal), ``FEED_CHUNK`` changes a step."""
     added = removed = 0
     withdrawn = False
