@@ -205,6 +205,11 @@ class ApiLimits(BaseSettings):
         "cannot hold the server's connection slots."))
     max_connections: int = Field(1000, ge=1, description=(
         "Most connections and requests in progress at once; more get 503 at once."))
+    workers: int = Field(1, ge=1, description=(
+        "Service processes veil serve runs (set by --workers; they share one copy of "
+        "each index). Each keeps its own rate-limit buckets (at 1/workers of the "
+        "intake rate), idempotency cache and reviewer sessions: the reviewer page "
+        "needs 1."))
     graceful_shutdown_s: int = Field(30, ge=0, description=(
         "Seconds veil serve waits for in-flight requests on SIGTERM."))
     wide_threshold_keys: tuple[int, ...] = Field((), description=(

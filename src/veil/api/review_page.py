@@ -92,8 +92,18 @@ async def reviewer(request: Request, services: ServicesDep) -> ReviewSession:
 ReviewerDep = Annotated[ReviewSession, Depends(reviewer)]
 
 
+def _one_process(services: Services) -> None:
+    """Sessions live in one process's memory: with several workers a reviewer's
+    requests would land on processes that never saw the log-in."""
+    if services.settings.api.workers > 1:
+        raise ApiError(503, "review.one_worker", "the reviewer page runs on a veil serve "
+                       "with one worker (its sessions live in that process): start one "
+                       "for reviewers, see docs/deploy.md")
+
+
 @review_page.get("/review", openapi_extra=NO_REPLAY)
 async def page(request: Request, services: ServicesDep) -> Response:
+    _one_process(services)
     session = await _live_session(request, services)
     if session is None:
         return _page("review-login.html", {"error": ""})
@@ -117,6 +127,7 @@ def _cross_site(request: Request) -> bool:
 
 @review_page.post("/review/login", openapi_extra=NO_REPLAY)
 async def login(request: Request, services: ServicesDep) -> Response:
+    _one_process(services)
     if _cross_site(request):
         raise ApiError(403, "review.csrf", "a log-in must come from this site's own page")
     client = request.client.host if request.client else "unknown"

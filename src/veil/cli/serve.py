@@ -57,26 +57,66 @@ def serve_command(
     forwarded_allow_ips: str | None = typer.Option(
         None, "--forwarded-allow-ips", help="Proxies whose X-Forwarded-For is trusted, so "
         "the intake rate limit sees real client addresses.", show_default=False),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Service processes "
+                                "sharing one copy of each index (one per core is "
+                                "typical); the reviewer page needs 1."),
 ) -> None:
     """Run the Veil service: intake, platform, review and admin APIs (docs at /docs)."""
     from veil.config import load_settings
 
     if port:
         ensure_port_free(host, port, "pass another --port")
-    serve(load_settings(), host=host, port=port, log_level=log_level,
-          forwarded_allow_ips=forwarded_allow_ips)
+    status = serve(load_settings(), host=host, port=port, log_level=log_level,
+                   forwarded_allow_ips=forwarded_allow_ips, workers=workers)
+    if status:
+        raise typer.Exit(status)
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
-          log_level: str = "info", forwarded_allow_ips: str | None = None) -> None:
-    """Start uvicorn in this process until SIGTERM/Ctrl-C (also used by ``veil demo``)."""
+          log_level: str = "info", forwarded_allow_ips: str | None = None,
+          workers: int = 1) -> int:
+    """Start uvicorn until SIGTERM/Ctrl-C (also used by ``veil demo``): in this
+    process, or in ``workers`` processes on one socket (``veil.api.workers``).
+    Returns the exit status."""
+    from veil.api.logs import configure
+
+    configure(log_level)
+    def serve_one(s: Settings, sock: socket.socket | None) -> None:
+        _serve_one(s, sock, host=host, port=port, log_level=log_level,
+                   forwarded_allow_ips=forwarded_allow_ips)
+
+    if workers == 1:
+        serve_one(settings, None)
+        return 0
+    from veil.api.workers import run_workers
+
+    with _listen(host, port) as sock:
+        return run_workers(settings, workers, sock, serve_one)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket the workers share."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}",
+                   "serve.cannot_listen") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_one(settings: Settings, sock: socket.socket | None, *, host: str, port: int,
+               log_level: str, forwarded_allow_ips: str | None) -> None:
     import uvicorn
 
     from veil.api import create_app
     from veil.api.connections import with_header_timeout
-    from veil.api.logs import configure
 
-    configure(log_level)
     app = create_app(settings)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, log_level=log_level, access_log=False,
@@ -86,4 +126,4 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
         http=with_header_timeout(settings.api.header_timeout_s),
         limit_concurrency=settings.api.max_connections, timeout_keep_alive=5,
         server_header=False)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=None if sock is None else [sock])

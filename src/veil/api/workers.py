@@ -1,0 +1,163 @@
+"""``veil serve --workers N``: N service processes behind one listening socket.
+
+The parent process never serves. It
+
+1. binds the socket, which the workers inherit (the kernel hands each new connection
+   to one of them);
+2. prepares the home in a child process that then exits: the database migrated, the
+   key files created and every index's snapshot written, so N workers do not race to
+   create them and the parent never holds an index;
+3. imports the service's code once and freezes the garbage collector's view of it,
+   so the forked workers share those pages instead of holding N copies;
+4. forks the workers. Each opens its own store connections, threads and app, and
+   maps the index snapshots (``VEIL_INDEX_SHARED``): one copy of each index in the
+   page cache for all of them, kept current by each through the change feed and
+   rewritten by one at a time (``veil.matching.shared``);
+5. starts a worker again when one dies, and on SIGTERM or SIGINT passes SIGTERM to
+   the workers, waits for their graceful shutdown, then kills what is left.
+
+What each worker keeps in its own memory: rate-limit buckets (so each gets
+``1/N`` of the configured intake rate and burst, and a client spread over the
+workers gets about the configured rate), the idempotency cache, flood statistics,
+and reviewer sessions (so the reviewer page refuses to run: serve ``/review`` from
+a one-worker instance, docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import math
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+
+from veil.config import Settings
+
+log = logging.getLogger("veil.api")
+
+#: A worker that dies is started again at most this often.
+RESTART_GAP_S = 1.0
+#: Seconds beyond the graceful shutdown a worker has before it is killed.
+KILL_AFTER_S = 5.0
+
+
+def worker_settings(settings: Settings, workers: int) -> Settings:
+    """What each of ``workers`` processes runs with: shared indexes, and its share of
+    the per-address rate limits (kept per process)."""
+    api = settings.api
+    return settings.with_(index_shared=True, api={
+        **api.model_dump(), "workers": workers,
+        "intake_rate_per_min": math.ceil(api.intake_rate_per_min / workers),
+        "intake_burst": math.ceil(api.intake_burst / workers)})
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate the store, create the key files and write every index's snapshot, as
+    the workers will find them (run in a child process: the parent holds no index)."""
+    from veil.api.services import Services
+
+    services = Services(settings)
+    try:
+        services.live.load()
+    finally:
+        services.store.close()
+
+
+def run_workers(settings: Settings, workers: int, sock: socket.socket,
+                serve_one: Callable[[Settings, socket.socket], None]) -> int:
+    """Run ``workers`` processes, each ``serve_one(settings, sock)``, until SIGTERM or
+    SIGINT; returns the exit status (non-zero if preparing the home failed)."""
+    settings = worker_settings(settings, workers)
+    if _in_child(lambda: prepare(settings)) != 0:
+        log.error("the home could not be prepared for the workers; see the log above")
+        return 1
+    _preload()
+    stopping: float | None = None  # when SIGTERM or SIGINT came
+    kill_at = settings.api.graceful_shutdown_s + KILL_AFTER_S
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = stopping or time.monotonic()
+        for pid in children:
+            _signal(pid, signal.SIGTERM)
+
+    children: dict[int, int] = {}  # pid -> worker number
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for i in range(workers):
+            children[_fork_worker(i, settings, sock, serve_one)] = i
+        log.info("workers started", extra={"workers": workers, "pids": sorted(children)})
+        last_start = time.monotonic()
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                time.sleep(0.2)
+                if stopping is not None and time.monotonic() > stopping + kill_at:
+                    for left in children:
+                        _signal(left, signal.SIGKILL)
+                continue
+            number = children.pop(pid, None)
+            if number is None or stopping is not None:
+                continue
+            log.warning("worker exited; starting another", extra={
+                "worker": number, "pid": pid, "status": os.waitstatus_to_exitcode(status)})
+            time.sleep(max(0.0, last_start + RESTART_GAP_S - time.monotonic()))
+            last_start = time.monotonic()
+            children[_fork_worker(number, settings, sock, serve_one)] = number
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0
+
+
+def _fork_worker(number: int, settings: Settings, sock: socket.socket,
+                 serve_one: Callable[[Settings, socket.socket], None]) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        gc.unfreeze()
+        serve_one(settings, sock)
+    except BaseException:
+        log.exception("worker %d failed", number)
+        status = 1
+    finally:
+        os._exit(status)  # never the parent's clean-up
+
+
+def _in_child(fn: Callable[[], None]) -> int:
+    pid = os.fork()
+    if pid == 0:
+        status = 0
+        try:
+            fn()
+        except BaseException:
+            log.exception("preparing the home failed")
+            status = 1
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _preload() -> None:
+    """Import what every worker runs before forking, so its pages are shared."""
+    import veil.api.app  # the routes, FastAPI, SQLAlchemy, Pillow
+    import veil.index.kernels  # noqa: F401  (numba: not imported by the app until a search)
+
+    gc.collect()
+    # objects from here on are not visited by the collector, whose visits would
+    # write to them and so copy their pages into every worker
+    gc.freeze()
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # exited meanwhile
+        os.kill(pid, signum)
