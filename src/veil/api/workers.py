@@ -123,7 +123,8 @@ def _fork_worker(number: int, settings: Settings, sock: socket.socket,
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        gc.unfreeze()
+        # the preloaded objects stay frozen here too: a collection that visited them
+        # would write to every one, and so copy every shared page
         serve_one(settings, sock)
     except BaseException:
         log.exception("worker %d failed", number)
@@ -148,10 +149,12 @@ def _in_child(fn: Callable[[], None]) -> int:
 
 
 def _preload() -> None:
-    """Import what every worker runs before forking, so its pages are shared."""
-    import veil.api.app  # the routes, FastAPI, SQLAlchemy, Pillow
-    import veil.index.kernels  # noqa: F401  (numba: not imported by the app until a search)
+    """Import and load what every worker runs before forking, so its pages are
+    shared (numba's machine code alone is about 100 MB a process)."""
+    import veil.api.app  # noqa: F401  (the routes, FastAPI, SQLAlchemy, Pillow)
+    from veil.index.warm import warm_serial_kernels
 
+    warm_serial_kernels()
     gc.collect()
     # objects from here on are not visited by the collector, whose visits would
     # write to them and so copy their pages into every worker

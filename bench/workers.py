@@ -1,0 +1,164 @@
+"""``veil serve --workers N``: memory and throughput as workers are added.
+
+Builds (once, or reuses with ``--home``) a store of ``--entries`` random PDQ hashes
+(``api_load.build_store``), then for each configuration starts a real ``veil serve``
+on a free loopback port and measures
+
+* memory: the proportional set size (PSS) of every process of the service summed
+  (shared pages, such as a mapped snapshot or code, counted once across them), and
+  each process's unique set (USS); ``extra per added worker`` is the difference in
+  total PSS from the configuration before;
+* throughput: ``/v1/match`` in a closed loop on ``--connections`` connections, with
+  one hash per request and with ``--batch`` hashes per request.
+
+Configurations: ``1 copy`` (plain ``veil serve``: the index copied into memory, the
+default), ``1 mapped`` (``VEIL_INDEX_SHARED=true``: the same single process mapping
+the snapshot) and ``--workers N`` for each N of ``--workers``. The load generator
+(``api_load``'s asyncio client) shares the 2 cores with the server; the load
+average is printed before and after.
+
+    .venv/bin/python bench/workers.py --entries 10000000 --workers 2,3 --home /tmp/w10m
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from api_load import VEIL, build_store, closed_loop, free_port, near, rand_pdq, request
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its children (the workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(int(c) for c in children)]
+
+
+def memory(pid: int) -> tuple[int, int, int]:
+    """(RSS, PSS, USS) of one process, in KiB."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        values[name] = int(rest.split()[0])
+    return (values["Rss"], values["Pss"],
+            values["Private_Clean"] + values["Private_Dirty"])
+
+
+def start(home: Path, port: int, workers: int, mapped: bool) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VEIL_HOME": str(home), "VEIL_INDEX_SHARED": str(mapped).lower()}
+    env.pop("VEIL_DATABASE_URL", None)
+    log = open(home / "serve.log", "ab")  # noqa: SIM115 (lives as long as the server)
+    cmd = [str(VEIL), "serve", "--port", str(port), "--log-level", "warning"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 900
+    ready = 0
+    while ready < 4 * workers:  # new connections, spread over the workers: all ready
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"veil serve did not start: see {home / 'serve.log'}")
+        try:
+            status = asyncio.run(_status(port))
+        except OSError:
+            status = 0
+        ready = ready + 1 if status == 200 else 0
+        time.sleep(0.05 if status == 200 else 0.5)
+    return proc
+
+
+async def _status(port: int) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /readyz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    line = await reader.readline()
+    writer.close()
+    return int(line.split()[1])
+
+
+def run(home: Path, label: str, workers: int, mapped: bool, raws: list[bytes],
+        braws: list[bytes], args: argparse.Namespace) -> dict[str, object]:
+    port = free_port()
+    t = time.perf_counter()
+    proc = start(home, port, workers, mapped)
+    ready_s = time.perf_counter() - t
+    try:
+        asyncio.run(closed_loop(port, raws[:500], 500, args.connections))  # warm-up
+        single = asyncio.run(closed_loop(port, raws, args.requests, args.connections))
+        batch = asyncio.run(closed_loop(port, braws, args.batch_requests, args.connections))
+        procs = tree(proc.pid)
+        mem = [memory(p) for p in procs]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    out = {"label": label, "ready_s": ready_s, "single": single, "batch": batch,
+           "pss": sum(m[1] for m in mem), "rss": sum(m[0] for m in mem),
+           "uss": [m[2] for m in mem]}
+    print(f"  {label}: {json.dumps(out)}", file=sys.stderr)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--entries", type=int, default=10_000_000)
+    ap.add_argument("--workers", default="2", help="worker counts to compare with one")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=20_000, help="1-hash requests per run")
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--batch-requests", type=int, default=400)
+    ap.add_argument("--home", type=Path, default=None)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="veil-bench-"))
+    home.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    key, banked = build_store(home, args.entries, args.seed)
+    rng = random.Random(args.seed + 1)
+    queries = [near(rng.choice(banked), 8, rng) if i % 10 == 0 else rand_pdq(rng)
+               for i in range(20_000)]
+    raws = [request("/v1/match", key, json.dumps(
+        {"signals": [{"signal": "pdq", "value": q}]}).encode(), "application/json")
+        for q in queries]
+    braws = [request("/v1/match", key, json.dumps({"signals": [
+        {"signal": "pdq", "value": q} for q in queries[i:i + args.batch]]}).encode(),
+        "application/json") for i in range(0, len(queries) - args.batch, args.batch)]
+
+    runs = [run(home, "1 copy", 1, False, raws, braws, args),
+            run(home, "1 mapped", 1, True, raws, braws, args)]
+    for n in (int(x) for x in args.workers.split(",")):
+        runs.append(run(home, f"--workers {n}", n, True, raws, braws, args))
+    load_after = os.getloadavg()
+
+    print(f"\nveil serve, {args.entries:,} PDQ entries, {args.connections} connections, "
+          f"{os.cpu_count()} cores shared with the load generator; load average before "
+          f"{load_before[0]:.2f}, after {load_after[0]:.2f}")
+    print(f"{'configuration':<14}{'ready s':>8}{'PSS MiB':>9}{'extra MiB':>10}"
+          f"{'USS MiB (each process)':>26}{'1-hash/s':>10}{'×':>6}"
+          f"{f'{args.batch}-hash/s':>11}{'×':>6}{'hashes/s':>10}")
+    one = runs[1]
+    for prev, r in zip([None, *runs], runs, strict=False):
+        extra = "" if prev is None or r is runs[1] else (
+            f"{(r['pss'] - prev['pss']) / 1024:.0f}")  # type: ignore[operator]
+        s, b = r["single"], r["batch"]
+        print(f"{r['label']:<14}{r['ready_s']:>8.1f}{r['pss'] / 1024:>9.0f}{extra:>10}"  # type: ignore[operator]
+              f"{' '.join(f'{u / 1024:.0f}' for u in r['uss']):>26}"  # type: ignore[attr-defined]
+              f"{s['achieved']:>10.0f}{s['achieved'] / one['single']['achieved']:>6.2f}"  # type: ignore[index]
+              f"{b['achieved']:>11.1f}{b['achieved'] / one['batch']['achieved']:>6.2f}"  # type: ignore[index]
+              f"{b['achieved'] * args.batch:>10.0f}")  # type: ignore[index]
+    print("× is throughput relative to '1 mapped'; extra MiB is the total PSS added over "
+          "the row above ('1 mapped' is compared with nothing: it swaps the copy for a "
+          "mapping).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
