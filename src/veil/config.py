@@ -548,6 +548,11 @@ class Settings(BaseSettings):
         "this home shares one copy (veil serve --workers sets it); each keeps only the "
         "changes since the snapshot was written, which is rewritten once they reach 10% "
         "of it or withdraw an entry."))
+    index_rewrite_gap_s: float = Field(10, ge=0, description=(
+        "Shared indexes: least seconds between two rewrites of one signal's snapshot. "
+        "A withdrawn hash stays in the old file (unlinked, still mapped) until the next "
+        "rewrite; withdrawals are cheap to make and a rewrite of 10M entries costs "
+        "seconds of a core, so a stream of them must not keep a core busy."))
 
     @model_validator(mode="after")
     def _database_in_home(self) -> Settings:

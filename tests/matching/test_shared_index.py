@@ -28,7 +28,7 @@ def pdq(rng: np.random.Generator) -> str:
 @pytest.fixture
 def shared(settings: Settings) -> Settings:
     return settings.with_(index_shared=True, index_snapshot_min_entries=1000,
-                          api={"index_sync_ms": 0})
+                          index_rewrite_gap_s=0, api={"index_sync_ms": 0})
 
 
 @pytest.fixture
@@ -156,3 +156,20 @@ def test_memory_stays_flat_over_100_reloads(
     assert snapshot_maps() == [str(snapshot_path(shared.home, "pdq"))]
     # a leaked mapping or copy would hold about 2 MB a reload
     assert rss[-1] - rss[9] < 20 * 1024, rss[9::10]
+
+
+def test_rewrites_are_at_least_the_gap_apart(
+        shared: Settings, store: Store, workers: list[LiveMatcher], banked: list[str]) -> None:
+    """Withdrawals cost a case-token holder nothing; rewrites cost a core seconds."""
+    a, _ = workers
+    a.settings = shared.with_(index_rewrite_gap_s=3600)
+    for i in (1, 2):
+        store.withdraw(ids(a, banked[i])[0], actor="victim")
+        a.sync()
+        assert ids(a, banked[i]) == []  # in memory at once, whatever the gap
+        assert a.refresh_shared() == (["pdq"] if i == 1 else [])
+    a.settings = shared  # the gap over: the second withdrawal's file goes too
+    assert a.refresh_shared() == ["pdq"]
+    on_disk = load_snapshot(snapshot_path(shared.home, "pdq"), empty_index("pdq"),
+                            watermark=None)
+    assert len(on_disk) == ROWS - 2

@@ -22,7 +22,11 @@ replaces it; the old mapping is released when the last search holding it ends.
 
 One process writes at a time: an exclusive, non-blocking ``flock`` on a lock file
 beside the snapshot. The others skip the round and map the writer's file at the
-next, so N workers that see one withdrawal make one rewrite, not N.
+next, so N workers that see one withdrawal make one rewrite, not N. Writes of one
+signal are at least ``index_rewrite_gap_s`` apart (the lock file's modification
+time records the last): a withdrawal costs anyone with a case token nothing, and
+a rewrite at 10M entries costs seconds of a core, so a stream of withdrawals must
+not keep a core rewriting. Withdrawals within the gap share one rewrite.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ def refresh(matcher: BankMatcher, source: MatchSource, settings: Settings) -> li
         if why is None:
             continue
         started = time.perf_counter()
-        new = _renew(name, index, source, path, settings.index_snapshot_min_entries)
+        new = _renew(name, index, source, path, settings.index_snapshot_min_entries,
+                     settings.index_rewrite_gap_s)
         if new is None:
             continue
         matcher.indexes[name] = new
@@ -80,14 +85,19 @@ def stale_reason(index: HammingIndex, min_entries: int) -> str | None:
 
 
 def _renew(name: str, index: HammingIndex, source: MatchSource, path: Path,
-           min_entries: int) -> HammingIndex | None:
-    with _exclusive(path.with_name(path.name + ".lock")) as held:
+           min_entries: int, gap_s: float) -> HammingIndex | None:
+    lock = path.with_name(path.name + ".lock")
+    with _exclusive(lock) as held:
         if not held:
             return None  # another process is writing it: its file is mapped next round
         theirs = _theirs(name, index, source, path, min_entries)
         if theirs is not None:
             return theirs
-        if not save_if_current(index, source, path, min_entries=min_entries):
+        if time.time() - lock.stat().st_mtime < gap_s:
+            return None  # written a moment ago: this change waits for the gap
+        written = save_if_current(index, source, path, min_entries=min_entries)
+        os.utime(lock)
+        if not written:
             return None  # the store moved on meanwhile: next round, once caught up
         return _mapped_at(name, index, source, path)
 
@@ -130,7 +140,11 @@ def _mapped_at(name: str, index: HammingIndex, source: MatchSource,
 def _exclusive(lock: Path) -> Iterator[bool]:
     """Whether this process holds ``lock`` exclusively for the block (never waits)."""
     lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.utime(fd, (0, 0))  # new: no write yet, so no gap to wait for
+    except FileExistsError:
+        fd = os.open(lock, os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
