@@ -1,9 +1,12 @@
-"""``veil serve --workers N``: N service processes behind one listening socket.
+"""``veil serve --workers N``: N service processes behind one port.
 
 The parent process never serves. It
 
-1. binds the socket, which the workers inherit (the kernel hands each new connection
-   to one of them);
+1. binds the port (``SO_REUSEPORT``, not listening: it only holds the port). Each
+   worker listens on a socket of its own bound to it, and the kernel spreads new
+   connections evenly over them (by a hash of the connection's addresses). One
+   listening socket inherited by all would leave that to whichever worker wakes
+   first: a burst of persistent connections measured here went mostly to one;
 2. prepares the home in a child process that then exits: the database migrated, the
    key files created and every index's snapshot written, so N workers do not race to
    create them and the parent never holds an index;
@@ -67,11 +70,30 @@ def prepare(settings: Settings) -> None:
         services.store.close()
 
 
-def run_workers(settings: Settings, workers: int, sock: socket.socket,
+def port_socket(host: str, port: int, *, listen: bool) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT`` (port 0: a free one),
+    listening if ``listen``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def run_workers(settings: Settings, workers: int, reserved: socket.socket,
                 serve_one: Callable[[Settings, socket.socket], None]) -> int:
-    """Run ``workers`` processes, each ``serve_one(settings, sock)``, until SIGTERM or
-    SIGINT; returns the exit status (non-zero if preparing the home failed)."""
+    """Run ``workers`` processes, each ``serve_one(settings, sock)`` on its own
+    listening socket on ``reserved``'s address, until SIGTERM or SIGINT; returns the
+    exit status (non-zero if preparing the home failed)."""
     settings = worker_settings(settings, workers)
+    host, port = reserved.getsockname()[:2]
     if _in_child(lambda: prepare(settings)) != 0:
         log.error("the home could not be prepared for the workers; see the log above")
         return 1
@@ -89,7 +111,7 @@ def run_workers(settings: Settings, workers: int, sock: socket.socket,
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         for i in range(workers):
-            children[_fork_worker(i, settings, sock, serve_one)] = i
+            children[_fork_worker(i, settings, (host, port), serve_one)] = i
         log.info("workers started", extra={"workers": workers, "pids": sorted(children)})
         last_start = time.monotonic()
         while children:
@@ -107,14 +129,14 @@ def run_workers(settings: Settings, workers: int, sock: socket.socket,
                 "worker": number, "pid": pid, "status": os.waitstatus_to_exitcode(status)})
             time.sleep(max(0.0, last_start + RESTART_GAP_S - time.monotonic()))
             last_start = time.monotonic()
-            children[_fork_worker(number, settings, sock, serve_one)] = number
+            children[_fork_worker(number, settings, (host, port), serve_one)] = number
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
 
 
-def _fork_worker(number: int, settings: Settings, sock: socket.socket,
+def _fork_worker(number: int, settings: Settings, address: tuple[str, int],
                  serve_one: Callable[[Settings, socket.socket], None]) -> int:
     pid = os.fork()
     if pid:
@@ -125,7 +147,8 @@ def _fork_worker(number: int, settings: Settings, sock: socket.socket,
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         # the preloaded objects stay frozen here too: a collection that visited them
         # would write to every one, and so copy every shared page
-        serve_one(settings, sock)
+        with port_socket(*address, listen=True) as sock:
+            serve_one(settings, sock)
     except BaseException:
         log.exception("worker %d failed", number)
         status = 1

@@ -76,7 +76,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
           log_level: str = "info", forwarded_allow_ips: str | None = None,
           workers: int = 1) -> int:
     """Start uvicorn until SIGTERM/Ctrl-C (also used by ``veil demo``): in this
-    process, or in ``workers`` processes on one socket (``veil.api.workers``).
+    process, or in ``workers`` processes on one port (``veil.api.workers``).
     Returns the exit status."""
     from veil.api.logs import configure
 
@@ -88,26 +88,15 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     if workers == 1:
         serve_one(settings, None)
         return 0
-    from veil.api.workers import run_workers
+    from veil.api.workers import port_socket, run_workers
 
-    with _listen(host, port) as sock:
-        return run_workers(settings, workers, sock, serve_one)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The listening socket the workers share."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        reserved = port_socket(host, port, listen=False)
     except OSError as exc:
-        sock.close()
         raise fail(f"cannot listen on {host} port {port}: {exc.strerror or exc}",
                    "serve.cannot_listen") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
+    with reserved:
+        return run_workers(settings, workers, reserved, serve_one)
 
 
 def _serve_one(settings: Settings, sock: socket.socket | None, *, host: str, port: int,
