@@ -10,9 +10,12 @@ The parent process never serves. It
 2. prepares the home in a child process that then exits: the database migrated, the
    key files created and every index's snapshot written, so N workers do not race to
    create them and the parent never holds an index;
-3. imports the service's code once and freezes the garbage collector's view of it,
-   so the forked workers share those pages instead of holding N copies;
-4. forks the workers. Each opens its own store connections, threads and app, and
+3. forks a template process that imports the service's code, loads the compiled
+   search loops and freezes the garbage collector's view of it all, forks the
+   workers and exits: the workers share those pages instead of holding N copies,
+   and the parent, which adopts them (``PR_SET_CHILD_SUBREAPER``), holds none of
+   them (it stays the size of the command line that started it);
+4. the workers: each opens its own store connections, threads and app, and
    maps the index snapshots (``VEIL_INDEX_SHARED``): one copy of each index in the
    page cache for all of them, kept current by each through the change feed and
    rewritten by one at a time (``veil.matching.shared``);
@@ -29,7 +32,9 @@ a one-worker instance, docs/deploy.md).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
+import json
 import logging
 import math
 import os
@@ -42,6 +47,7 @@ from veil.config import Settings
 
 log = logging.getLogger("veil.api")
 
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 #: A worker that dies is started again at most this often.
 RESTART_GAP_S = 1.0
 #: Seconds beyond the graceful shutdown a worker has before it is killed.
@@ -93,34 +99,35 @@ def run_workers(settings: Settings, workers: int, reserved: socket.socket,
     listening socket on ``reserved``'s address, until SIGTERM or SIGINT; returns the
     exit status (non-zero if preparing the home failed)."""
     settings = worker_settings(settings, workers)
-    host, port = reserved.getsockname()[:2]
+    address = reserved.getsockname()[:2]
     if _in_child(lambda: prepare(settings)) != 0:
         log.error("the home could not be prepared for the workers; see the log above")
         return 1
-    _preload()
+    _become_subreaper()
     stopping: float | None = None  # when SIGTERM or SIGINT came
     kill_at = settings.api.graceful_shutdown_s + KILL_AFTER_S
+    children: dict[int, int] = {}  # pid -> worker number
 
     def stop(signum: int, _frame: object) -> None:
         nonlocal stopping
-        stopping = stopping or time.monotonic()
-        for pid in children:
-            _signal(pid, signal.SIGTERM)
+        stopping = stopping or time.monotonic()  # the loop below passes it on
 
-    children: dict[int, int] = {}  # pid -> worker number
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        for i in range(workers):
-            children[_fork_worker(i, settings, (host, port), serve_one)] = i
+        children.update(_spawn(list(range(workers)), settings, address, serve_one))
         log.info("workers started", extra={"workers": workers, "pids": sorted(children)})
         last_start = time.monotonic()
+        told: set[int] = set()  # a second SIGTERM would cut uvicorn's graceful stop short
         while children:
+            if stopping is not None:
+                late = time.monotonic() > stopping + kill_at
+                for pid in children:  # also those started as the signal came
+                    if late or pid not in told:
+                        _signal(pid, signal.SIGKILL if late else signal.SIGTERM)
+                        told.add(pid)
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 time.sleep(0.2)
-                if stopping is not None and time.monotonic() > stopping + kill_at:
-                    for left in children:
-                        _signal(left, signal.SIGKILL)
                 continue
             number = children.pop(pid, None)
             if number is None or stopping is not None:
@@ -129,22 +136,58 @@ def run_workers(settings: Settings, workers: int, reserved: socket.socket,
                 "worker": number, "pid": pid, "status": os.waitstatus_to_exitcode(status)})
             time.sleep(max(0.0, last_start + RESTART_GAP_S - time.monotonic()))
             last_start = time.monotonic()
-            children[_fork_worker(number, settings, (host, port), serve_one)] = number
+            children.update(_spawn([number], settings, address, serve_one))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
 
 
+def _spawn(numbers: list[int], settings: Settings, address: tuple[str, int],
+           serve_one: Callable[[Settings, socket.socket], None]) -> dict[int, int]:
+    """Workers ``numbers``, forked from a template process that loads the code and
+    then exits: they share the template's pages among themselves, and this process
+    (their subreaper) holds none of them. A worker started again later comes from a
+    template of its own and shares only the files' pages (the code's, the index's)
+    with the others. Returns pid -> number."""
+    r, w = os.pipe()
+    template = os.fork()
+    if template == 0:
+        status = 1
+        try:
+            os.close(r)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _preload()
+            pids = {_fork_worker(n, settings, address, serve_one, w): n for n in numbers}
+            os.write(w, json.dumps(pids).encode())
+            status = 0
+        except BaseException:
+            log.exception("starting workers failed")
+        finally:
+            os._exit(status)
+    os.close(w)
+    with os.fdopen(r, "rb") as pipe:
+        told = pipe.read()
+    os.waitpid(template, 0)
+    return {int(pid): n for pid, n in json.loads(told or b"{}").items()}
+
+
+def _become_subreaper() -> None:
+    """Adopt the workers when their template exits, to wait for them (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
 def _fork_worker(number: int, settings: Settings, address: tuple[str, int],
-                 serve_one: Callable[[Settings, socket.socket], None]) -> int:
+                 serve_one: Callable[[Settings, socket.socket], None], pipe: int) -> int:
     pid = os.fork()
     if pid:
         return pid
     status = 0
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.close(pipe)  # the template's report: the parent reads it to its end
         # the preloaded objects stay frozen here too: a collection that visited them
         # would write to every one, and so copy every shared page
         with port_socket(*address, listen=True) as sock:
