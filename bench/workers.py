@@ -13,7 +13,9 @@ on a free loopback port and measures
 
 Configurations: ``1 copy`` (plain ``veil serve``: the index copied into memory, the
 default), ``1 mapped`` (``VEIL_INDEX_SHARED=true``: the same single process mapping
-the snapshot) and ``--workers N`` for each N of ``--workers``. The load generator
+the snapshot) and ``--workers N`` for each N of ``--workers``, each started
+``--repeat`` times in turn (A B C A B C …: a slow minute of the machine falls on
+all of them), throughput the median of its runs. The load generator
 (``api_load``'s asyncio client) shares the 2 cores with the server; the load
 average is printed before and after.
 
@@ -107,6 +109,15 @@ def run(home: Path, label: str, workers: int, mapped: bool, raws: list[bytes],
     return out
 
 
+def median_run(trials: list[dict[str, object]]) -> dict[str, object]:
+    """One configuration's runs: memory of the first, the median throughputs."""
+    out = dict(trials[0])
+    for kind in ("single", "batch"):
+        rates = sorted(t[kind]["achieved"] for t in trials)  # type: ignore[index]
+        out[kind] = {"achieved": rates[len(rates) // 2], "all": rates}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--entries", type=int, default=10_000_000)
@@ -116,6 +127,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--batch-requests", type=int, default=400)
     ap.add_argument("--home", type=Path, default=None)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each configuration")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="veil-bench-"))
@@ -132,10 +144,10 @@ def main() -> int:
         {"signal": "pdq", "value": q} for q in queries[i:i + args.batch]]}).encode(),
         "application/json") for i in range(0, len(queries) - args.batch, args.batch)]
 
-    runs = [run(home, "1 copy", 1, False, raws, braws, args),
-            run(home, "1 mapped", 1, True, raws, braws, args)]
-    for n in (int(x) for x in args.workers.split(",")):
-        runs.append(run(home, f"--workers {n}", n, True, raws, braws, args))
+    configs = [("1 copy", 1, False), ("1 mapped", 1, True),
+               *((f"--workers {n}", n, True) for n in map(int, args.workers.split(",")))]
+    trials = [[run(home, *c, raws, braws, args) for c in configs] for _ in range(args.repeat)]
+    runs = [median_run([t[i] for t in trials]) for i in range(len(configs))]
     load_after = os.getloadavg()
 
     print(f"\nveil serve, {args.entries:,} PDQ entries, {args.connections} connections, "
@@ -157,6 +169,9 @@ def main() -> int:
     print("× is throughput relative to '1 mapped'; extra MiB is the total PSS added over "
           "the row above ('1 mapped' is compared with nothing: it swaps the copy for a "
           "mapping).")
+    for r in runs:
+        print(f"{r['label']}: 1-hash runs {[round(x) for x in r['single']['all']]}, "  # type: ignore[index]
+              f"{args.batch}-hash runs {[round(x, 1) for x in r['batch']['all']]}")  # type: ignore[index]
     return 0
 
 
