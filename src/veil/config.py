@@ -548,11 +548,12 @@ class Settings(BaseSettings):
         "this home shares one copy (veil serve --workers sets it); each keeps only the "
         "changes since the snapshot was written, which is rewritten once they reach 10% "
         "of it or withdraw an entry."))
-    index_rewrite_gap_s: float = Field(10, ge=0, description=(
-        "Shared indexes: least seconds between two rewrites of one signal's snapshot. "
-        "A withdrawn hash stays in the old file (unlinked, still mapped) until the next "
-        "rewrite; withdrawals are cheap to make and a rewrite of 10M entries costs "
-        "seconds of a core, so a stream of them must not keep a core busy."))
+    index_rewrite_gap_s: float = Field(60, ge=0, description=(
+        "Shared indexes: least seconds from the end of one rewrite of a signal's "
+        "snapshot to the start of the next. A withdrawn hash stays in the old file "
+        "(unlinked, still mapped) until the next rewrite; withdrawals are cheap to make "
+        "and a rewrite of 10M entries takes about 30 s of a core, so a stream of them "
+        "must not keep a core busy (60: at most a third of one at 10M)."))
 
     @model_validator(mode="after")
     def _database_in_home(self) -> Settings:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from veil.config import Settings, snapshot_path
 from veil.index import empty_index, load_snapshot
 from veil.index.hamming import CYCLE_MIN_ROWS
 from veil.matching import LiveMatcher
+from veil.matching import shared as shared_module
 from veil.store import HashRow, Store, open_store
 
 ROWS = CYCLE_MIN_ROWS + 1000  # one block with cycle tables, as a large bank has
@@ -172,4 +175,43 @@ def test_rewrites_are_at_least_the_gap_apart(
     assert a.refresh_shared() == ["pdq"]
     on_disk = load_snapshot(snapshot_path(shared.home, "pdq"), empty_index("pdq"),
                             watermark=None)
+    assert len(on_disk) == ROWS - 2
+
+
+def test_a_rewrite_holds_up_no_change_and_misses_none(
+        shared: Settings, store: Store, workers: list[LiveMatcher], banked: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewrite runs outside the sync lock (half a minute at 10M entries): a
+    withdrawal committed meanwhile applies at once, and is applied again to the new
+    index before it replaces the old; the file written before it is dropped."""
+    a, _ = workers
+    path = snapshot_path(shared.home, "pdq")
+    store.withdraw(ids(a, banked[1])[0], actor="victim")
+    a.sync()
+    writing, go = threading.Event(), threading.Event()
+    real = shared_module.save_snapshot
+
+    def slow(*args: object, **kwargs: object) -> Path:
+        writing.set()
+        assert go.wait(30)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shared_module, "save_snapshot", slow)
+    done: list[list[str]] = []
+    worker = threading.Thread(target=lambda: done.append(a.refresh_shared()))
+    worker.start()
+    assert writing.wait(30)
+    gone = ids(a, banked[2])[0]
+    store.withdraw(gone, actor="victim")
+    started = time.monotonic()
+    a.sync()
+    assert time.monotonic() - started < 5, "the sync waited for the rewrite"
+    assert ids(a, banked[2]) == []
+    go.set()
+    worker.join(30)
+    assert done == [["pdq"]]
+    assert ids(a, banked[2]) == [] and ids(a, banked[3]) != []
+    assert not path.exists()  # written before the second withdrawal: it held the hash
+    assert a.refresh_shared() == ["pdq"]
+    on_disk = load_snapshot(path, empty_index("pdq"), watermark=None)
     assert len(on_disk) == ROWS - 2

@@ -8,8 +8,8 @@ background thread catches up every ``index_sync_ms`` with what other processes
 commit (``veil bank import`` run elsewhere, other workers). Changes committed while
 the first load runs are picked up by the catch-up that ends the load. With
 ``index_shared`` the poller also keeps the mapped snapshots fresh
-(``veil.matching.shared``), in its own thread: no request waits for a rewrite,
-though a change committed meanwhile is applied when it ends.
+(``veil.matching.shared``), in its own thread; it holds the sync lock only to swap
+an index in, so no request waits for a rewrite.
 """
 
 from __future__ import annotations
@@ -113,9 +113,8 @@ class LiveMatcher:
     def refresh_shared(self) -> list[str]:
         """Remap or rewrite the shared indexes that need it (``veil.matching.shared``);
         the signals done. The poller calls it after each catch-up."""
-        with self._sync_lock:
-            m = self._matcher
-            return [] if m is None else refresh(m, self.source, self.settings)
+        m = self._matcher
+        return [] if m is None else refresh(m, self.source, self.settings, self._sync_lock)
 
     def _refresh_or_log(self) -> None:
         try:

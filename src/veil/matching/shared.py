@@ -35,35 +35,55 @@ import contextlib
 import fcntl
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from veil.config import Settings, snapshot_path
 from veil.errors import BadSnapshot
-from veil.index import HammingIndex, empty_index, load_snapshot, save_if_current
+from veil.index import (
+    HammingIndex,
+    drop_unless_newer,
+    empty_index,
+    load_snapshot,
+    save_snapshot,
+)
 from veil.matching.loading import MatchSource
 from veil.matching.matcher import SNAPSHOT_REWRITE_SHARE, BankMatcher, apply_changes
 
 log = logging.getLogger("veil.matching")
 
 
-def refresh(matcher: BankMatcher, source: MatchSource, settings: Settings) -> list[str]:
+def refresh(matcher: BankMatcher, source: MatchSource, settings: Settings,
+            changes: threading.Lock) -> list[str]:
     """Remap or rewrite each index that needs it (see the module); the signals whose
-    index was replaced. The caller holds off other changes to ``matcher`` (the live
-    matcher's sync lock): a change applied meanwhile to the old index would be lost."""
+    index was replaced. ``changes``: the lock every change to ``matcher`` is applied
+    under (the live matcher's sync lock). It is held only to swap an index in: the
+    rewrite (half a minute at 10M entries) and the mapping run without it, so the
+    requests whose changes this process applies as they commit do not wait."""
     done = []
-    for name, index in list(matcher.indexes.items()):
+    for name in list(matcher.indexes):
+        index = matcher.indexes[name]
         path = snapshot_path(settings.home, name)
         why = stale_reason(index, settings.index_snapshot_min_entries)
         if why is None:
             continue
         started = time.perf_counter()
-        new = _renew(name, index, source, path, settings.index_snapshot_min_entries,
-                     settings.index_rewrite_gap_s)
+        new = _renew(name, index, source, path, settings.index_rewrite_gap_s)
         if new is None:
             continue
-        matcher.indexes[name] = new
+        with changes:
+            current = matcher.indexes[name]
+            # what was applied to the old index since the new one's file was written
+            _, _, withdrawn = apply_changes(
+                new, source.changes(name, after=new.watermark, upto=current.watermark))
+            new.watermark = current.watermark
+            matcher.indexes[name] = new
+        if withdrawn:
+            # the file holds a hash withdrawn since it was written: the next round
+            # writes it again (the gap permitting)
+            drop_unless_newer(path, new.watermark)
         done.append(name)
         log.info("shared index remapped", extra={
             "signal": name, "why": why, "entries": len(new),
@@ -85,28 +105,35 @@ def stale_reason(index: HammingIndex, min_entries: int) -> str | None:
 
 
 def _renew(name: str, index: HammingIndex, source: MatchSource, path: Path,
-           min_entries: int, gap_s: float) -> HammingIndex | None:
+           gap_s: float) -> HammingIndex | None:
+    """Another process's newer file, else this index written (``frozen_copy``: it
+    goes on changing meanwhile), mapped; None if neither may be done now."""
     lock = path.with_name(path.name + ".lock")
     with _exclusive(lock) as held:
         if not held:
             return None  # another process is writing it: its file is mapped next round
-        theirs = _theirs(name, index, source, path, min_entries)
+        theirs = _theirs(name, index, source, path)
         if theirs is not None:
             return theirs
         if time.time() - lock.stat().st_mtime < gap_s:
             return None  # written a moment ago: this change waits for the gap
-        written = save_if_current(index, source, path, min_entries=min_entries)
-        os.utime(lock)
-        if not written:
-            return None  # the store moved on meanwhile: next round, once caught up
-        return _mapped_at(name, index, source, path)
+        copy = index.frozen_copy()
+        try:
+            save_snapshot(copy, path, store=source.identity())
+        finally:
+            os.utime(lock)
+        del copy
+        try:
+            return load_snapshot(path, empty_index(name), watermark=None, mapped=True)
+        except BadSnapshot as exc:
+            log.warning("shared index not mapped: %s", exc, extra={"signal": name})
+            return None
 
 
-def _theirs(name: str, index: HammingIndex, source: MatchSource, path: Path,
-            min_entries: int) -> HammingIndex | None:
-    """The file at ``path`` mapped and brought to ``index``'s watermark, if it is
-    another than the one mapped, no newer than ``index``, and nothing since it
-    was written withdraws an entry (it would still hold the hash)."""
+def _theirs(name: str, index: HammingIndex, source: MatchSource,
+            path: Path) -> HammingIndex | None:
+    """The file at ``path`` mapped, if it is another than the one mapped, from this
+    store, and no newer than ``index`` (the caller replays the feed from it)."""
     mapped = index.mapped
     if mapped is not None and not mapped.replaced():
         return None
@@ -115,25 +142,8 @@ def _theirs(name: str, index: HammingIndex, source: MatchSource, path: Path,
                             store=source.identity(), mapped=True)
     except (BadSnapshot, FileNotFoundError):
         return None
-    if new.watermark > index.watermark:
-        return None  # written after this process's last catch-up: the next one
-    _, _, withdrawn = apply_changes(
-        new, source.changes(name, after=new.watermark, upto=index.watermark))
-    if withdrawn or stale_reason(new, min_entries) is not None:
-        return None
-    new.watermark = index.watermark
-    return new
-
-
-def _mapped_at(name: str, index: HammingIndex, source: MatchSource,
-               path: Path) -> HammingIndex | None:
-    """What was just written from ``index``, mapped."""
-    try:
-        return load_snapshot(path, empty_index(name), watermark=index.watermark,
-                             store=source.identity(), mapped=True)
-    except BadSnapshot as exc:
-        log.warning("shared index not mapped: %s", exc, extra={"signal": name})
-        return None
+    # written after this process's last catch-up: mapped at the next round
+    return None if new.watermark > index.watermark else new
 
 
 @contextlib.contextmanager
