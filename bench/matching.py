@@ -431,7 +431,7 @@ def load_child(path: Path, out: Path) -> None:
     from veil.index import empty_index, kernels
     from veil.index.snapshot import load_snapshot
 
-    kernels.cycle_check(np.zeros((8, 5 * 64), np.uint8), 64, 6)  # compiled code, not the load
+    kernels.cycle_check(np.zeros((8, 5 * 64), np.uint8), 64, 6, 1)  # compiled code, not the load
     gc.collect()
     trim_heap()
     t = time.perf_counter()

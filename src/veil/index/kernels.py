@@ -244,33 +244,39 @@ CHECK_LANES = 32
 
 
 @njit(parallel=True, nogil=True, cache=True)
-def cycle_check(records: np.ndarray, n: int, row_bits: int) -> tuple[int, int]:
-    """(walks leaving the rows, walks not closing): each position of table 0 walked
-    once round all tables, with no temporaries (a snapshot of 100M rows is checked
-    without the gigabytes a vectorised walk holds)."""
+def cycle_check(records: np.ndarray, n: int, row_bits: int, stride: int) -> tuple[int, int]:
+    """(pointers out of range, walks not closing). Every record's pointer is checked,
+    a sequential pass (what keeps the kernels' reads in bounds); then the walk round
+    all tables from every ``stride``-th position of table 0 must come back to it
+    (what makes decoded hashes whole). No temporaries: a snapshot of 100M rows is
+    checked without the gigabytes a vectorised walk holds."""
     m = records.shape[0]
     row_mask = np.uint64((1 << row_bits) - 1)
     out_of_range = 0
-    not_closed = 0
-    for g in prange((n + CHECK_LANES - 1) // CHECK_LANES):
-        first = g * CHECK_LANES
-        lanes = min(CHECK_LANES, n - first)
-        pos = np.empty(CHECK_LANES, np.int64)
-        for j in range(lanes):
-            pos[j] = first + j
+    for t in prange(m):
         bad = 0
-        for t in range(m):
-            for j in range(lanes):
-                p = pos[j]
-                if p < n:  # a lane that left the rows stays out
-                    pos[j] = np.int64(_field(records, t, p) & row_mask)
-        for j in range(lanes):
-            if pos[j] >= n:
+        for p in range(n):
+            if np.int64(_field(records, t, p) & row_mask) >= n:
                 bad += 1
         out_of_range += bad
+    if out_of_range:
+        return out_of_range, 0
+    starts = (n + stride - 1) // stride
+    not_closed = 0
+    for g in prange((starts + CHECK_LANES - 1) // CHECK_LANES):
+        first = g * CHECK_LANES
+        lanes = min(CHECK_LANES, starts - first)
+        pos = np.empty(CHECK_LANES, np.int64)
         for j in range(lanes):
-            if pos[j] < n and pos[j] != first + j:
-                not_closed += 1
+            pos[j] = (first + j) * stride
+        for t in range(m):
+            for j in range(lanes):
+                pos[j] = np.int64(_field(records, t, pos[j]) & row_mask)
+        bad = 0
+        for j in range(lanes):
+            if pos[j] != (first + j) * stride:
+                bad += 1
+        not_closed += bad
     return out_of_range, not_closed
 
 

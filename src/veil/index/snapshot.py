@@ -11,8 +11,9 @@ rebuilds from the store):
   it with no identity or another's);
 * the SHA-256 trailer matches every byte before it (truncation, bit rot);
 * the arrays are mutually consistent (directories monotone and ending at the row
-  count, row numbers in range, every record cycle closing), so even a well-formed
-  but wrong file cannot make the compiled kernels read out of bounds.
+  count, every row number in range, record cycles closing: all of them up to 2M
+  rows, a regular sample above, ``cycle.check_cycle``), so even a well-formed but
+  wrong file cannot make the compiled kernels read out of bounds.
 
 Layout: ``MAGIC``, u32 version, u32 header length, JSON header, arrays (each
 64-byte aligned), 32-byte SHA-256 of everything before it. Written compacted, to a
