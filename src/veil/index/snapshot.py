@@ -63,7 +63,6 @@ class MappedFile:
 
     path: Path
     file_id: tuple[int, int]
-    watermark: int
     rows: int
 
     def replaced(self) -> bool:
@@ -222,7 +221,7 @@ def load_snapshot(path: Path, template: HammingIndex, *, watermark: int | None,
     template.watermark = int(header["watermark"])  # type: ignore[call-overload]
     template._install(_block(path.name, arrays, header, rows, template, len(labels)), labels)
     if fid is not None:
-        template.mapped = MappedFile(path, fid, template.watermark, rows)
+        template.mapped = MappedFile(path, fid, rows)
     return template
 
 
