@@ -157,6 +157,20 @@ async def _one_get(port: int, path: str) -> tuple[int, bytes]:
         writer.close()
 
 
+def match_queries(banked: list[str], count: int, seed: int) -> list[str]:
+    """Random PDQ hashes, every tenth a near copy (8 bits) of a banked one."""
+    rng = random.Random(seed)
+    return [near(rng.choice(banked), 8, rng) if i % 10 == 0 else rand_pdq(rng)
+            for i in range(count)]
+
+
+def match_request(key: str, values: list[str]) -> bytes:
+    """A raw ``/v1/match`` request for ``values``."""
+    return request("/v1/match", key, json.dumps(
+        {"signals": [{"signal": "pdq", "value": v} for v in values]}).encode(),
+        "application/json")
+
+
 def request(path: str, key: str, body: bytes, ctype: str) -> bytes:
     return (f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n"
             f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
@@ -312,12 +326,8 @@ def main() -> int:
     key, banked = build_store(home, args.entries, args.seed)
     print(f"store ready in {time.perf_counter() - t:.0f} s ({args.entries:,} entries, {home})",
           file=sys.stderr)
-    rng = random.Random(args.seed + 1)
-    queries = [near(rng.choice(banked), 8, rng) if i % 10 == 0 else rand_pdq(rng)
-               for i in range(5000)]
-    raws = [request("/v1/match", key, json.dumps(
-        {"signals": [{"signal": "pdq", "value": q}]}).encode(), "application/json")
-        for q in queries]
+    queries = match_queries(banked, 5000, args.seed + 1)
+    raws = [match_request(key, [q]) for q in queries]
     images = jpegs(min(args.scan_requests, 20))
     scan_raws = [request("/v1/scan", key, img, "image/jpeg") for img in images]
 
@@ -342,9 +352,8 @@ def main() -> int:
             print(f"  {c} connections done", file=sys.stderr)
         batch = None
         if args.batch:
-            braws = [request("/v1/match", key, json.dumps({"signals": [
-                {"signal": "pdq", "value": q} for q in queries[i:i + args.batch]]}).encode(),
-                "application/json") for i in range(0, len(queries) - args.batch, args.batch)]
+            braws = [match_request(key, queries[i:i + args.batch])
+                     for i in range(0, len(queries) - args.batch, args.batch)]
             batch = asyncio.run(closed_loop(port, braws, 4 * len(braws), 1))
         scan = asyncio.run(closed_loop(port, scan_raws, args.scan_requests, args.scan_clients))
     finally:

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from api_load import VEIL, build_store, closed_loop, free_port, near, rand_pdq, request
+from api_load import VEIL, build_store, closed_loop, free_port, match_queries, match_request
 
 
 def tree(pid: int) -> list[int]:
@@ -141,15 +140,10 @@ def main() -> int:
     home.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     key, banked = build_store(home, args.entries, args.seed)
-    rng = random.Random(args.seed + 1)
-    queries = [near(rng.choice(banked), 8, rng) if i % 10 == 0 else rand_pdq(rng)
-               for i in range(20_000)]
-    raws = [request("/v1/match", key, json.dumps(
-        {"signals": [{"signal": "pdq", "value": q}]}).encode(), "application/json")
-        for q in queries]
-    braws = [request("/v1/match", key, json.dumps({"signals": [
-        {"signal": "pdq", "value": q} for q in queries[i:i + args.batch]]}).encode(),
-        "application/json") for i in range(0, len(queries) - args.batch, args.batch)]
+    queries = match_queries(banked, 20_000, args.seed + 1)
+    raws = [match_request(key, [q]) for q in queries]
+    braws = [match_request(key, queries[i:i + args.batch])
+             for i in range(0, len(queries) - args.batch, args.batch)]
 
     configs = [("1 copy", 1, False), ("1 mapped", 1, True),
                *((f"--workers {n}", n, True) for n in map(int, args.workers.split(",")))]

@@ -36,7 +36,7 @@ from veil.index.multi_index import RowHits, search_rows
 from veil.index.packing import pack_hex, unpack_hex, words_per_hash
 
 if TYPE_CHECKING:
-    from veil.index.snapshot import MappedFile
+    from veil.index.mapped import MappedFile
 
 #: Rows the tail holds before it is turned into a block. Scanning 4096 rows costs a
 #: query about as much as probing one table-indexed block, and building a block of

@@ -34,7 +34,6 @@ import mmap
 import os
 import struct
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ from veil.errors import BadSnapshot, StaleSnapshot
 from veil.index.chunks import CHUNK_BITS, RECORD_BYTES, row_bits_for, top_bits_for
 from veil.index.cycle import CycleTables, check_cycle, rank_samples
 from veil.index.hamming import Block, HammingIndex
+from veil.index.mapped import MappedFile
 from veil.index.packing import words_per_hash
 
 MAGIC = b"VEILIDX\x00"
@@ -54,28 +54,6 @@ _ALIGN = 64
 #: Header sizes above this are refused before parsing (a real one is a few KiB
 #: plus the bank names).
 _MAX_HEADER = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class MappedFile:
-    """Which file a mapped index was loaded from: the file at ``path`` is this one
-    while its (device, inode) is unchanged."""
-
-    path: Path
-    file_id: tuple[int, int]
-    rows: int
-
-    def replaced(self) -> bool:
-        """Whether ``path`` no longer is the mapped file (rewritten, or removed)."""
-        return file_id(self.path) != self.file_id
-
-
-def file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _pad(n: int) -> int:
