@@ -70,6 +70,8 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[subprocess.Pope
     try:
         assert wait_ready(url, proc, 60), log.read_text()[-3000:]
         until(lambda: len(workers_of(proc.pid)) == 2, 10, "two workers")
+        until(lambda: all(snapshot_mappings(pid) for pid in workers_of(proc.pid)), 30,
+              "both workers loaded the index")
         yield proc, url, keys, values
     finally:
         stop(proc)
