@@ -15,18 +15,21 @@ and the records a withdrawal zeroes (copied on write, the file is untouched).
 * *unmapped*: an index that reached ``index_snapshot_min_entries``, or whose
   snapshot could not be written last time.
 
-The remedy is to map another worker's file when it is newer and clean (the feed
-from its watermark to this index's withdraws nothing), else to write this index,
-compacted, and map that. The new index is brought to this one's watermark before it
-replaces it; the old mapping is released when the last search holding it ends.
+The remedy is to map another worker's file when there is one (no newer than this
+index), else to write this index, compacted (``HammingIndex.frozen_copy``, made
+while the index goes on serving and changing), and map that. The new index is
+brought to this one's watermark through the feed before it replaces it; if that
+replay withdraws an entry, the file still holds its hash and is removed for the
+next round to write again. The old mapping is released when the last search
+holding it ends.
 
 One process writes at a time: an exclusive, non-blocking ``flock`` on a lock file
 beside the snapshot. The others skip the round and map the writer's file at the
 next, so N workers that see one withdrawal make one rewrite, not N. Writes of one
 signal are at least ``index_rewrite_gap_s`` apart (the lock file's modification
 time records the last): a withdrawal costs anyone with a case token nothing, and
-a rewrite at 10M entries costs seconds of a core, so a stream of withdrawals must
-not keep a core rewriting. Withdrawals within the gap share one rewrite.
+a rewrite at 10M entries costs half a minute of a core, so a stream of withdrawals
+must not keep a core rewriting. Withdrawals within the gap share one rewrite.
 """
 
 from __future__ import annotations
