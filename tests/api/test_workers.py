@@ -131,3 +131,24 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
             f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def gone(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def test_workers_stop_when_the_parent_is_killed(
+        served: tuple[subprocess.Popen, str, dict[str, str], list[str]]) -> None:
+    """Killed outright, the parent cannot pass SIGTERM on: workers left behind would
+    go on serving, holding the port."""
+    proc, url, _, _ = served
+    pids = workers_of(proc.pid)
+    proc.kill()
+    proc.wait(10)
+    until(lambda: all(gone(pid) for pid in pids), 30, "the workers stopped")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/healthz", timeout=5)

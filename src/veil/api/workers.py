@@ -20,7 +20,8 @@ The parent process never serves. It
    page cache for all of them, kept current by each through the change feed and
    rewritten by one at a time (``veil.matching.shared``);
 5. starts a worker again when one dies, and on SIGTERM or SIGINT passes SIGTERM to
-   the workers, waits for their graceful shutdown, then kills what is left.
+   the workers, waits for their graceful shutdown, then kills what is left. A
+   worker whose parent is gone (killed outright) stops itself within a second.
 
 What each worker keeps in its own memory: rate-limit buckets (so each gets
 ``1/N`` of the configured intake rate and burst, and a client spread over the
@@ -40,6 +41,7 @@ import math
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -182,12 +184,14 @@ def _become_subreaper() -> None:
 
 def _fork_worker(number: int, settings: Settings, address: tuple[str, int],
                  serve_one: Callable[[Settings, socket.socket], None], pipe: int) -> int:
+    supervisor = os.getppid()  # called in the template, the parent's child
     pid = os.fork()
     if pid:
         return pid
     status = 0
     try:
         os.close(pipe)  # the template's report: the parent reads it to its end
+        _stop_with(supervisor)
         # the preloaded objects stay frozen here too: a collection that visited them
         # would write to every one, and so copy every shared page
         with port_socket(*address, listen=True) as sock:
@@ -197,6 +201,21 @@ def _fork_worker(number: int, settings: Settings, address: tuple[str, int],
         status = 1
     finally:
         os._exit(status)  # never the parent's clean-up
+
+
+def _stop_with(supervisor: int) -> None:
+    """SIGTERM this worker (its graceful stop) once the parent is gone: killed
+    outright, it could not pass its SIGTERM on, and workers left behind would go on
+    serving and holding the port. The parent is first the template, which exits at
+    once, then the supervisor that adopts the worker; any other means it died."""
+    template = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() in (template, supervisor):
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="veil-parent-watch", daemon=True).start()
 
 
 def _in_child(fn: Callable[[], None]) -> int:
