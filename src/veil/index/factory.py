@@ -109,11 +109,10 @@ def save_if_current(index: HammingIndex, source: IndexSource, snapshot: Path, *,
 
 
 def drop_unless_newer(snapshot: Path, watermark: int) -> None:
-    """Remove ``snapshot`` unless it was written at ``watermark`` or later: a
-    withdrawal applied up to ``watermark`` leaves an older file holding the erased
-    hash, while a newer one was compacted from an index that had applied it (another
-    worker's, ``veil.matching.shared``), and removing it would only make another
-    rewrite."""
+    """Remove ``snapshot`` unless it was written at ``watermark`` or later: a file
+    older than a withdrawal's generation may hold the erased hash, while a newer one
+    was compacted from an index that had applied it (another worker's,
+    ``veil.matching.shared``), and removing it would only make another rewrite."""
     try:
         built = read_header(snapshot).get("watermark")
     except BadSnapshot:

@@ -308,7 +308,7 @@ class BankMatcher:
             added, removed = added + a, removed + r
             index.watermark = upto
             if withdrawn:
-                drop_unless_newer(snapshot_path(self.settings.home, signal), upto)
+                drop_unless_newer(snapshot_path(self.settings.home, signal), withdrawn)
         if self.regions is not None:
             if self.regions.watermark > upto:
                 raise StoreError(f"the region signals are at store generation "
@@ -326,14 +326,21 @@ class BankMatcher:
 
 
 def apply_changes(index: HammingIndex, changes: Iterable[EntryChange]
-                  ) -> tuple[int, int, bool]:
-    """(added, removed, whether any was a withdrawal), ``FEED_CHUNK`` changes a step."""
+                  ) -> tuple[int, int, int]:
+    """(added, removed, the latest generation of a withdrawal that removed an entry
+    the index held, or 0), ``FEED_CHUNK`` changes a step. A snapshot written before
+    that generation may hold the withdrawn hash; a withdrawal of an entry the index
+    no longer held (disabled or disputed before) says nothing about it."""
     added = removed = 0
-    withdrawn = False
+    withdrawn = 0
     it = iter(changes)
     while chunk := list(islice(it, FEED_CHUNK)):
-        kills = [c.entry_id for c in chunk if not c.active]
-        withdrawn |= any(c.withdrawn for c in chunk)
+        gone = [c for c in chunk if c.withdrawn]
+        held = index.withdraw_many(c.entry_id for c in gone) if gone else 0
+        if held:  # the chunk's latest: at worst a clean file is written again
+            withdrawn = max(withdrawn, *(c.generation for c in gone))
+        removed += held
+        kills = [c.entry_id for c in chunk if not c.active and not c.withdrawn]
         removed += index.withdraw_many(kills) if kills else 0
         adds = [c.as_active() for c in chunk if c.active]
         added += index.add_many(adds) if adds else 0

@@ -86,7 +86,7 @@ def refresh(matcher: BankMatcher, source: MatchSource, settings: Settings,
         if withdrawn:
             # the file holds a hash withdrawn since it was written: the next round
             # writes it again (the gap permitting)
-            drop_unless_newer(path, new.watermark)
+            drop_unless_newer(path, withdrawn)
         done.append(name)
         log.info("shared index remapped", extra={
             "signal": name, "why": why, "entries": len(new),

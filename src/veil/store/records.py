@@ -69,6 +69,8 @@ class EntryChange(NamedTuple):
     value: str | None
     quality: int | None
     status: str
+    #: The store generation of the entry's last change.
+    generation: int = 0
 
     @property
     def active(self) -> bool:

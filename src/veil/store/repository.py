@@ -379,7 +379,7 @@ class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges,
         """
         name = get_signal(signal).name
         q = (select(Entry.id, Bank.name, Bank.category, Entry.value, Entry.quality,
-                    Entry.status)
+                    Entry.status, Entry.generation)
              .join(Bank, Entry.bank_id == Bank.id)
              .where(Entry.signal == name, Entry.generation > after,
                     Entry.generation <= upto))
