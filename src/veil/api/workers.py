@@ -102,7 +102,7 @@ def run_workers(settings: Settings, workers: int, reserved: socket.socket,
     exit status (non-zero if preparing the home failed)."""
     settings = worker_settings(settings, workers)
     address = reserved.getsockname()[:2]
-    if _in_child(lambda: prepare(settings)) != 0:
+    if _in_child(lambda: prepare(settings), "preparing the home") != 0:
         log.error("the home could not be prepared for the workers; see the log above")
         return 1
     _become_subreaper()
@@ -153,25 +153,20 @@ def _spawn(numbers: list[int], settings: Settings, address: tuple[str, int],
     template of its own and shares only the files' pages (the code's, the index's)
     with the others. Returns pid -> number."""
     r, w = os.pipe()
-    template = os.fork()
-    if template == 0:
-        status = 1
-        try:
-            os.close(r)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            _preload()
-            pids = {_fork_worker(n, settings, address, serve_one, w): n for n in numbers}
-            os.write(w, json.dumps(pids).encode())
-            status = 0
-        except BaseException:
-            log.exception("starting workers failed")
-        finally:
-            os._exit(status)
+
+    def template() -> None:
+        os.close(r)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _preload()
+        pids = {_fork_worker(n, settings, address, serve_one, w): n for n in numbers}
+        # a few dozen bytes: the pipe holds them until read after the template exits
+        os.write(w, json.dumps(pids).encode())
+
+    _in_child(template, "starting workers")
     os.close(w)
     with os.fdopen(r, "rb") as pipe:
         told = pipe.read()
-    os.waitpid(template, 0)
     return {int(pid): n for pid, n in json.loads(told or b"{}").items()}
 
 
@@ -218,14 +213,15 @@ def _stop_with(supervisor: int) -> None:
     threading.Thread(target=watch, name="veil-parent-watch", daemon=True).start()
 
 
-def _in_child(fn: Callable[[], None]) -> int:
+def _in_child(fn: Callable[[], None], what: str) -> int:
+    """``fn()`` in a forked child process; its exit status (1, logged, if it raised)."""
     pid = os.fork()
     if pid == 0:
         status = 0
         try:
             fn()
         except BaseException:
-            log.exception("preparing the home failed")
+            log.exception("%s failed", what)
             status = 1
         finally:
             os._exit(status)

@@ -81,6 +81,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     from veil.api.logs import configure
 
     configure(log_level)
+
     def serve_one(s: Settings, sock: socket.socket | None) -> None:
         _serve_one(s, sock, host=host, port=port, log_level=log_level,
                    forwarded_allow_ips=forwarded_allow_ips)

@@ -383,12 +383,7 @@ class HammingIndex:
         copy = HammingIndex(self.signal, self.bits, tables=self.tables,
                             default_threshold=self.default_threshold, equality=self.equality,
                             watermark=watermark, tail_rows=self._tail_rows)
-        copy.labels = labels
-        copy._codes = {lab: i for i, lab in enumerate(labels)}
-        if blocks:
-            merged = copy._merged(blocks, masks)
-            copy._blocks = [merged] if merged.n else []
-            copy._publish()
+        copy._install(copy._merged(blocks, masks) if blocks else None, labels)
         return copy
 
     def _publish(self) -> None:

@@ -242,10 +242,15 @@ def _read_verified(path: Path) -> np.ndarray:
         raise BadSnapshot(f"{path.name}: too large to load ({size} bytes)") from None
     if got != size or size < _PREFIX.size + _DIGEST:
         raise BadSnapshot(f"{path.name}: truncated")
+    _check_digest(path, buf)
+    return buf
+
+
+def _check_digest(path: Path, buf: np.ndarray) -> None:
+    """The SHA-256 trailer must match every byte before it."""
     view = buf.data
     if hashlib.sha256(view[:-_DIGEST]).digest() != bytes(view[-_DIGEST:]):
         raise BadSnapshot(f"{path.name}: checksum mismatch (corrupt or truncated)")
-    return buf
 
 
 def _map_verified(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
@@ -262,9 +267,7 @@ def _map_verified(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     # the kernel reads ahead and keeps these pages for whoever maps the file next
     m.madvise(mmap.MADV_WILLNEED)
     buf = np.frombuffer(m, np.uint8)  # holds the mapping: unmapped when the index goes
-    view = buf.data
-    if hashlib.sha256(view[:-_DIGEST]).digest() != bytes(view[-_DIGEST:]):
-        raise BadSnapshot(f"{path.name}: checksum mismatch (corrupt or truncated)")
+    _check_digest(path, buf)
     return buf, (st.st_dev, st.st_ino)
 
 
