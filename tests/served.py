@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -61,3 +62,22 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
             break
         body += chunk
     return status, json.loads(body) if body else {}
+
+
+def review_login(base_url: str, key: str) -> tuple[dict[str, str], str]:
+    """Log in to a served reviewer page with ``key``, each request on a connection of
+    its own; returns the session's cookie header and the page's CSRF token."""
+    r = httpx.post(base_url + "/review/login", data={"key": key}, timeout=10,
+                   follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cookie = {"Cookie": f"veil_review={r.cookies['veil_review']}"}
+    page = httpx.get(base_url + "/review", headers=cookie, timeout=10)
+    found = re.search(r'name="veil-csrf" content="([^"]+)"', page.text)
+    assert page.status_code == 200 and found, page.text[:500]
+    return cookie, found.group(1)
+
+
+def review_next(base_url: str, cookie: dict[str, str], csrf: str) -> int:
+    """The status of the reviewer page's ``next`` call on a new connection."""
+    return httpx.post(base_url + "/review/api/next", timeout=10,
+                      headers={**cookie, "X-CSRF-Token": csrf}).status_code

@@ -1,6 +1,7 @@
 """Two ``veil serve`` nodes (separate homes) on one database: a bank change made
 through either is matchable through the other within the change feed's sync
-interval plus one second. CI runs it on SQLite and again on PostgreSQL."""
+interval plus one second, and a reviewer logged in through one is logged in on both.
+CI runs it on SQLite and again on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from served import free_port, stop, wait_ready
+from served import free_port, review_login, review_next, stop, wait_ready
 from veil.config import load_settings
 from veil.store import open_store
 
@@ -28,7 +29,7 @@ PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 def two_nodes(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     with open_store(load_settings()) as store:
         keys = {s: store.create_api_key([s], name=f"multi-{s}", actor="t")[1]
-                for s in ("admin", "platform")}
+                for s in ("admin", "platform", "review")}
         store.create_bank("ncii", "confirmed_ncii", actor="t")
     procs, urls = [], []
     try:
@@ -88,3 +89,26 @@ def test_a_change_through_one_node_matches_through_the_other(
     assert r.status_code == 200, r.text
     took = _seconds_until(a, keys["platform"], False)
     assert took <= WITHIN_S, f"still matching through A {took:.2f} s after B's change"
+
+
+def test_a_reviewer_logged_in_through_one_node_is_served_by_both(
+        two_nodes: tuple[str, str, dict[str, str]]) -> None:
+    a, b, keys = two_nodes
+    cookie, csrf = review_login(a, keys["review"])
+    assert review_next(b, cookie, csrf) == 200
+    assert httpx.post(b + "/review/api/next", headers={**cookie, "X-CSRF-Token": "x"},
+                      timeout=10).status_code == 403  # the CSRF token still holds
+    r = httpx.post(b + "/review/logout", headers={**cookie, "X-CSRF-Token": csrf}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert review_next(a, cookie, csrf) == 401  # ended on both at once
+
+    # a key revoked through one node logs its reviewer out of the other at once
+    cookie, csrf = review_login(b, keys["review"])
+    assert review_next(a, cookie, csrf) == 200
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    listed = httpx.get(b + "/v1/admin/keys", headers=admin, timeout=10).json()
+    review_key = next(k["id"] for k in listed["keys"] if k["name"] == "multi-review")
+    r = httpx.delete(f"{b}/v1/admin/keys/{review_key}", headers=admin, timeout=10)
+    assert r.status_code == 200, r.text
+    # A's key cache may not have heard yet; the session itself is gone
+    assert review_next(a, cookie, csrf) == 401

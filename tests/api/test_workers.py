@@ -1,6 +1,7 @@
 """``veil serve --workers 2``: two processes on one socket sharing one mapped copy of
 the index; a withdrawal stops matching in both and leaves no file mapped that holds
-it; a worker that dies is replaced; SIGTERM stops them all."""
+it; a reviewer's session holds on both; a worker that dies is replaced; SIGTERM
+stops them all."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import httpx
 import numpy as np
 import pytest
 
-from served import free_port, stop, wait_ready
+from served import free_port, review_login, review_next, stop, wait_ready
 from veil.config import Settings, snapshot_path
 from veil.store import HashRow, open_store
 
@@ -57,7 +58,7 @@ def served(settings: Settings, tmp_path: Path) -> Iterator[tuple[subprocess.Pope
     values = [rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex() for _ in range(ROWS)]
     with open_store(settings) as store:
         keys = {s: store.create_api_key([s], name=f"w-{s}", actor="t")[1]
-                for s in ("admin", "platform")}
+                for s in ("admin", "platform", "review")}
         store.create_bank("ncii", "confirmed_ncii", actor="t")
         store.import_entries("ncii", [HashRow("pdq", v) for v in values], actor="t")
     env = {**os.environ, "VEIL_API_INDEX_SYNC_MS": str(SYNC_MS),
@@ -110,8 +111,18 @@ def test_workers_share_one_mapped_index_and_drop_a_withdrawn_hash(
 
     until(remapped, 15, "both workers map one rewritten file, the old one released")
 
-    r = httpx.get(url + "/review", timeout=10)
-    assert r.status_code == 503 and r.json()["error"]["code"] == "review.one_worker"
+
+def test_a_reviewer_session_holds_on_every_worker(
+        served: tuple[subprocess.Popen, str, dict[str, str], list[str]]) -> None:
+    _, url, keys, _ = served
+    cookie, csrf = review_login(url, keys["review"])
+    # each call on a new connection, which the kernel hands to either worker: with
+    # sessions in one process's memory about half of these would answer 401
+    assert [review_next(url, cookie, csrf) for _ in range(12)] == [200] * 12
+    r = httpx.post(url + "/review/logout", timeout=10,
+                   headers={**cookie, "X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    assert [review_next(url, cookie, csrf) for _ in range(8)] == [401] * 8
 
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(

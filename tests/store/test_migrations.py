@@ -50,7 +50,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "versions" / "0006_policy.py").is_file()
     assert (MIGRATIONS / "versions" / "0007_review.py").is_file()
     assert (MIGRATIONS / "versions" / "0008_videos.py").is_file()
-    assert head_revision() == "0011_store_identity" == HEAD  # the constant opening a store checks
+    assert head_revision() == "0012_review_sessions" == HEAD  # the constant opening a store checks
 
 
 def test_open_creates_home_and_schema_from_empty(settings: Settings, veil_home: Path) -> None:

@@ -2,8 +2,9 @@
 ``review`` key.
 
 Log in once with the key (``POST /review/login``, a form): the service sets a session
-cookie (``sessions``: a random id, never the key; ``HttpOnly``, ``SameSite=Strict``,
-``Path=/review``, ``Secure`` over HTTPS) and the page carries the session's CSRF token,
+cookie (``sessions``: a random id, never the key, its session kept in the store so
+any worker or node answers; ``HttpOnly``, ``SameSite=Strict``, ``Path=/review``,
+``Secure`` over HTTPS) and the page carries the session's CSRF token,
 which every state-changing call sends back in ``X-CSRF-Token``. A log-in whose
 ``Origin`` or ``Sec-Fetch-Site`` says it came from another site is refused (login
 CSRF), and log-ins are rate-limited per address like intake.
@@ -66,12 +67,13 @@ def _json(body: object, status: int = 200) -> JSONResponse:
 
 
 async def _live_session(request: Request, services: Services) -> ReviewSession | None:
-    session = services.review_sessions.get(request.cookies.get(COOKIE))
+    token = request.cookies.get(COOKIE)
+    session = await services.in_worker(services.review_sessions.get, token)
     if session is None:
         return None
     record = await services.keys.lookup_hash(session.key_hash)
     if record is None or "review" not in record.scopes:  # revoked since log-in
-        services.review_sessions.end(request.cookies.get(COOKIE))
+        await services.in_worker(services.review_sessions.end, token)
         return None
     return session
 
@@ -92,18 +94,8 @@ async def reviewer(request: Request, services: ServicesDep) -> ReviewSession:
 ReviewerDep = Annotated[ReviewSession, Depends(reviewer)]
 
 
-def _one_process(services: Services) -> None:
-    """Sessions live in one process's memory: with several workers a reviewer's
-    requests would land on processes that never saw the log-in."""
-    if services.settings.api.workers > 1:
-        raise ApiError(503, "review.one_worker", "the reviewer page runs on a veil serve "
-                       "with one worker (its sessions live in that process): start one "
-                       "for reviewers, see docs/deploy.md")
-
-
 @review_page.get("/review", openapi_extra=NO_REPLAY)
 async def page(request: Request, services: ServicesDep) -> Response:
-    _one_process(services)
     session = await _live_session(request, services)
     if session is None:
         return _page("review-login.html", {"error": ""})
@@ -127,7 +119,6 @@ def _cross_site(request: Request) -> bool:
 
 @review_page.post("/review/login", openapi_extra=NO_REPLAY)
 async def login(request: Request, services: ServicesDep) -> Response:
-    _one_process(services)
     if _cross_site(request):
         raise ApiError(403, "review.csrf", "a log-in must come from this site's own page")
     client = request.client.host if request.client else "unknown"
@@ -143,7 +134,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
         return _page("review-login.html", {
             "error": "That is not a valid review key."}, status=401)
     actor = f"key:{record.id}" + (f":{record.name}" if record.name else "")
-    token, _ = services.review_sessions.create(key_hash(key), actor)
+    token, _ = await services.in_worker(services.review_sessions.create, key_hash(key), actor)
     await services.in_worker(lambda: services.store.audit_read(actor, "review.login"))
     response = RedirectResponse("/review", status_code=303, headers=_HEADERS)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/review",
@@ -154,7 +145,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
 
 @review_page.post("/review/logout", openapi_extra=NO_REPLAY)
 async def logout(request: Request, services: ServicesDep, session: ReviewerDep) -> Response:
-    services.review_sessions.end(request.cookies.get(COOKIE))
+    await services.in_worker(services.review_sessions.end, request.cookies.get(COOKIE))
     response = _json({"ended": True})
     response.delete_cookie(COOKIE, path="/review", httponly=True, samesite="strict")
     return response
@@ -164,35 +155,41 @@ async def logout(request: Request, services: ServicesDep, session: ReviewerDep) 
 async def next_(services: ServicesDep, session: ReviewerDep) -> JSONResponse:
     candidates = await services.in_worker(lambda: services.store.review_items(
         statuses=UNDECIDED, limit=CANDIDATES))
-    found = next_item(candidates, reviewer=session.actor, last_subjects=session.last_subjects,
-                      skipped=session.skipped)
+    found = next_item(candidates, reviewer=session.actor,
+                      last_subjects=session.record.last_subjects,
+                      skipped=session.record.skipped)
+    store = services.store
     if found.item is None:
-        session.current = None
+        await services.in_worker(lambda: store.update_review_session(session.id,
+                                                                     current_item=None))
         return _json({"item": None, "break": found.break_needed,
                       "waiting": len(candidates)})
-    session.current = found.item.id
-    session.last_subjects = frozenset(found.item.subjects)
+    shown = found.item
+    await services.in_worker(lambda: store.update_review_session(
+        session.id, current_item=shown.id, last_subjects=shown.subjects))
     return _json({"item": describe(found.item), "break": False, "waiting": len(candidates)})
 
 
 @review_page.post("/review/api/break", openapi_extra=NO_REPLAY)
 async def took_break(services: ServicesDep, session: ReviewerDep) -> JSONResponse:
-    session.last_subjects = frozenset()
+    await services.in_worker(lambda: services.store.update_review_session(
+        session.id, last_subjects=()))
     await services.in_worker(lambda: services.store.audit_read(session.actor, "review.break"))
     return _json({"ok": True})
 
 
 def _current(session: ReviewSession, item_id: str) -> None:
-    if session.current != item_id:
+    if session.record.current_item != item_id:
         raise ApiError(409, "review.not_current", "this item is not the one on your screen: "
                        "ask for the next item")
 
 
 @review_page.post("/review/api/items/{item_id}/skip", openapi_extra=NO_REPLAY)
-async def skip(session: ReviewerDep, item_id: str = ITEM_ID) -> JSONResponse:
+async def skip(services: ServicesDep, session: ReviewerDep,
+               item_id: str = ITEM_ID) -> JSONResponse:
     _current(session, item_id)
-    session.skipped.add(item_id)
-    session.current = None
+    await services.in_worker(lambda: services.store.update_review_session(
+        session.id, current_item=None, skip=item_id))
     return _json({"ok": True})
 
 
@@ -234,5 +231,6 @@ async def decision(body: PageDecision, services: ServicesDep, session: ReviewerD
     decided = await services.in_worker(lambda: decide_item(
         services.store, services.settings, item_id, body.code, actor=session.actor,
         note=body.note))
-    session.current = None
+    await services.in_worker(lambda: services.store.update_review_session(
+        session.id, current_item=None))
     return _json(describe(decided))

@@ -99,7 +99,8 @@ class Services:
         #: Pulls the exchanges (veil exchange) every VEIL_EXCHANGE_SYNC_S.
         self.exchanges = ExchangeSyncer(self.store, settings,
                                         on_report=lambda r: self.metrics.count_sync(r))
-        self.review_sessions = ReviewSessions(settings.review.session_idle_min * 60,
+        self.review_sessions = ReviewSessions(self.store,
+                                              settings.review.session_idle_min * 60,
                                               settings.review.session_max_h * 3600)
         #: Reviewer page log-ins, rate-limited per address like intake (guessing keys).
         self.login_limiter = RateLimiter(api.intake_rate_per_min, api.intake_burst)

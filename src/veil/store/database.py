@@ -24,7 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: the scripts). Opening a store compares the database's revision with it in plain
 #: SQL, and imports Alembic only when there is something to migrate: a command that
 #: opens a current store does not pay for Alembic (about a tenth of a second).
-HEAD = "0011_store_identity"
+HEAD = "0012_review_sessions"
 
 #: Execution option: begin with the SQLite write lock (``BEGIN IMMEDIATE``), so a
 #: transaction that will write waits for other writers up front instead of failing

@@ -43,6 +43,7 @@ from veil.store.records import (
     ImportReport,
     QuarantineRecord,
 )
+from veil.store.review_sessions import Keep, ReviewSessionRecord, SessionTimes
 from veil.store.reviews import NewReviewItem, ReviewItemRecord
 from veil.store.rows import HashRow, RowError
 from veil.store.transactions import CommitHook
@@ -117,6 +118,18 @@ class BankStore(Protocol):
     def withdraw_case(self, case_id: str, n: int | None = None, *,
                       actor: str) -> list[tuple[str, int]]: ...
     def add_match_counts(self, counts: Mapping[int, MatchTally]) -> None: ...
+
+    # reviewer page sessions (veil.api.sessions)
+    def create_review_session(self, session_id: str, key_hash: str, actor: str,
+                              times: SessionTimes, *, now: datetime | None = ...,
+                              max_sessions: int = ...) -> ReviewSessionRecord: ...
+    def review_session(self, session_id: str, times: SessionTimes, *,
+                       now: datetime | None = ...) -> ReviewSessionRecord | None: ...
+    def update_review_session(self, session_id: str, *,
+                              current_item: str | Keep | None = ...,
+                              last_subjects: Iterable[str] | Keep = ...,
+                              skip: str | None = ...) -> None: ...
+    def end_review_session(self, session_id: str) -> None: ...
 
     # review items (veil.review)
     def add_review_item(self, new: NewReviewItem, sealed: bytes, *,

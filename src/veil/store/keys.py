@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from veil.errors import BadInput, Conflict, NotFound
 from veil.store.coltypes import utcnow
-from veil.store.models import KEY_NAME_MAX, ApiKey
+from veil.store.models import KEY_NAME_MAX, ApiKey, ReviewSessionRow
 from veil.store.transactions import StoreBase, check_actor, database_errors
 from veil.store.vocabulary import SCOPES
 
@@ -109,6 +109,8 @@ class ApiKeys(StoreBase):
             if row.revoked_at is not None:
                 raise Conflict(f"API key {key_id} is already revoked")
             row.revoked_at = utcnow()
+            # a reviewer logged in with it is logged out on every node at once
+            s.execute(delete(ReviewSessionRow).where(ReviewSessionRow.key_hash == row.key_hash))
             self._audit(s, actor, "key.revoke", key_id=key_id, name=row.name)
             s.flush()
             return _record(row)

@@ -606,3 +606,24 @@ class ExchangeReject(Base):
     reason: Mapped[str] = mapped_column(String(300))
     #: The record as received, cut to ``REJECT_RECORD_MAX`` characters.
     record: Mapped[str] = mapped_column(Text)
+
+
+class ReviewSessionRow(Base):
+    """A reviewer page's session (``veil.api.sessions``), in the store so that every
+    worker and node behind one database knows it. Only the SHA-256 of the cookie's
+    value is kept (256 random bits: the digest cannot be turned back into a cookie),
+    with the reviewer's key hash (a revoked key ends its sessions), the actor the
+    audit log names, and what the page showed: the item on screen, whose case the last
+    item was, the items skipped."""
+
+    __tablename__ = "review_sessions"
+    __table_args__ = (Index(None, "key_hash"), Index(None, "seen_at"))
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    current_item: Mapped[str | None] = mapped_column(String(36))
+    last_subjects: Mapped[list[str]] = mapped_column(Json, default=list)
+    skipped: Mapped[list[str]] = mapped_column(Json, default=list)

@@ -53,6 +53,7 @@ from veil.store.records import (
     QuarantineRecord,
 )
 from veil.store.regions import Regions
+from veil.store.review_sessions import ReviewSessions
 from veil.store.reviews import ReviewItems
 from veil.store.rows import HashRow, RowError, RowValidator
 from veil.store.transactions import check_actor, database_errors
@@ -101,14 +102,14 @@ def _entry_record(e: Entry, bank: str) -> EntryRecord:
     )
 
 
-class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, Videos, Exchanges,
-            ExchangeFeed, Regions):
+class Store(ApiKeys, Cases, Webhooks, Outbox, ReviewItems, ReviewSessions, Videos,
+            Exchanges, ExchangeFeed, Regions):
     """Banks, entries and the audit log behind one engine. Use ``open_store`` to make one.
 
     API keys (``keys``), victims' cases (``cases``), webhook subscriptions (``webhooks``),
-    the webhook outbox (``outbox``), review items (``reviews``) and the hub's exchange
-    feed (``exchange_feed``) and region signals (``regions``) are mixed in from their
-    modules.
+    the webhook outbox (``outbox``), review items (``reviews``), reviewer page sessions
+    (``review_sessions``), the hub's exchange feed (``exchange_feed``) and region
+    signals (``regions``) are mixed in from their modules.
     """
 
     def __enter__(self) -> Store:
