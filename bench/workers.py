@@ -9,17 +9,24 @@ on a free loopback port and measures
   each process's unique set (USS); ``extra per added worker`` is the difference in
   total PSS from the configuration before;
 * throughput: ``/v1/match`` in a closed loop on ``--connections`` connections, with
-  one hash per request and with ``--batch`` hashes per request.
+  one hash per request and with ``--batch`` hashes per request, and the cores the
+  service's processes used meanwhile (their CPU time over the wall time).
 
 Configurations: ``1 copy`` (plain ``veil serve``: the index copied into memory, the
 default), ``1 mapped`` (``VEIL_INDEX_SHARED=true``: the same single process mapping
 the snapshot) and ``--workers N`` for each N of ``--workers``, each started
 ``--repeat`` times in turn (A B C A B C …: a slow minute of the machine falls on
-all of them), throughput the median of its runs. The load generator
-(``api_load``'s asyncio client) shares the 2 cores with the server; the load
-average is printed before and after.
+all of them), throughput the median of its runs.
 
-    .venv/bin/python bench/workers.py --entries 10000000 --workers 2,3 --home /tmp/w10m
+The load comes from ``wrk`` (Debian's package; ``bench/wrk_match.lua`` sends the
+requests), one thread, for ``--seconds`` after a 3 s warm-up: a compiled client
+takes a few percent of a core, where a Python one would take the core a second
+worker needs. ``--client python`` uses ``api_load``'s asyncio client instead
+(``--requests`` and ``--batch-requests`` requests). The client shares the 2 cores
+with the server; the load average and the CPU time the host stole are printed.
+
+    .venv/bin/python bench/workers.py --entries 10000000 --workers 2 --repeat 5 \
+        --home /tmp/w10m
 """
 
 from __future__ import annotations
@@ -28,11 +35,14 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from api_load import VEIL, build_store, closed_loop, free_port, match_queries, match_request
@@ -86,24 +96,67 @@ async def _status(port: int) -> int:
     return int(line.split()[1])
 
 
-def run(home: Path, label: str, workers: int, mapped: bool, raws: list[bytes],
-        braws: list[bytes], args: argparse.Namespace) -> dict[str, object]:
+#: What measures one load: (port, "single" or "batch") -> {"achieved": requests/s, ...}.
+Load = Callable[[int, str], dict[str, float]]
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_match.lua"
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_load(bodies: dict[str, Path], key: str, seconds: float, connections: int) -> Load:
+    def load(port: int, kind: str, duration: float = seconds) -> dict[str, float]:
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "30s",
+             "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}/", "--", str(bodies[kind]),
+             key], capture_output=True, text=True, check=True).stdout
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        refused = re.search(r"Non-2xx or 3xx responses: .*", out)
+        if rate is None or refused:  # a refused request is a failure, not a figure
+            raise SystemExit(f"wrk: {refused.group(0) if refused else out}")
+        errors = re.search(r"Socket errors: .*", out)
+        if errors:
+            print(f"  wrk on {kind}: {errors.group(0)}", file=sys.stderr)
+        return {"achieved": float(rate.group(1))}
+
+    return load
+
+
+def python_load(raws: dict[str, list[bytes]], counts: dict[str, int],
+                connections: int) -> Load:
+    def load(port: int, kind: str) -> dict[str, float]:
+        return asyncio.run(closed_loop(port, raws[kind], counts[kind], connections))
+
+    return load
+
+
+def run(home: Path, label: str, workers: int, mapped: bool, load: Load,
+        warm: Callable[[int], object]) -> dict[str, object]:
     port = free_port()
     t = time.perf_counter()
     proc = start(home, port, workers, mapped)
     ready_s = time.perf_counter() - t
     try:
-        asyncio.run(closed_loop(port, raws[:500], 500, args.connections))  # warm-up
-        single = asyncio.run(closed_loop(port, raws, args.requests, args.connections))
-        batch = asyncio.run(closed_loop(port, braws, args.batch_requests, args.connections))
-        procs = tree(proc.pid)
-        mem = [memory(p) for p in procs]
+        warm(port)
+        out: dict[str, object] = {"label": label, "ready_s": ready_s}
+        for kind in ("single", "batch"):
+            procs = tree(proc.pid)
+            cpu, wall = cpu_seconds(procs), time.perf_counter()
+            result = load(port, kind)
+            result["cores"] = (cpu_seconds(procs) - cpu) / (time.perf_counter() - wall)
+            out[kind] = result
+        mem = [memory(p) for p in tree(proc.pid)]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
-    out = {"label": label, "ready_s": ready_s, "single": single, "batch": batch,
-           "pss": sum(m[1] for m in mem), "rss": sum(m[0] for m in mem),
-           "uss": [m[2] for m in mem]}
+    out.update({"pss": sum(m[1] for m in mem), "rss": sum(m[0] for m in mem),
+                "uss": [m[2] for m in mem]})
     print(f"  {label}: {json.dumps(out)}", file=sys.stderr)
     return out
 
@@ -116,11 +169,13 @@ def cpu_times() -> tuple[int, int]:
 
 
 def median_run(trials: list[dict[str, object]]) -> dict[str, object]:
-    """One configuration's runs: memory of the first, the median throughputs."""
+    """One configuration's runs: memory of the first, the median throughputs (and
+    the cores used in that run)."""
     out = dict(trials[0])
     for kind in ("single", "batch"):
-        rates = sorted(t[kind]["achieved"] for t in trials)  # type: ignore[index]
-        out[kind] = {"achieved": rates[len(rates) // 2], "all": rates}
+        runs = sorted((t[kind] for t in trials), key=lambda r: r["achieved"])  # type: ignore[index]
+        middle = runs[len(runs) // 2]
+        out[kind] = {**middle, "all": [r["achieved"] for r in runs]}
     return out
 
 
@@ -129,9 +184,14 @@ def main() -> int:
     ap.add_argument("--entries", type=int, default=10_000_000)
     ap.add_argument("--workers", default="2", help="worker counts to compare with one")
     ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--requests", type=int, default=20_000, help="1-hash requests per run")
+    ap.add_argument("--client", choices=("wrk", "python"),
+                    default="wrk" if shutil.which("wrk") else "python")
+    ap.add_argument("--seconds", type=float, default=10, help="wrk: seconds per load")
+    ap.add_argument("--requests", type=int, default=20_000,
+                    help="python client: 1-hash requests per run")
     ap.add_argument("--batch", type=int, default=100)
-    ap.add_argument("--batch-requests", type=int, default=400)
+    ap.add_argument("--batch-requests", type=int, default=400,
+                    help="python client: batch requests per run")
     ap.add_argument("--home", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each configuration")
     ap.add_argument("--seed", type=int, default=1)
@@ -141,14 +201,36 @@ def main() -> int:
     load_before = os.getloadavg()
     key, banked = build_store(home, args.entries, args.seed)
     queries = match_queries(banked, 20_000, args.seed + 1)
-    raws = [match_request(key, [q]) for q in queries]
-    braws = [match_request(key, queries[i:i + args.batch])
-             for i in range(0, len(queries) - args.batch, args.batch)]
+    groups = {"single": [[q] for q in queries],
+              "batch": [queries[i:i + args.batch]
+                        for i in range(0, len(queries) - args.batch, args.batch)]}
+    load: Load
+    if args.client == "wrk":
+        bodies = {}
+        for kind, values in groups.items():
+            bodies[kind] = home / f"bench-{kind}.jsonl"
+            bodies[kind].write_text("".join(json.dumps(
+                {"signals": [{"signal": "pdq", "value": v} for v in vs]}) + "\n"
+                for vs in values))
+        wrk = wrk_load(bodies, key, args.seconds, args.connections)
+        load = wrk
+
+        def warm(port: int) -> object:
+            return wrk(port, "single", 3)
+    else:
+        raws = {kind: [match_request(key, vs) for vs in values]
+                for kind, values in groups.items()}
+        load = python_load(raws, {"single": args.requests, "batch": args.batch_requests},
+                           args.connections)
+
+        def warm(port: int) -> object:
+            return asyncio.run(closed_loop(port, raws["single"][:500], 500,
+                                           args.connections))
 
     configs = [("1 copy", 1, False), ("1 mapped", 1, True),
                *((f"--workers {n}", n, True) for n in map(int, args.workers.split(",")))]
     steal_before = cpu_times()
-    trials = [[run(home, *c, raws, braws, args) for c in configs] for _ in range(args.repeat)]
+    trials = [[run(home, *c, load, warm) for c in configs] for _ in range(args.repeat)]
     steal_after = cpu_times()
     steal = (steal_after[0] - steal_before[0]) / max(1, steal_after[1] - steal_before[1])
     runs = [median_run([t[i] for t in trials]) for i in range(len(configs))]
@@ -159,21 +241,28 @@ def main() -> int:
           f"{load_before[0]:.2f}, after {load_after[0]:.2f}; CPU time stolen by the "
           f"host during the runs {steal:.0%}")
     print(f"{'configuration':<14}{'ready s':>8}{'PSS MiB':>9}{'extra MiB':>10}"
-          f"{'USS MiB (each process)':>26}{'1-hash/s':>10}{'×':>6}"
-          f"{f'{args.batch}-hash/s':>11}{'×':>6}{'hashes/s':>10}")
-    one = runs[1]
+          f"{'USS MiB (each process)':>26}{'1-hash/s':>10}{'×copy':>7}{'×mapped':>8}"
+          f"{'cores':>7}{f'{args.batch}-hash/s':>11}{'×copy':>7}{'cores':>7}")
+    copy, mapped = runs[0], runs[1]
+
+    def rate(r: dict[str, object], kind: str) -> float:
+        return float(r[kind]["achieved"])  # type: ignore[index]
+
     for prev, r in zip([None, *runs], runs, strict=False):
-        extra = "" if prev is None or r is runs[1] else (
+        extra = "" if prev is None or r is mapped else (
             f"{(r['pss'] - prev['pss']) / 1024:.0f}")  # type: ignore[operator]
-        s, b = r["single"], r["batch"]
         print(f"{r['label']:<14}{r['ready_s']:>8.1f}{r['pss'] / 1024:>9.0f}{extra:>10}"  # type: ignore[operator]
               f"{' '.join(f'{u / 1024:.0f}' for u in r['uss']):>26}"  # type: ignore[attr-defined]
-              f"{s['achieved']:>10.0f}{s['achieved'] / one['single']['achieved']:>6.2f}"  # type: ignore[index]
-              f"{b['achieved']:>11.1f}{b['achieved'] / one['batch']['achieved']:>6.2f}"  # type: ignore[index]
-              f"{b['achieved'] * args.batch:>10.0f}")  # type: ignore[index]
-    print("× is throughput relative to '1 mapped'; extra MiB is the total PSS added over "
-          "the row above ('1 mapped' is compared with nothing: it swaps the copy for a "
-          "mapping).")
+              f"{rate(r, 'single'):>10.0f}{rate(r, 'single') / rate(copy, 'single'):>7.2f}"
+              f"{rate(r, 'single') / rate(mapped, 'single'):>8.2f}"
+              f"{r['single']['cores']:>7.2f}"  # type: ignore[index]
+              f"{rate(r, 'batch'):>11.1f}{rate(r, 'batch') / rate(copy, 'batch'):>7.2f}"
+              f"{r['batch']['cores']:>7.2f}")  # type: ignore[index]
+    print(f"client: {args.client}; medians of {args.repeat} runs; ×copy and ×mapped: "
+          "throughput relative to one process with the index copied (the default) and "
+          "mapped; cores: CPU time of the service's processes over the load's wall time; "
+          "extra MiB: the total PSS added over the row above ('1 mapped' is compared with "
+          "nothing: it swaps the copy for a mapping).")
     for r in runs:
         print(f"{r['label']}: 1-hash runs {[round(x) for x in r['single']['all']]}, "  # type: ignore[index]
               f"{args.batch}-hash runs {[round(x, 1) for x in r['batch']['all']]}")  # type: ignore[index]

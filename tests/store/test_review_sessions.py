@@ -117,3 +117,15 @@ def test_the_cookie_value_is_never_stored(store: Store, settings: Settings) -> N
             assert token.encode() not in data and session.csrf.encode() not in data
     sessions.end(token)
     assert sessions.get(token) is None and rows(store) == 0
+
+
+def test_the_scheduled_purge_deletes_ended_sessions_only(store: Store) -> None:
+    t0 = utcnow()
+    store.create_review_session("a" * 64, "k" * 64, "key:1:r", TIMES,
+                                now=t0 - timedelta(minutes=31))
+    store.create_review_session("b" * 64, "k" * 64, "key:1:r", TIMES,
+                                now=t0 - timedelta(minutes=20))
+    assert rows(store) == 2
+    assert store.purge_review_sessions(TIMES, now=t0) == 1
+    assert store.purge_review_sessions(TIMES, now=t0) == 0
+    assert rows(store) == 1 and store.review_session("b" * 64, TIMES, now=t0) is not None

@@ -90,18 +90,18 @@ class Services:
         self.media_sealer = load_sealer(settings)
         #: Seals the region signals victims submit (the same key the matcher opens with).
         self.region_sealer = load_region_sealer(settings)
-        # review media past retention, and the exchange's tombstones past
-        # VEIL_EXCHANGE_TOMBSTONE_DAYS, on the same schedule
+        self.review_sessions = ReviewSessions(self.store,
+                                              settings.review.session_idle_min * 60,
+                                              settings.review.session_max_h * 3600)
+        # review media past retention, the exchange's tombstones past
+        # VEIL_EXCHANGE_TOMBSTONE_DAYS and ended reviewer sessions, on one schedule
         self.purger = Purger(self.store, settings.review.purge_interval_s,
-                             also=[self.store.purge_tombstones])
+                             also=[self.store.purge_tombstones, self.review_sessions.purge])
         #: Partners' opaque case references (the hub's caseNumbers).
         self.case_refs = CaseRefs(settings.home)
         #: Pulls the exchanges (veil exchange) every VEIL_EXCHANGE_SYNC_S.
         self.exchanges = ExchangeSyncer(self.store, settings,
                                         on_report=lambda r: self.metrics.count_sync(r))
-        self.review_sessions = ReviewSessions(self.store,
-                                              settings.review.session_idle_min * 60,
-                                              settings.review.session_max_h * 3600)
         #: Reviewer page log-ins, rate-limited per address like intake (guessing keys).
         self.login_limiter = RateLimiter(api.intake_rate_per_min, api.intake_burst)
         self.started_at = time.time()

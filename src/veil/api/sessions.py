@@ -87,6 +87,10 @@ class ReviewSessions:
         record = self.store.review_session(_digest(token), self.times)
         return None if record is None else ReviewSession(record.id, _csrf(token), record)
 
+    def purge(self) -> int:
+        """Delete the sessions that have ended (the review purge's schedule)."""
+        return self.store.purge_review_sessions(self.times)
+
     def end(self, token: str | None) -> None:
         if token and len(token) <= TOKEN_MAX:
             self.store.end_review_session(_digest(token))

@@ -7,8 +7,9 @@ land on any worker of ``veil serve --workers N`` and any node on one database.
 
 Every row ends: at log-out, when a look-up finds it idle or too old (the look-up
 deletes it), when its key is revoked (``ApiKeys.revoke_api_key`` deletes the key's
-sessions in the same transaction), and at any log-in, which first deletes every
-expired session and, past ``MAX_SESSIONS``, the least recently seen. A look-up writes
+sessions in the same transaction), at the service's scheduled purges
+(``purge_review_sessions``) and at any log-in, which first deletes every ended
+session and, past ``MAX_SESSIONS``, the least recently seen. A look-up writes
 only when the session's ``seen_at`` is at least ``touch`` old, so a page's calls
 cost reads, not a write each. Mixed into ``Store``.
 """
@@ -141,6 +142,18 @@ class ReviewSessions(StoreBase):
                 row.last_subjects = sorted(last_subjects)
             if skip is not None and skip not in row.skipped:
                 row.skipped = [*row.skipped, skip][-MAX_SKIPPED:]
+
+    @database_errors
+    def purge_review_sessions(self, times: SessionTimes, *,
+                              now: datetime | None = None) -> int:
+        """Delete every session that has ended by ``now``; returns how many went."""
+        now = now or utcnow()
+        with self._reading() as s:  # most rounds find nothing: no write lock for them
+            if s.scalar(select(ReviewSessionRow.id).where(times.expired(now)).limit(1)) is None:
+                return 0
+        with self._writing(topic=None) as s:
+            return int(s.connection().execute(
+                delete(ReviewSessionRow).where(times.expired(now))).rowcount)
 
     @database_errors
     def end_review_session(self, session_id: str) -> None:
