@@ -58,12 +58,18 @@ def test_many_adds_and_withdrawals_stay_exact(rng: np.random.Generator, blocks: 
     assert index.stats().blocks >= 2
     assert any(b.cycle is not None for b in index._view.blocks) == (blocks == "cycle")
     gone = set(range(1, len(bank) + 1, 7))
+    assert len(index) == len(bank)  # counted now: the withdrawals below keep the counts
     assert index.withdraw_many(gone) == len(gone)
     live = [e for e in bank if e[0] not in gone]
     queries = unpack_hex(np.array([flipped(rng, rows[i], int(rng.integers(0, 34)))
                                    for i in range(0, 3_000, 11)]))
     assert_exact(index, live, queries, 31)
     assert len(index) == len(live)
+    assert index.withdraw_many(gone) == 0 and len(index) == len(live)  # none twice
+    back = [e for e in bank if e[0] in gone][:5]
+    index.add_many(back)  # re-added: new rows, the old ones stay tombstoned
+    assert len(index) == len(live) + 5
+    assert index.withdraw_many({e[0] for e in back}) == 5 and len(index) == len(live)
     index.compact()
     assert index.stats().blocks == 1 and index.stats().rows == len(live)
     assert_exact(index, live, queries, 31)
