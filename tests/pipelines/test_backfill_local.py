@@ -20,6 +20,7 @@ from veil.config import load_settings
 from veil.errors import VeilError
 from veil.pipelines.backfill import plan, run
 from veil.pipelines.parts import Output
+from veil.store import open_store
 
 runner = CliRunner()
 
@@ -200,3 +201,17 @@ def test_rows_say_what_veil_scan_says(uploads: Path, tmp_path: Path) -> None:
                                 for x in r["signals"]], name
         assert [m["entry_id"] for m in s["matches"]] == [m["entry_id"] for m in r["matches"]]
         assert s["reasons"] == r["reasons"], name
+
+
+def test_scanners_map_one_copy_of_the_index(uploads: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from veil.pipelines.rows import Scanner
+
+    monkeypatch.setenv("VEIL_INDEX_SNAPSHOT_MIN_ENTRIES", "1")
+    first, second = Scanner(load_settings()), Scanner(load_settings())
+    maps = [s.matcher.indexes["pdq"].mapped for s in (first, second)]
+    assert maps[0] is not None and maps[1] is not None
+    assert maps[0].file_id == maps[1].file_id  # one file: its pages shared
+    with open_store(load_settings()) as store:
+        banked = store.list_entries(bank="ncii")[0]
+    assert [m.entry_id for m in second.matcher.search("pdq", [banked.value])[0]] == [banked.id]

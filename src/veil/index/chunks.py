@@ -24,10 +24,14 @@ def row_bits_for(n: int) -> int:
 
 
 def top_bits_for(n: int) -> int:
-    """Directory width: ~8 hashes per bucket keeps directories at ~3.4 bytes a hash
-    over 8 tables while a bucket is still one cache line of 5-byte records, and
-    leaves few enough chunk bits to store that a record fits 40 bits."""
-    return min(24, max(1, (max(n, 1) // 8).bit_length() - 1))
+    """Directory width: the most bits (up to 24) whose directories take at most 6.4
+    bytes a hash over 8 tables, so records and directories stay within 1.5× the raw
+    hash (5 to 10 hashes a bucket). A query probes a few thousand buckets per table
+    and filters every record in them; fewer records a bucket is faster: 100M rows
+    searched 1.5× faster at 24 bits (6 a bucket) than at 23 (12), the width of the
+    rule before (BENCHMARKS.md). 24 bits leaves few enough chunk bits that a record
+    fits 40 bits up to 2**32 rows."""
+    return min(24, max(1, (max(n, 1) // 5).bit_length() - 1))
 
 
 def chunk_values(words: np.ndarray, t: int) -> np.ndarray:

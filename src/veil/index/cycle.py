@@ -12,7 +12,7 @@ so the records of one entry form a cycle through all ``m`` tables and, walked on
 round, give back the whole hash. There is no separate copy of the hashes: where a
 layout with one hash array plus row pointers needs ``32 + 4·(m - 1)`` bytes and more
 per hash (1.98× the raw hash at 10M), this needs ``m`` records of 5 bytes plus
-the directories, about 1.4×. Table 0's order is the block's row order (ids, labels
+the directories, at most 1.5×. Table 0's order is the block's row order (ids, labels
 and tombstones are indexed by it).
 
 Searching is the pigeonhole probe of ``multi_index``: table ``t`` is probed at

@@ -4,7 +4,8 @@ Both engines run ``Scanner.scan_batch`` on batches of ``(path, bytes or read
 error)``: the Ray engine in each actor of its pool, the local one in each worker
 process. A scanner loads its matcher once (``BankMatcher.load``: the index
 snapshots where current, else the store: the loader ``veil scan`` and ``veil
-serve`` use) and scans each file with ``scan_bytes``, the path of ``POST
+serve`` use; snapshots are mapped, so the scanners of a machine share one copy, as
+``veil serve --workers`` does) and scans each file with ``scan_bytes``, the path of ``POST
 /v1/scan``: the same signals, verdict and provenance observations. An input that
 cannot be read or decoded, or that makes a decoder fail in any way, is a row with
 its error: one bad file never stops a batch.
@@ -108,7 +109,8 @@ class Scanner:
         share = share or os.cpu_count() or 1
         settings = settings.model_copy(update={"media": budget.share(settings.media, share)})
         with open_store(settings) as store:
-            matcher = BankMatcher.load(settings, store)
+            # mapped: the scanners of one machine share one copy of each snapshot
+            matcher = BankMatcher.load(settings, store, mapped=True)
         self.matcher: BankMatcher = matcher
         self.thresholds = thresholds or {}
         self.dihedral = dihedral
