@@ -75,9 +75,13 @@ class SessionTimes:
     touch: timedelta
 
     def expired(self, now: datetime) -> ColumnElement[bool]:
-        """The SQL condition of a session that has ended by ``now``."""
+        """The SQL condition of a session that has ended by ``now`` (``ended``'s rule)."""
         return or_(ReviewSessionRow.seen_at < now - self.idle,
                    ReviewSessionRow.created_at < now - self.lifetime)
+
+    def ended(self, session: ReviewSessionRecord, now: datetime) -> bool:
+        """Whether ``session`` has ended by ``now`` (``expired``'s rule, in Python)."""
+        return session.seen_at < now - self.idle or session.created_at < now - self.lifetime
 
 
 class ReviewSessions(StoreBase):
@@ -116,7 +120,7 @@ class ReviewSessions(StoreBase):
             if row is None:
                 return None
             found = _record(row)
-        if found.seen_at < now - times.idle or found.created_at < now - times.lifetime:
+        if times.ended(found, now):
             self.end_review_session(session_id)
             return None
         if now - found.seen_at >= times.touch:
